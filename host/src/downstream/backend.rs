@@ -1,0 +1,67 @@
+//! What the downstream server needs from the rest of the daemon.
+//!
+//! The daemon implements `Backend` over the supervisor registry and the config store; tests
+//! implement it with fixed data. Keeping this a trait keeps the MCP-serving code free of
+//! supervisor internals.
+
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::upstream::CallError;
+
+/// One tool of one Ready upstream server.
+#[derive(Debug, Clone)]
+pub struct ToolEntry {
+    pub server: String,
+    pub tool: Tool,
+}
+
+/// `upstream_servers` operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServersOperation {
+    List,
+    Add,
+    Remove,
+    Enable,
+    Disable,
+    Restart,
+}
+
+/// The arguments of `upstream_servers`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ServersRequest {
+    pub operation: ServersOperation,
+    /// The server, for every operation but `list`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// For `add`: the server entry as in `mcpServers` (`command`, `args`, `url`, ...).
+    #[serde(default)]
+    pub server: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+pub trait Backend: Send + Sync + 'static {
+    /// Tools of every Ready server.
+    fn tools(&self) -> Vec<ToolEntry>;
+    /// Forward a call to `server`'s `tool`, under the configured `call_tool_timeout`.
+    fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<CallToolResult, CallError>>;
+    /// Run an `upstream_servers` operation; `Err` is a message for the client.
+    fn upstream_servers(
+        &self,
+        request: ServersRequest,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>>;
+    /// The daemon's status document (`GET /status`, `mcpproxy status --json`).
+    fn status(&self) -> serde_json::Value;
+    /// True once start-up has settled every server (`/readyz`).
+    fn ready(&self) -> bool;
+    /// Ticks whenever the set of tools of Ready servers changes.
+    fn tools_changed(&self) -> tokio::sync::watch::Receiver<u64>;
+}

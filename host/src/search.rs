@@ -1,0 +1,1 @@
+//! The tool index behind `retrieve_tools`.

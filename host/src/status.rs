@@ -1,0 +1,97 @@
+//! Snapshots of runtime state, as `upstream_servers list`, `upstream list` and `status` report them.
+//!
+//! Plain serialisable values, built from the supervisors' state on demand; nothing reads them
+//! back to make decisions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A server's connection state (`connection_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ConnectionState {
+    /// Configured and startable, not yet attempted.
+    Pending,
+    /// Spawned or dialled; handshake under way.
+    Connecting,
+    Ready,
+    /// Waiting to retry (`next_retry_at`).
+    Sleeping,
+    /// Switched off by the policy (`auto_disable_reason`).
+    #[serde(rename = "Auto-Disabled")]
+    AutoDisabled,
+    /// Switched off by the user.
+    Disabled,
+}
+
+impl ConnectionState {
+    /// Ready, Auto-Disabled and Disabled end a start-up; Sleeping counts as settled too, since
+    /// the server has had its attempt and waits for the policy's backoff.
+    pub fn is_settled(self) -> bool {
+        !matches!(self, ConnectionState::Pending | ConnectionState::Connecting)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Pending => "Pending",
+            ConnectionState::Connecting => "Connecting",
+            ConnectionState::Ready => "Ready",
+            ConnectionState::Sleeping => "Sleeping",
+            ConnectionState::AutoDisabled => "Auto-Disabled",
+            ConnectionState::Disabled => "Disabled",
+        }
+    }
+}
+
+/// One server as reported to users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStatus {
+    pub name: String,
+    /// `stdio`, `streamable-http`, `sse` or `auto`.
+    pub protocol: String,
+    pub connection_state: ConnectionState,
+    pub enabled: bool,
+    pub auto_disabled: bool,
+    pub auto_disable_reason: Option<String>,
+    pub last_error: Option<String>,
+    /// Connection attempts since the server was (re)configured.
+    pub attempts: u32,
+    pub consecutive_failures: u32,
+    /// RFC 3339, when Sleeping.
+    pub next_retry_at: Option<String>,
+    /// RFC 3339, when Ready.
+    pub connected_at: Option<String>,
+    /// The child's pid, for a running stdio server.
+    pub pid: Option<u32>,
+    pub tool_count: usize,
+}
+
+/// The answer of `upstream_servers {operation: "list"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerList {
+    pub servers: Vec<ServerStatus>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    /// Count per `connection_state`, e.g. `{"Ready": 150, "Auto-Disabled": 9}`.
+    pub by_state: BTreeMap<String, usize>,
+}
+
+impl ServerList {
+    pub fn new(servers: Vec<ServerStatus>) -> Self {
+        let mut by_state = BTreeMap::new();
+        for s in &servers {
+            *by_state
+                .entry(s.connection_state.as_str().to_string())
+                .or_insert(0) += 1;
+        }
+        let summary = Summary {
+            total: servers.len(),
+            by_state,
+        };
+        ServerList { servers, summary }
+    }
+}

@@ -1,0 +1,1 @@
+//! The debounced config-directory watcher.
