@@ -111,6 +111,7 @@ pub fn chain_text(error: &(dyn StdError + 'static)) -> String {
 
 /// rmcp reports non-5xx statuses as text "HTTP 404 Not Found: <body>".
 fn status_text(text: &str) -> Failure {
+    let text = text.trim().trim_end_matches(':');
     match parse_status_prefix(text) {
         Some(status) => {
             Failure::new(FailureKind::HttpStatus, excerpt(text, 300)).with_http_status(status)

@@ -41,8 +41,12 @@ impl SseTransportError {
         match self {
             SseTransportError::Http(error) => reqwest_error(error),
             SseTransportError::Status { status, body } => {
-                Failure::new(FailureKind::HttpStatus, format!("HTTP {status}: {body}"))
-                    .with_http_status(*status)
+                let detail = if body.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    format!("HTTP {status}: {body}")
+                };
+                Failure::new(FailureKind::HttpStatus, detail).with_http_status(*status)
             }
             other => Failure::new(FailureKind::ProtocolError, other.to_string()),
         }
