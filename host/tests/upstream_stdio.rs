@@ -331,3 +331,32 @@ async fn hanging_handshakes_do_not_hold_spawn_slots() {
         "slots held during handshakes: settled after {healthy_settled:?}"
     );
 }
+
+#[test]
+fn runtime_shutdown_kills_child_and_grandchild() {
+    // The daemon exiting without an orderly shutdown: the runtime (and with it every task
+    // and session) is dropped while a server with a grandchild is Ready.
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (pid, grandchild) = runtime.block_on(async {
+        let (session, pid, grandchild) = spawn_child_session(dir.path(), "abandoned").await;
+        // Keep the session alive in a task that never ends, as a supervisor would.
+        tokio::spawn(async move {
+            let _session = session;
+            std::future::pending::<()>().await;
+        });
+        (pid, grandchild)
+    });
+    drop(runtime);
+    let check = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(
+        check.block_on(wait_until(Duration::from_secs(5), || !alive(pid) && !alive(grandchild)))
+    );
+}
