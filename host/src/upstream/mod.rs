@@ -4,7 +4,18 @@
 //! The supervisor sees only the two traits below, so that its state machine can be tested
 //! with scripted sessions and the transports with real servers.
 
+mod classify;
+mod client;
+mod close_signal;
+mod dialer;
 pub mod failure;
+mod http;
+mod process;
+mod session;
+mod sse;
+mod stderr_tail;
+mod stdio;
+mod stdout_watch;
 
 use std::time::Duration;
 
@@ -14,7 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
 use crate::policy::Transport;
+pub use dialer::{Dialer, DialerOptions};
 pub use failure::{Failure, FailureKind};
+pub use stderr_tail::log_file_path;
 
 /// Opens sessions to upstream servers.
 pub trait Connector: Send + Sync + 'static {

@@ -1,0 +1,157 @@
+//! Connecting HTTP upstreams: streamable HTTP (rmcp's reqwest client), legacy SSE (our
+//! `SseClientTransport`), and `auto` (streamable first, SSE only when the answer suggests
+//! the wrong protocol). The `init_timeout` clock starts at the dial.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::UpstreamSession;
+use super::classify::{self, excerpt, suggests_other_protocol};
+use super::client::UpstreamClient;
+use super::close_signal::CloseSignalled;
+use super::failure::{Failure, FailureKind};
+use super::session::McpSession;
+use super::sse::{SseClientTransport, header_map};
+use crate::config::{Protocol, ServerConfig};
+use crate::policy::Transport;
+
+pub async fn connect(
+    server: ServerConfig,
+    init_timeout: Duration,
+) -> Result<Box<dyn UpstreamSession>, Failure> {
+    let deadline = Instant::now() + init_timeout;
+    let Some(url) = server.url.clone() else {
+        return Err(Failure::new(
+            FailureKind::ProtocolError,
+            format!("server `{}` has no `url`", server.name),
+        ));
+    };
+    let timeout = || {
+        Failure::new(
+            FailureKind::InitTimeout,
+            format!("no MCP handshake with {url} within {init_timeout:?}"),
+        )
+    };
+    let attempt = async {
+        match server.protocol {
+            Protocol::Sse => connect_sse(&server, &url).await,
+            Protocol::Auto => match connect_streamable(&server, &url).await {
+                Err(failure) if suggests_other_protocol(&failure) => {
+                    connect_sse(&server, &url).await.map_err(|sse| Failure {
+                        detail: format!("streamable HTTP: {failure}; SSE: {}", sse.detail),
+                        ..sse
+                    })
+                }
+                other => other,
+            },
+            _ => connect_streamable(&server, &url).await,
+        }
+    };
+    match tokio::time::timeout_at(deadline, attempt).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(failure)) => Err(with_body_excerpt(failure, &server, &url, deadline).await),
+        Err(_) => Err(timeout()),
+    }
+}
+
+async fn connect_streamable(
+    server: &ServerConfig,
+    url: &str,
+) -> Result<Box<dyn UpstreamSession>, Failure> {
+    let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
+    let custom: HashMap<_, _> = headers
+        .into_iter()
+        .filter_map(|(k, v)| Some((k?, v)))
+        .collect();
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(custom);
+    let transport_closed = CancellationToken::new();
+    let transport = CloseSignalled::new(
+        StreamableHttpClientTransport::from_config(config),
+        transport_closed.clone(),
+    );
+    let (client, tools_changed) = UpstreamClient::new();
+    let service = client
+        .serve(transport)
+        .await
+        .map_err(|e| classify::init_error(&e))?;
+    Ok(Box::new(McpSession {
+        service,
+        transport: Transport::StreamableHttp,
+        tools_changed,
+        transport_closed,
+        process: None,
+    }))
+}
+
+async fn connect_sse(
+    server: &ServerConfig,
+    url: &str,
+) -> Result<Box<dyn UpstreamSession>, Failure> {
+    let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
+    let transport = SseClientTransport::connect(url, headers)
+        .await
+        .map_err(|e| e.to_failure())?;
+    let transport_closed = CancellationToken::new();
+    let transport = CloseSignalled::new(transport, transport_closed.clone());
+    let (client, tools_changed) = UpstreamClient::new();
+    let service = client
+        .serve(transport)
+        .await
+        .map_err(|e| classify::init_error(&e))?;
+    Ok(Box::new(McpSession {
+        service,
+        transport: Transport::Sse,
+        tools_changed,
+        transport_closed,
+        process: None,
+    }))
+}
+
+/// rmcp drops the body of 5xx answers; fetch it once more (same POST, remaining time) so
+/// the failure can quote what the server said.
+async fn with_body_excerpt(
+    failure: Failure,
+    server: &ServerConfig,
+    url: &str,
+    deadline: Instant,
+) -> Failure {
+    let needs_body = failure.kind == FailureKind::HttpStatus
+        && failure.detail.trim() == format!("HTTP {}", failure.http_status.unwrap_or(0));
+    let Ok(headers) = header_map(&server.headers) else {
+        return failure;
+    };
+    if !needs_body {
+        return failure;
+    }
+    let probe = reqwest::Client::new()
+        .post(url)
+        .headers(headers)
+        .header(
+            reqwest::header::ACCEPT,
+            "application/json, text/event-stream",
+        )
+        .json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "mcpproxy", "version": env!("CARGO_PKG_VERSION")}}
+        }))
+        .send();
+    let body = match tokio::time::timeout_at(deadline, probe).await {
+        Ok(Ok(response)) => response.text().await.unwrap_or_default(),
+        _ => return failure,
+    };
+    if body.trim().is_empty() {
+        return failure;
+    }
+    Failure {
+        detail: format!("{}: {}", failure.detail, excerpt(&body, 300)),
+        ..failure
+    }
+}

@@ -1,0 +1,175 @@
+//! Legacy HTTP+SSE client transport for rmcp (rmcp no longer ships one), on reqwest and
+//! `sse-stream`.
+//!
+//! Protocol: `GET <url>` opens an event stream whose first `endpoint` event names the URL
+//! (relative or absolute) to POST JSON-RPC messages to; every server message arrives as a
+//! `message` event. The session ends when the stream ends.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use rmcp::service::{RoleClient, RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use sse_stream::{Sse, SseStream};
+
+use super::classify::{excerpt, reqwest_error};
+use super::failure::{Failure, FailureKind};
+
+/// Bytes of an error body kept in failures.
+const BODY_EXCERPT: usize = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SseTransportError {
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+    #[error("HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("the event stream ended before an `endpoint` event")]
+    NoEndpoint,
+    #[error("bad `endpoint` event {0:?}: {1}")]
+    BadEndpoint(String, String),
+    #[error("event stream error: {0}")]
+    Stream(String),
+    #[error("invalid header `{0}`")]
+    Header(String),
+}
+
+impl SseTransportError {
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            SseTransportError::Http(error) => reqwest_error(error),
+            SseTransportError::Status { status, body } => {
+                let detail = if body.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    format!("HTTP {status}: {body}")
+                };
+                Failure::new(FailureKind::HttpStatus, detail).with_http_status(*status)
+            }
+            other => Failure::new(FailureKind::ProtocolError, other.to_string()),
+        }
+    }
+}
+
+pub struct SseClientTransport {
+    client: reqwest::Client,
+    endpoint: reqwest::Url,
+    headers: HeaderMap,
+    events: BoxStream<'static, Result<Sse, sse_stream::Error>>,
+}
+
+/// Builds a header map from the config's `headers`.
+pub fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, SseTransportError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| SseTransportError::Header(name.clone()))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| SseTransportError::Header(name.to_string()))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+async fn status_error(response: reqwest::Response) -> SseTransportError {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    SseTransportError::Status {
+        status,
+        body: excerpt(&body, BODY_EXCERPT),
+    }
+}
+
+impl SseClientTransport {
+    /// Opens the event stream and waits for the `endpoint` event.
+    pub async fn connect(url: &str, headers: HeaderMap) -> Result<Self, SseTransportError> {
+        let base = reqwest::Url::parse(url)
+            .map_err(|e| SseTransportError::BadEndpoint(url.to_string(), e.to_string()))?;
+        let client = reqwest::Client::new();
+        let response = client
+            .get(base.clone())
+            .headers(headers.clone())
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(status_error(response).await);
+        }
+        let mut events = SseStream::from_bytes_stream(response.bytes_stream()).boxed();
+        let endpoint = loop {
+            match events.next().await {
+                None => return Err(SseTransportError::NoEndpoint),
+                Some(Err(error)) => return Err(SseTransportError::Stream(error.to_string())),
+                Some(Ok(event)) if event.event.as_deref() == Some("endpoint") => {
+                    let data = event.data.unwrap_or_default();
+                    break base
+                        .join(data.trim())
+                        .map_err(|e| SseTransportError::BadEndpoint(data, e.to_string()))?;
+                }
+                Some(Ok(_)) => continue,
+            }
+        };
+        Ok(SseClientTransport {
+            client,
+            endpoint,
+            headers,
+            events,
+        })
+    }
+}
+
+impl Transport<RoleClient> for SseClientTransport {
+    type Error = SseTransportError;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let request = self
+            .client
+            .post(self.endpoint.clone())
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .json(&item);
+        async move {
+            let response = request.send().await?;
+            if response.status().is_success() {
+                Ok(())
+            } else {
+                Err(status_error(response).await)
+            }
+        }
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            let event = match self.events.next().await? {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::debug!("SSE upstream stream error: {error}");
+                    return None;
+                }
+            };
+            if !matches!(event.event.as_deref(), None | Some("message")) {
+                continue;
+            }
+            let Some(data) = event.data else { continue };
+            match serde_json::from_str(&data) {
+                Ok(message) => return Some(message),
+                Err(error) => {
+                    tracing::debug!(
+                        "skipping unparsable SSE message: {error}: {}",
+                        excerpt(&data, 200)
+                    );
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        self.events = futures::stream::empty().boxed();
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! Connecting a stdio upstream: spawn the child ourselves (own process group, stderr to the
+//! server log), hold a spawn slot only while spawning, and handshake over its
+//! stdout/stdin within `init_timeout` counted from the spawn.
+//!
+//! Every failure path kills the process group (in the background, so that a server that
+//! ignores SIGTERM does not delay the verdict).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::service::RoleClient;
+use rmcp::transport::IntoTransport;
+use rmcp::transport::async_rw::TransportAdapterAsyncRW;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::UpstreamSession;
+use super::client::UpstreamClient;
+use super::close_signal::CloseSignalled;
+use super::failure::{Failure, FailureKind};
+use super::process::{self, ChildProcess, Spawned};
+use super::session::McpSession;
+use super::stderr_tail::log_file_path;
+use super::stdout_watch::{GarbageRecord, WatchedStdout};
+use crate::config::ServerConfig;
+use crate::policy::Transport;
+
+/// After a failed handshake, how long to wait for the child's exit status.
+const EXIT_WAIT: Duration = Duration::from_millis(500);
+
+pub async fn connect(
+    server: ServerConfig,
+    init_timeout: Duration,
+    spawn_slots: Arc<Semaphore>,
+    log_dir: Option<PathBuf>,
+) -> Result<Box<dyn UpstreamSession>, Failure> {
+    let log_file = log_dir.map(|dir| log_file_path(&dir, &server.name));
+    let Spawned {
+        process,
+        stdin,
+        stdout,
+    } = {
+        // The slot protects the CPU while processes start; it is released before the
+        // handshake so that a hanging server never starves the others.
+        let _slot = spawn_slots
+            .acquire()
+            .await
+            .map_err(|_| Failure::new(FailureKind::SpawnError, "the dialer is shut down"))?;
+        process::spawn(&server, log_file)?
+    };
+    let deadline = Instant::now() + init_timeout;
+
+    let (stdout, garbage) = WatchedStdout::new(stdout);
+    let transport_closed = CancellationToken::new();
+    let transport = CloseSignalled::new(
+        IntoTransport::<RoleClient, std::io::Error, TransportAdapterAsyncRW>::into_transport((
+            stdout, stdin,
+        )),
+        transport_closed.clone(),
+    );
+    let (client, tools_changed) = UpstreamClient::new();
+    let outcome = tokio::time::timeout_at(deadline, client.serve(transport)).await;
+    let failure = match outcome {
+        Ok(Ok(service)) => {
+            return Ok(Box::new(McpSession {
+                service,
+                transport: Transport::Stdio,
+                tools_changed,
+                transport_closed,
+                process: Some(process),
+            }));
+        }
+        Ok(Err(error)) => {
+            let exit = process.exited_within(EXIT_WAIT).await;
+            handshake_failure(
+                &process,
+                exit,
+                &garbage,
+                format!("handshake failed: {error}"),
+            )
+            .await
+        }
+        Err(_elapsed) => {
+            let exit = process.exit_now();
+            let failure = handshake_failure(
+                &process,
+                exit,
+                &garbage,
+                format!("no MCP handshake within {init_timeout:?} of spawning"),
+            )
+            .await;
+            if failure.kind == FailureKind::ProtocolError && garbage.first().is_none() {
+                Failure {
+                    kind: FailureKind::InitTimeout,
+                    ..failure
+                }
+            } else {
+                failure
+            }
+        }
+    };
+    tokio::spawn(async move { process.terminate().await });
+    Err(failure)
+}
+
+/// Why a handshake did not complete: exited (code + stderr), non-JSON output, or `reason`.
+async fn handshake_failure(
+    process: &ChildProcess,
+    exit: Option<process::Exit>,
+    garbage: &GarbageRecord,
+    reason: String,
+) -> Failure {
+    if exit.is_some() {
+        return process
+            .exit_failure(FailureKind::ExitedBeforeHandshake, exit)
+            .await;
+    }
+    let mut failure = match garbage.first() {
+        Some(line) => Failure::new(
+            FailureKind::ProtocolError,
+            format!("not MCP: stdout has non-JSON-RPC output: {line:?}"),
+        ),
+        None => Failure::new(FailureKind::ProtocolError, reason),
+    };
+    let tail = process.stderr.text();
+    if !tail.is_empty() {
+        failure.detail = format!("{}; stderr: {tail}", failure.detail);
+    }
+    failure
+}

@@ -1,0 +1,362 @@
+//! The stdio transport against the real `mcp-fixture`: every mode ends in the right
+//! classification with its evidence, calls/pings/list-changed work, timeouts cancel, and no
+//! process of the group survives shutdown or drop.
+
+mod upstream_support;
+
+use std::time::{Duration, Instant};
+
+use mcpproxy::policy::Transport;
+use mcpproxy::upstream::{
+    CallError, Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession,
+    log_file_path,
+};
+use rmcp::model::CallToolRequestParams;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use upstream_support::*;
+
+const INIT: Duration = Duration::from_millis(2000);
+const SHORT: Duration = Duration::from_millis(300);
+
+fn dialer(log_dir: &std::path::Path) -> Dialer {
+    Dialer::new(DialerOptions {
+        spawn_concurrency: 4,
+        log_dir: Some(log_dir.to_path_buf()),
+    })
+}
+
+async fn connect_fails(args: &[&str], timeout: Duration) -> Failure {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("bad", args);
+    match dialer(dir.path()).connect(&server, timeout).await {
+        Ok(_) => panic!("{args:?} connected"),
+        Err(failure) => failure,
+    }
+}
+
+fn text_of(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
+fn call(name: &str, args: serde_json::Value) -> CallToolRequestParams {
+    CallToolRequestParams::new(name.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn healthy_server_lists_tools_answers_calls_and_pings() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("healthy", &["--tools", "3"]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    assert_eq!(session.transport(), Transport::Stdio);
+    let pid = session.pid().expect("pid");
+    assert!(alive(pid));
+
+    let tools = session.list_tools().await.unwrap();
+    let names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(
+        names,
+        ["echo", "add", "sleep", "tool_0", "tool_1", "tool_2"]
+    );
+
+    let result = session
+        .call_tool(
+            call("echo", json!({"text": "hi there"})),
+            INIT,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text_of(&result), "hi there");
+    let result = session
+        .call_tool(
+            call("add", json!({"a": 2, "b": 40})),
+            INIT,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text_of(&result), "42");
+    let error = session
+        .call_tool(call("echo", json!({})), INIT, CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CallError::Upstream(ref m) if m.contains("text")),
+        "{error:?}"
+    );
+
+    session.ping(INIT).await.unwrap();
+    session.shutdown().await;
+    assert!(wait_until(Duration::from_secs(5), || !alive(pid)).await);
+}
+
+#[tokio::test]
+async fn crash_is_exited_before_handshake_with_code_and_stderr() {
+    let failure = connect_fails(&["--mode", "crash"], INIT).await;
+    assert_eq!(
+        failure.kind,
+        FailureKind::ExitedBeforeHandshake,
+        "{failure}"
+    );
+    assert_eq!(failure.exit_code, Some(3));
+    assert!(failure.detail.contains("crashing on purpose"), "{failure}");
+}
+
+#[tokio::test]
+async fn hang_is_init_timeout() {
+    let started = Instant::now();
+    let failure = connect_fails(&["--mode", "hang"], SHORT).await;
+    assert_eq!(failure.kind, FailureKind::InitTimeout, "{failure}");
+    assert!(started.elapsed() >= SHORT);
+}
+
+#[tokio::test]
+async fn slow_handshake_within_the_timeout_connects_and_beyond_it_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("slow", &["--mode", "slow-handshake:100"]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    session.shutdown().await;
+
+    let failure = connect_fails(&["--mode", "slow-handshake:5000"], SHORT).await;
+    assert_eq!(failure.kind, FailureKind::InitTimeout, "{failure}");
+}
+
+#[tokio::test]
+async fn garbage_on_stdout_is_a_protocol_error() {
+    let failure = connect_fails(&["--mode", "garbage"], SHORT).await;
+    assert_eq!(failure.kind, FailureKind::ProtocolError, "{failure}");
+    assert!(failure.detail.contains("garbage"), "{failure}");
+}
+
+#[tokio::test]
+async fn spawn_errors_carry_the_os_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let dialer = dialer(dir.path());
+
+    let mut missing = stdio_server("missing", &[]);
+    missing.command = Some("/nonexistent/mcp-server-xyz".into());
+    let failure = dialer.connect(&missing, INIT).await.err().unwrap();
+    assert_eq!(failure.kind, FailureKind::SpawnError);
+    assert!(failure.detail.contains("No such file"), "{failure}");
+
+    let not_exec = dir.path().join("not-executable");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let mut denied = stdio_server("denied", &[]);
+    denied.command = Some(not_exec.display().to_string());
+    let failure = dialer.connect(&denied, INIT).await.err().unwrap();
+    assert_eq!(failure.kind, FailureKind::SpawnError);
+    assert!(failure.detail.contains("Permission denied"), "{failure}");
+
+    let mut bad_cwd = stdio_server("bad-cwd", &[]);
+    bad_cwd.working_dir = Some(dir.path().join("no-such-dir"));
+    let failure = dialer.connect(&bad_cwd, INIT).await.err().unwrap();
+    assert_eq!(failure.kind, FailureKind::SpawnError);
+    assert!(failure.detail.contains("no-such-dir"), "{failure}");
+}
+
+#[tokio::test]
+async fn exit_after_ready_is_reported_by_closed_with_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("flaky", &["--mode", "exit-after-ready:100"]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let failure = tokio::time::timeout(Duration::from_secs(10), session.closed())
+        .await
+        .expect("closed() fired");
+    assert_eq!(failure.kind, FailureKind::CrashedAfterReady, "{failure}");
+    assert_eq!(failure.exit_code, Some(4));
+    assert!(failure.detail.contains("exiting after ready"), "{failure}");
+}
+
+#[tokio::test]
+async fn list_changed_ticks_and_the_new_tool_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("changing", &["--mode", "list-changed:50"]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let before = session.list_tools().await.unwrap().len();
+    let mut ticks = session.tools_changed();
+    tokio::time::timeout(Duration::from_secs(10), ticks.changed())
+        .await
+        .expect("list_changed arrived")
+        .unwrap();
+    assert_eq!(*ticks.borrow(), 1);
+    let after = session.list_tools().await.unwrap();
+    assert_eq!(after.len(), before + 1);
+    assert!(after.iter().any(|t| t.name.starts_with("added_")));
+    session.shutdown().await;
+}
+
+async fn log_mentions(log: &std::path::Path, needle: &str) -> bool {
+    wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(log).is_ok_and(|t| t.contains(needle))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn call_timeout_cancels_the_upstream_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("sleepy", &[]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let error = session
+        .call_tool(
+            call("sleep", json!({"ms": 10000})),
+            SHORT,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error, CallError::Timeout(SHORT));
+    let log = log_file_path(dir.path(), "sleepy");
+    assert!(
+        log_mentions(&log, "CANCELLED sleep 10000").await,
+        "fixture saw no cancel"
+    );
+    // The session is still usable after a cancelled call.
+    session.ping(INIT).await.unwrap();
+    session.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_cancel_cancels_the_upstream_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("sleepy2", &[]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let cancel = CancellationToken::new();
+    let call_future = session.call_tool(
+        call("sleep", json!({"ms": 20000})),
+        INIT * 10,
+        cancel.clone(),
+    );
+    let canceller = async {
+        // Cancel once the call is surely in flight: the request is sent before awaiting.
+        tokio::task::yield_now().await;
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(call_future, canceller);
+    assert_eq!(result.unwrap_err(), CallError::Cancelled);
+    let log = log_file_path(dir.path(), "sleepy2");
+    assert!(
+        log_mentions(&log, "CANCELLED sleep 20000").await,
+        "fixture saw no cancel"
+    );
+    session.shutdown().await;
+}
+
+async fn spawn_child_session(
+    dir: &std::path::Path,
+    name: &str,
+) -> (Box<dyn UpstreamSession>, u32, u32) {
+    let server = stdio_server(name, &["--mode", "spawn-child"]);
+    let session = dialer(dir).connect(&server, INIT).await.unwrap();
+    let pid = session.pid().unwrap();
+    let grandchild = grandchild_pid(&log_file_path(dir, name)).await;
+    assert!(alive(pid) && alive(grandchild));
+    (session, pid, grandchild)
+}
+
+#[tokio::test]
+async fn shutdown_kills_child_and_grandchild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, pid, grandchild) = spawn_child_session(dir.path(), "parent").await;
+    session.shutdown().await;
+    assert!(wait_until(Duration::from_secs(5), || !alive(pid) && !alive(grandchild)).await);
+}
+
+#[tokio::test]
+async fn drop_kills_child_and_grandchild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, pid, grandchild) = spawn_child_session(dir.path(), "dropped").await;
+    drop(session);
+    assert!(wait_until(Duration::from_secs(5), || !alive(pid) && !alive(grandchild)).await);
+}
+
+#[tokio::test]
+async fn timed_out_and_crashed_servers_leave_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("hung-{}", std::process::id());
+    let server = stdio_server(&token, &["--mode", "hang"]);
+    let failure = dialer(dir.path())
+        .connect(&server, SHORT)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(failure.kind, FailureKind::InitTimeout);
+    assert!(
+        wait_until(Duration::from_secs(5), || pids_with_arg(&token).is_empty()).await,
+        "timed-out server still running: {:?}",
+        pids_with_arg(&token)
+    );
+}
+
+#[tokio::test]
+async fn hanging_handshakes_do_not_hold_spawn_slots() {
+    // One spawn slot, four hanging servers and a healthy one started together. If a slot
+    // were held during the handshake, they would time out one after another (4 × SHORT
+    // before the healthy one even spawns); released at spawn, all settle in about SHORT.
+    let dir = tempfile::tempdir().unwrap();
+    let dialer = Dialer::new(DialerOptions {
+        spawn_concurrency: 1,
+        log_dir: Some(dir.path().to_path_buf()),
+    });
+    let started = Instant::now();
+    let mut attempts = Vec::new();
+    for i in 0..4 {
+        attempts.push(dialer.connect(
+            &stdio_server(&format!("hang{i}"), &["--mode", "hang"]),
+            SHORT,
+        ));
+    }
+    attempts.push(dialer.connect(&stdio_server("ok", &[]), SHORT * 3));
+    let results = futures::future::join_all(attempts).await;
+    let healthy_settled = started.elapsed();
+    for result in &results[..4] {
+        assert_eq!(
+            result.as_ref().err().map(|f| f.kind),
+            Some(FailureKind::InitTimeout)
+        );
+    }
+    assert!(
+        results[4].is_ok(),
+        "healthy server failed: {:?}",
+        results[4].as_ref().err()
+    );
+    assert!(
+        healthy_settled < SHORT * 3,
+        "slots held during handshakes: settled after {healthy_settled:?}"
+    );
+}
+
+#[test]
+fn runtime_shutdown_kills_child_and_grandchild() {
+    // The daemon exiting without an orderly shutdown: the runtime (and with it every task
+    // and session) is dropped while a server with a grandchild is Ready.
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (pid, grandchild) = runtime.block_on(async {
+        let (session, pid, grandchild) = spawn_child_session(dir.path(), "abandoned").await;
+        // Keep the session alive in a task that never ends, as a supervisor would.
+        tokio::spawn(async move {
+            let _session = session;
+            std::future::pending::<()>().await;
+        });
+        (pid, grandchild)
+    });
+    drop(runtime);
+    let check = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(
+        check.block_on(wait_until(Duration::from_secs(5), || !alive(pid) && !alive(grandchild)))
+    );
+}
