@@ -52,8 +52,8 @@ impl ToolIndex {
             .iter()
             .enumerate()
             .map(|(id, entry)| Document::new(id, document_text(entry)));
-        let engine = SearchEngineBuilder::<usize>::with_documents(Language::English, documents)
-            .build();
+        let engine =
+            SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
         ToolIndex {
             entries: entries.to_vec(),
             engine: Some(engine),
@@ -178,7 +178,11 @@ mod tests {
             entry("fs", "write_file", "Write text to a file on disk"),
             entry("fs", "list_directory", "List the entries of a directory"),
             entry("weather", "getForecast", "Weather forecast for a city"),
-            entry("weather", "get_alerts", "Severe weather alerts for a US state"),
+            entry(
+                "weather",
+                "get_alerts",
+                "Severe weather alerts for a US state",
+            ),
             entry("git", "git_commit", "Record changes to the repository"),
             entry("git", "git_log", "Show the commit history of a repository"),
             entry("search", "web_search", "Search the web with a query"),
@@ -268,7 +272,11 @@ mod tests {
             entry("gamma", "echo", "Echo the input"),
         ];
         let index = ToolIndex::build(&tools);
-        let names: Vec<String> = index.search("echo", 10).into_iter().map(|h| h.name).collect();
+        let names: Vec<String> = index
+            .search("echo", 10)
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
         assert_eq!(names, ["alpha:echo", "beta:echo", "gamma:echo"]);
     }
 }
