@@ -1,0 +1,213 @@
+//! A small MCP client for the CLI (`mcpproxy call tool`, `upstream list`, `status`): talks to a
+//! running daemon over streamable HTTP (rmcp) and reads `/status` with reqwest.
+//!
+//! Every error names the daemon's address, and tool errors carry the tool's own message.
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("cannot reach the mcpproxy daemon at {url}: {reason} (is `mcpproxy serve` running?)")]
+    Connect { url: String, reason: String },
+    #[error("request to the mcpproxy daemon at {url} failed: {reason}")]
+    Request { url: String, reason: String },
+    /// The tool ran and reported an error (`isError: true`).
+    #[error("tool {name} failed: {message}")]
+    Tool { name: String, message: String },
+}
+
+/// A connected MCP session with the daemon's `/mcp` endpoint.
+pub struct Client {
+    url: String,
+    service: RunningService<RoleClient, ()>,
+}
+
+/// Connects to the daemon at `base_url` (`http://127.0.0.1:8080`, or a listen address such as
+/// `127.0.0.1:8080`); the MCP endpoint is `/mcp` unless the URL already names one.
+pub async fn connect(base_url: &str) -> Result<Client, ClientError> {
+    let url = mcp_endpoint(base_url);
+    let transport = StreamableHttpClientTransport::from_uri(url.clone());
+    match ().serve(transport).await {
+        Ok(service) => Ok(Client { url, service }),
+        Err(error) => Err(ClientError::Connect {
+            url,
+            reason: error.to_string(),
+        }),
+    }
+}
+
+impl Client {
+    /// The MCP endpoint this client talks to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, ClientError> {
+        self.service
+            .peer()
+            .list_all_tools()
+            .await
+            .map_err(|error| self.request_error(error))
+    }
+
+    /// Calls `name` with `args` and returns its JSON result: the structured content if any,
+    /// else the text content parsed as JSON (or as a JSON string when it is not JSON).
+    pub async fn call_tool(&self, name: &str, args: JsonObject) -> Result<Value, ClientError> {
+        let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
+        let result = self
+            .service
+            .peer()
+            .call_tool(params)
+            .await
+            .map_err(|error| self.request_error(error))?;
+        tool_json(result).map_err(|message| ClientError::Tool {
+            name: name.to_string(),
+            message,
+        })
+    }
+
+    /// Ends the session (the daemon drops it at once instead of on timeout).
+    pub async fn close(self) {
+        let _ = self.service.cancel().await;
+    }
+
+    fn request_error(&self, error: impl std::fmt::Display) -> ClientError {
+        ClientError::Request {
+            url: self.url.clone(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// `GET /status` of the daemon at `base_url`.
+pub async fn status(base_url: &str) -> Result<Value, ClientError> {
+    let url = format!("{}/status", http_base(base_url));
+    let connect_error = |error: reqwest::Error| ClientError::Connect {
+        url: url.clone(),
+        reason: error.to_string(),
+    };
+    let response = reqwest::get(&url).await.map_err(connect_error)?;
+    let code = response.status();
+    if !code.is_success() {
+        return Err(ClientError::Request {
+            url,
+            reason: format!("HTTP {code}"),
+        });
+    }
+    response
+        .json::<Value>()
+        .await
+        .map_err(|error| ClientError::Request {
+            url: url.clone(),
+            reason: format!("invalid JSON: {error}"),
+        })
+}
+
+/// The URL to reach a daemon that listens on `listen` (`127.0.0.1:8080`, `0.0.0.0:8080`,
+/// `[::]:8080`): an unspecified address is reached through loopback.
+pub fn base_url_for_listen(listen: &str) -> String {
+    let listen = listen.trim();
+    let rest = listen
+        .strip_prefix("0.0.0.0:")
+        .map(|port| format!("127.0.0.1:{port}"))
+        .or_else(|| listen.strip_prefix("[::]:").map(|port| format!("[::1]:{port}")));
+    format!("http://{}", rest.as_deref().unwrap_or(listen))
+}
+
+/// `base_url` with a scheme and without a trailing `/` or MCP path.
+fn http_base(base_url: &str) -> String {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    let with_scheme = if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+        trimmed.to_string()
+    } else {
+        base_url_for_listen(trimmed)
+    };
+    for suffix in ["/mcp/all", "/mcp"] {
+        if let Some(base) = with_scheme.strip_suffix(suffix) {
+            return base.to_string();
+        }
+    }
+    with_scheme
+}
+
+/// The MCP endpoint for `base_url`: kept if it already ends in `/mcp` or `/mcp/all`.
+pub fn mcp_endpoint(base_url: &str) -> String {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    if trimmed.ends_with("/mcp") || trimmed.ends_with("/mcp/all") {
+        if trimmed.contains("://") {
+            return trimmed.to_string();
+        }
+        return format!("http://{trimmed}");
+    }
+    format!("{}/mcp", http_base(base_url))
+}
+
+/// The JSON of a tool result; `Err` with the tool's message when it reports an error.
+pub fn tool_json(result: CallToolResult) -> Result<Value, String> {
+    let text: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|block| block.as_text().map(|t| t.text.as_str()))
+        .collect();
+    let text = text.join("\n");
+    if result.is_error == Some(true) {
+        return Err(if text.is_empty() {
+            result
+                .structured_content
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "the tool reported an error without a message".to_string())
+        } else {
+            text
+        });
+    }
+    if let Some(structured) = result.structured_content {
+        return Ok(structured);
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::ContentBlock;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn endpoint_cases() {
+        let cases = [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/mcp"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/mcp"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080/mcp"),
+            ("0.0.0.0:9000", "http://127.0.0.1:9000/mcp"),
+            ("[::]:9000", "http://[::1]:9000/mcp"),
+            ("http://h:1/mcp", "http://h:1/mcp"),
+            ("http://h:1/mcp/all", "http://h:1/mcp/all"),
+            ("h:1/mcp", "http://h:1/mcp"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mcp_endpoint(input), want, "{input}");
+        }
+        assert_eq!(http_base("http://h:1/mcp/"), "http://h:1");
+        assert_eq!(http_base("0.0.0.0:80"), "http://127.0.0.1:80");
+    }
+
+    #[test]
+    fn tool_json_cases() {
+        let structured = CallToolResult::structured(json!({"a": 1}));
+        assert_eq!(tool_json(structured), Ok(json!({"a": 1})));
+        let json_text = CallToolResult::success(vec![ContentBlock::text("[1,2]")]);
+        assert_eq!(tool_json(json_text), Ok(json!([1, 2])));
+        let plain = CallToolResult::success(vec![ContentBlock::text("hello")]);
+        assert_eq!(tool_json(plain), Ok(json!("hello")));
+        let failed = CallToolResult::error(vec![ContentBlock::text("cannot call a:b: gone")]);
+        assert_eq!(tool_json(failed), Err("cannot call a:b: gone".to_string()));
+        let empty_error = CallToolResult::error(vec![]);
+        assert!(tool_json(empty_error).unwrap_err().contains("without a message"));
+    }
+}

@@ -1,0 +1,259 @@
+//! Shared pieces of the downstream tests: a fake `Backend` with fixed tools whose calls echo,
+//! wait for cancellation or fail, a server started on 127.0.0.1:0, and a deadline poller.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use mcpproxy::downstream::{
+    self, Backend, DownstreamOptions, ServersOperation, ServersRequest, ToolEntry,
+};
+use mcpproxy::status::{ConnectionState, ServerList, ServerStatus};
+use mcpproxy::upstream::CallError;
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A generous bound for things that should take milliseconds; only hit when a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Awaits `future`, failing the test with `what` if it takes longer than `PATIENCE`.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+pub fn tool(name: &str, description: &str) -> Tool {
+    let schema = json!({
+        "type": "object",
+        "properties": {"text": {"type": "string", "description": "input"}},
+    });
+    let schema = schema.as_object().cloned().unwrap_or_default();
+    Tool::new(name.to_string(), description.to_string(), Arc::new(schema))
+}
+
+pub fn entry(server: &str, name: &str, description: &str) -> ToolEntry {
+    ToolEntry {
+        server: server.to_string(),
+        tool: tool(name, description),
+    }
+}
+
+/// The fake's tools. Any server's `echo` echoes, `wait` blocks until cancelled, `fail` fails.
+pub fn default_tools() -> Vec<ToolEntry> {
+    vec![
+        entry("fs", "read_file", "Read the complete contents of a file from disk"),
+        entry("fs", "write_file", "Create or overwrite a file with text"),
+        entry("fs", "echo", "Echo the arguments back"),
+        entry("weather", "get_forecast", "Weather forecast for a city"),
+        entry("weather", "get_alerts", "Severe weather alerts for a state"),
+        entry("slow", "wait", "Waits until cancelled"),
+        entry("broken", "fail", "Always fails"),
+    ]
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub server: String,
+    pub tool: String,
+    pub arguments: Option<JsonObject>,
+}
+
+pub struct FakeBackend {
+    tools: Mutex<Vec<ToolEntry>>,
+    ready: AtomicBool,
+    ticks: watch::Sender<u64>,
+    pub calls: Mutex<Vec<Call>>,
+    /// Notified when a `wait` call has started.
+    pub wait_started: Arc<Notify>,
+    /// Notified when a `wait` call saw its cancellation token fire.
+    pub wait_cancelled: Arc<Notify>,
+}
+
+impl FakeBackend {
+    pub fn new(tools: Vec<ToolEntry>) -> Arc<FakeBackend> {
+        Arc::new(FakeBackend {
+            tools: Mutex::new(tools),
+            ready: AtomicBool::new(false),
+            ticks: watch::channel(0).0,
+            calls: Mutex::new(Vec::new()),
+            wait_started: Arc::new(Notify::new()),
+            wait_cancelled: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// Replaces the tool set and ticks `tools_changed`.
+    pub fn set_tools(&self, tools: Vec<ToolEntry>) {
+        *self.tools.lock().unwrap() = tools;
+        self.ticks.send_modify(|n| *n += 1);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn known_server(&self, server: &str) -> bool {
+        self.tools.lock().unwrap().iter().any(|e| e.server == server)
+    }
+
+    fn server_list(&self) -> ServerList {
+        let tools = self.tools.lock().unwrap();
+        let mut names: Vec<&str> = tools.iter().map(|e| e.server.as_str()).collect();
+        names.sort();
+        names.dedup();
+        let servers = names
+            .into_iter()
+            .map(|name| ServerStatus {
+                name: name.to_string(),
+                protocol: "stdio".into(),
+                connection_state: ConnectionState::Ready,
+                enabled: true,
+                auto_disabled: false,
+                auto_disable_reason: None,
+                last_error: None,
+                attempts: 1,
+                consecutive_failures: 0,
+                next_retry_at: None,
+                connected_at: Some("2026-01-01T00:00:00Z".into()),
+                pid: Some(4242),
+                tool_count: tools.iter().filter(|e| e.server == name).count(),
+            })
+            .collect();
+        ServerList::new(servers)
+    }
+}
+
+impl Backend for FakeBackend {
+    fn tools(&self) -> Vec<ToolEntry> {
+        self.tools.lock().unwrap().clone()
+    }
+
+    fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<CallToolResult, CallError>> {
+        self.calls.lock().unwrap().push(Call {
+            server: server.to_string(),
+            tool: tool.to_string(),
+            arguments: arguments.clone(),
+        });
+        let known = self.known_server(server);
+        let server = server.to_string();
+        let tool = tool.to_string();
+        let started = self.wait_started.clone();
+        let cancelled = self.wait_cancelled.clone();
+        Box::pin(async move {
+            if !known {
+                return Err(CallError::NotAvailable(format!(
+                    "no Ready server named {server:?}"
+                )));
+            }
+            match tool.as_str() {
+                "echo" => Ok(CallToolResult::structured(json!({
+                    "server": server,
+                    "tool": tool,
+                    "arguments": arguments.map(Value::Object).unwrap_or(Value::Null),
+                }))),
+                "wait" => {
+                    started.notify_one();
+                    tokio::select! {
+                        _ = cancel.cancelled() => {
+                            cancelled.notify_one();
+                            Err(CallError::Cancelled)
+                        }
+                        _ = tokio::time::sleep(PATIENCE) => Err(CallError::Timeout(PATIENCE)),
+                    }
+                }
+                "fail" => Err(CallError::Upstream("the fixture exploded".into())),
+                other => Err(CallError::Upstream(format!("no tool {other:?}"))),
+            }
+        })
+    }
+
+    fn upstream_servers(
+        &self,
+        request: ServersRequest,
+    ) -> BoxFuture<'static, Result<Value, String>> {
+        let answer = match request.operation {
+            ServersOperation::List => serde_json::to_value(self.server_list())
+                .map_err(|e| e.to_string()),
+            other => Err(format!(
+                "{other:?} of {:?} is not supported by the fake backend",
+                request.name
+            )),
+        };
+        Box::pin(async move { answer })
+    }
+
+    fn status(&self) -> Value {
+        json!({"ready": self.ready.load(Ordering::SeqCst), "upstream": self.server_list()})
+    }
+
+    fn ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    fn tools_changed(&self) -> watch::Receiver<u64> {
+        self.ticks.subscribe()
+    }
+}
+
+/// A running downstream server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and checks that `serve` returned cleanly.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let result = within("serve to return after shutdown", self.task)
+            .await
+            .expect("serve task panicked");
+        result.expect("serve returned an error");
+    }
+}
+
+pub async fn start(backend: Arc<FakeBackend>, tools_limit: usize) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(downstream::serve(
+        listener,
+        backend,
+        DownstreamOptions { tools_limit },
+        shutdown.clone(),
+    ));
+    Running {
+        addr,
+        base: format!("http://{addr}"),
+        shutdown,
+        task,
+    }
+}
