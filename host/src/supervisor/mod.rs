@@ -1,1 +1,36 @@
-//! placeholder, filled in by its owner
+//! The supervisor: one actor per upstream server (its state machine), the registry that
+//! applies plans to them, and the pure planner that turns a config change into steps.
+//!
+//! Only an actor connects its server; everything else (reloads, the downstream side, the
+//! CLI) goes through the `Registry`. It never writes config files itself: auto-disables are
+//! handed to an `AutoDisableSink`.
+
+mod actor;
+pub mod counters;
+pub mod plan;
+pub mod registry;
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
+
+pub use actor::CONNECT_GRACE;
+pub use plan::{PlanStep, connection_changed, initial_plan, plan};
+pub use registry::{Progress, Registry, RegistryOptions};
+
+/// Where auto-disables are persisted (the lead connects it to the config store's coalesced
+/// save). Fire-and-forget: it must not block.
+pub trait AutoDisableSink: Send + Sync + 'static {
+    fn auto_disabled(&self, server: &str, reason: &str);
+}
+
+/// Why a registry command failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("no server named {0}")]
+    UnknownServer(String),
+    #[error("server {0} was stopped")]
+    Stopped(String),
+    #[error("server {server} is {state}: enable it first")]
+    NotStartable { server: String, state: &'static str },
+}

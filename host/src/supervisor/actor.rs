@@ -1,0 +1,694 @@
+//! One supervisor task per upstream server: the sole owner of that server's connection and
+//! state. Nothing else connects, pings or stops the server; everyone else sends commands.
+//!
+//! States are exactly `status::ConnectionState`. Each connection attempt is bounded (the
+//! connector's init timeout, plus the actor's own guard); failures are counted and handed to
+//! the policy, which either auto-disables the server (persisted through the sink) or sets the
+//! backoff before the next attempt. The actor must never start a disabled or auto-disabled
+//! server, and never leave a session behind when it stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::counters::Counters;
+use super::plan::connection_changed;
+use super::{AutoDisableSink, SupervisorError};
+use crate::config::{Protocol, ServerConfig};
+use crate::policy::{DisableDecision, Policy, Transport};
+use crate::status::{ConnectionState, ServerStatus};
+use crate::upstream::{CallError, Connector, Failure, FailureKind, UpstreamSession};
+
+/// Added to a server's init timeout for the actor's own guard around `connect`: the
+/// connector is supposed to time out by itself, this only catches one that does not.
+pub const CONNECT_GRACE: Duration = Duration::from_secs(5);
+
+/// How long cancelled calls get to wind down after the drain deadline.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// Settings every actor shares.
+#[derive(Debug, Clone, Copy)]
+pub struct ActorSettings {
+    pub init_timeout: Duration,
+    pub health_check_interval: Duration,
+    pub call_tool_timeout: Duration,
+    pub failure_window: Duration,
+    pub drain_timeout: Duration,
+}
+
+/// What the actors share with the registry.
+pub struct Shared {
+    pub connector: Arc<dyn Connector>,
+    pub policy: Arc<dyn Policy>,
+    pub sink: Arc<dyn AutoDisableSink>,
+    pub settings: ActorSettings,
+    /// Ticks on every state change of any server.
+    pub state_tick: watch::Sender<u64>,
+    /// Ticks when the tools of a Ready server appear, change or go away.
+    pub tools_tick: watch::Sender<u64>,
+}
+
+/// What an actor publishes about itself.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub status: ServerStatus,
+    /// The tools while Ready; empty otherwise.
+    pub tools: Arc<Vec<Tool>>,
+}
+
+/// How a new config is to be applied (see `plan::PlanStep`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigureMode {
+    Start,
+    Restart,
+    Update,
+}
+
+pub type Reply = oneshot::Sender<Result<(), SupervisorError>>;
+
+pub enum Command {
+    Configure {
+        config: ServerConfig,
+        mode: ConfigureMode,
+        done: Reply,
+    },
+    Enable {
+        done: Reply,
+    },
+    Disable {
+        done: Reply,
+    },
+    Restart {
+        done: Reply,
+    },
+    Call {
+        request: CallToolRequestParams,
+        cancel: CancellationToken,
+        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
+    },
+    /// Drain, end the session, and end the task.
+    Stop {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Start an actor for `config`; it connects at once if the config is startable.
+pub fn spawn(
+    shared: Arc<Shared>,
+    config: ServerConfig,
+) -> (
+    mpsc::Sender<Command>,
+    watch::Receiver<View>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = mpsc::channel(256);
+    let status = initial_status(&config);
+    let (view_tx, view_rx) = watch::channel(View {
+        status,
+        tools: Arc::new(Vec::new()),
+    });
+    let window = shared.settings.failure_window;
+    let actor = Actor {
+        shared,
+        config,
+        state: ConnectionState::Pending,
+        epoch: 0,
+        counters: Counters::new(window),
+        last_error: None,
+        retry_at: None,
+        connected_at: None,
+        live: None,
+        tools: Arc::new(Vec::new()),
+        view: view_tx,
+        rx,
+    };
+    let task = tokio::spawn(actor.run());
+    (tx, view_rx, task)
+}
+
+fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Stdio => "stdio",
+        Protocol::StreamableHttp => "streamable-http",
+        Protocol::Sse => "sse",
+        Protocol::Auto => "auto",
+    }
+}
+
+/// The transport an attempt with `p` uses first (`auto` tries streamable HTTP first).
+fn first_transport(p: Protocol) -> Transport {
+    match p {
+        Protocol::Stdio => Transport::Stdio,
+        Protocol::StreamableHttp | Protocol::Auto => Transport::StreamableHttp,
+        Protocol::Sse => Transport::Sse,
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn idle_state(config: &ServerConfig) -> ConnectionState {
+    if !config.enabled {
+        ConnectionState::Disabled
+    } else if config.auto_disabled {
+        ConnectionState::AutoDisabled
+    } else {
+        ConnectionState::Pending
+    }
+}
+
+fn initial_status(config: &ServerConfig) -> ServerStatus {
+    ServerStatus {
+        name: config.name.clone(),
+        protocol: protocol_name(config.protocol).to_string(),
+        connection_state: idle_state(config),
+        enabled: config.enabled,
+        auto_disabled: config.auto_disabled,
+        auto_disable_reason: config.auto_disable_reason.clone(),
+        last_error: None,
+        attempts: 0,
+        consecutive_failures: 0,
+        next_retry_at: None,
+        connected_at: None,
+        pid: None,
+        tool_count: 0,
+    }
+}
+
+/// The connection while Ready.
+struct Live {
+    session: Arc<Box<dyn UpstreamSession>>,
+    /// In-flight calls, so that a stop can wait for them.
+    calls: TaskTracker,
+    /// Fired at the drain deadline: cancels what is still in flight.
+    cancel_calls: CancellationToken,
+}
+
+/// Why the Ready loop stopped serving calls.
+enum ReadyEvent {
+    Failed(Failure, Transport),
+    Command(Command),
+    ChannelClosed,
+}
+
+/// Whether the task goes on after a command.
+enum Flow {
+    Continue,
+    Exit,
+}
+
+struct Actor {
+    shared: Arc<Shared>,
+    config: ServerConfig,
+    state: ConnectionState,
+    /// Bumped whenever a new state is entered, so that a phase can tell that a command
+    /// moved the actor elsewhere.
+    epoch: u64,
+    counters: Counters,
+    last_error: Option<String>,
+    retry_at: Option<(Instant, DateTime<Utc>)>,
+    connected_at: Option<DateTime<Utc>>,
+    live: Option<Live>,
+    tools: Arc<Vec<Tool>>,
+    view: watch::Sender<View>,
+    rx: mpsc::Receiver<Command>,
+}
+
+type Attempt = BoxFuture<'static, Result<(Box<dyn UpstreamSession>, Vec<Tool>), Failure>>;
+
+async fn poll_opt<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Actor {
+    async fn run(mut self) {
+        if self.config.is_startable() {
+            self.enter_connecting();
+        } else {
+            self.enter_idle();
+        }
+        loop {
+            let flow = match self.state {
+                ConnectionState::Connecting => self.connecting().await,
+                ConnectionState::Ready => self.ready().await,
+                ConnectionState::Sleeping => self.sleeping().await,
+                ConnectionState::Pending
+                | ConnectionState::Disabled
+                | ConnectionState::AutoDisabled => self.idle().await,
+            };
+            if let Flow::Exit = flow {
+                break;
+            }
+        }
+    }
+
+    fn init_timeout(&self) -> Duration {
+        self.config.init_timeout_or(self.shared.settings.init_timeout)
+    }
+
+    fn enter(&mut self, state: ConnectionState) {
+        self.state = state;
+        self.epoch += 1;
+        if state != ConnectionState::Sleeping {
+            self.retry_at = None;
+        }
+        if state != ConnectionState::Ready {
+            self.connected_at = None;
+        }
+        self.publish();
+    }
+
+    fn enter_connecting(&mut self) {
+        self.counters.begin_attempt();
+        self.enter(ConnectionState::Connecting);
+    }
+
+    fn enter_idle(&mut self) {
+        self.enter(idle_state(&self.config));
+    }
+
+    fn publish(&self) {
+        let tools_ready = self.state == ConnectionState::Ready;
+        let status = ServerStatus {
+            name: self.config.name.clone(),
+            protocol: protocol_name(self.config.protocol).to_string(),
+            connection_state: self.state,
+            enabled: self.config.enabled,
+            auto_disabled: self.config.auto_disabled,
+            auto_disable_reason: self.config.auto_disable_reason.clone(),
+            last_error: self.last_error.clone(),
+            attempts: self.counters.attempts,
+            consecutive_failures: self.counters.consecutive_failures,
+            next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
+            connected_at: self.connected_at.map(rfc3339),
+            pid: self.live.as_ref().and_then(|l| l.session.pid()),
+            tool_count: if tools_ready { self.tools.len() } else { 0 },
+        };
+        let tools = if tools_ready {
+            self.tools.clone()
+        } else {
+            Arc::new(Vec::new())
+        };
+        let tools_changed = {
+            let old = self.view.borrow();
+            !Arc::ptr_eq(&old.tools, &tools) && *old.tools != *tools
+        };
+        self.view.send_replace(View { status, tools });
+        self.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
+        if tools_changed {
+            self.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Pending, Disabled, Auto-Disabled: only commands move the actor.
+    async fn idle(&mut self) -> Flow {
+        let epoch = self.epoch;
+        while epoch == self.epoch {
+            let Some(cmd) = self.rx.recv().await else {
+                return Flow::Exit;
+            };
+            if let Flow::Exit = self.handle(cmd).await {
+                return Flow::Exit;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// One bounded connection attempt, answering commands meanwhile.
+    async fn connecting(&mut self) -> Flow {
+        let epoch = self.epoch;
+        let init_timeout = self.init_timeout();
+        let guard = init_timeout + CONNECT_GRACE;
+        let connector = self.shared.connector.clone();
+        let config = self.config.clone();
+        let attempt: Attempt = Box::pin(async move {
+            let connect = async {
+                let session = connector.connect(&config, init_timeout).await?;
+                let tools = session.list_tools().await?;
+                Ok((session, tools))
+            };
+            match tokio::time::timeout(guard, connect).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure::new(
+                    FailureKind::InitTimeout,
+                    format!("no handshake within {guard:?} (supervisor guard)"),
+                )),
+            }
+        });
+        let mut attempt = Some(attempt);
+        while epoch == self.epoch {
+            tokio::select! {
+                result = poll_opt(&mut attempt) => {
+                    attempt = None;
+                    match result {
+                        Ok((session, tools)) => self.on_ready(session, tools),
+                        Err(failure) => {
+                            let transport = first_transport(self.config.protocol);
+                            self.on_failure(failure, transport).await;
+                        }
+                    }
+                }
+                cmd = self.rx.recv() => {
+                    let Some(cmd) = cmd else { return Flow::Exit };
+                    if let Flow::Exit = self.handle(cmd).await {
+                        return Flow::Exit;
+                    }
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    fn on_ready(&mut self, session: Box<dyn UpstreamSession>, tools: Vec<Tool>) {
+        self.counters.ready(Instant::now());
+        self.connected_at = Some(Utc::now());
+        self.tools = Arc::new(tools);
+        self.live = Some(Live {
+            session: Arc::new(session),
+            calls: TaskTracker::new(),
+            cancel_calls: CancellationToken::new(),
+        });
+        tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready");
+        self.enter(ConnectionState::Ready);
+    }
+
+    /// Ready: health checks, crash detection and tool refreshes, until something ends it.
+    ///
+    /// Calls are served without leaving the inner loop. Anything else that may end the
+    /// session (a failure, a command) first leaves the inner scope, so that no clone of the
+    /// session is alive here when `teardown` wants it back for a graceful `shutdown`.
+    async fn ready(&mut self) -> Flow {
+        let epoch = self.epoch;
+        let interval = self.shared.settings.health_check_interval;
+        let ping_timeout = interval.min(self.init_timeout());
+        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.session.tools_changed()) else {
+            // Cannot happen: Ready is only entered with a live session.
+            self.enter_idle();
+            return Flow::Continue;
+        };
+        tools_rx.borrow_and_update();
+        let mut tools_open = true;
+        let mut refresh_pending = false;
+
+        while epoch == self.epoch {
+            let event = {
+                let Some(session) = self.live.as_ref().map(|l| l.session.clone()) else {
+                    self.enter_idle();
+                    return Flow::Continue;
+                };
+                let transport = session.transport();
+                let list = |s: &Arc<Box<dyn UpstreamSession>>| -> BoxFuture<'static, Result<Vec<Tool>, Failure>> {
+                    let s = s.clone();
+                    Box::pin(async move { s.list_tools().await })
+                };
+                let mut closed: Option<BoxFuture<'static, Failure>> = Some({
+                    let s = session.clone();
+                    Box::pin(async move { s.closed().await })
+                });
+                let mut ping: Option<BoxFuture<'static, Result<(), Failure>>> = None;
+                let mut refresh = refresh_pending.then(|| list(&session));
+                loop {
+                    tokio::select! {
+                        failure = poll_opt(&mut closed) => {
+                            break ReadyEvent::Failed(failure, transport);
+                        }
+                        _ = ticks.tick(), if ping.is_none() => {
+                            let s = session.clone();
+                            ping = Some(Box::pin(async move { s.ping(ping_timeout).await }));
+                        }
+                        result = poll_opt(&mut ping) => {
+                            ping = None;
+                            if let Err(failure) = result {
+                                break ReadyEvent::Failed(failure, transport);
+                            }
+                        }
+                        changed = tools_rx.changed(), if tools_open => {
+                            if changed.is_err() {
+                                tools_open = false;
+                            } else if refresh.is_none() {
+                                refresh = Some(list(&session));
+                            }
+                        }
+                        result = poll_opt(&mut refresh) => {
+                            refresh = None;
+                            match result {
+                                Ok(tools) => {
+                                    self.tools = Arc::new(tools);
+                                    self.publish();
+                                }
+                                Err(failure) => {
+                                    tracing::warn!(server = %self.config.name, %failure, "tool list refresh failed");
+                                }
+                            }
+                            // A change that arrived during the refresh needs another one.
+                            if tools_rx.has_changed().unwrap_or(false) {
+                                tools_rx.borrow_and_update();
+                                refresh = Some(list(&session));
+                            }
+                        }
+                        cmd = self.rx.recv() => match cmd {
+                            None => break ReadyEvent::ChannelClosed,
+                            Some(Command::Call { request, cancel, reply }) => {
+                                self.call(request, cancel, reply);
+                            }
+                            Some(other) => {
+                                refresh_pending = refresh.is_some();
+                                break ReadyEvent::Command(other);
+                            }
+                        }
+                    }
+                }
+            };
+            match event {
+                ReadyEvent::Failed(failure, transport) => self.on_failure(failure, transport).await,
+                ReadyEvent::Command(cmd) => {
+                    if let Flow::Exit = self.handle(cmd).await {
+                        return Flow::Exit;
+                    }
+                }
+                ReadyEvent::ChannelClosed => {
+                    self.teardown(true).await;
+                    return Flow::Exit;
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Waiting out the policy's backoff.
+    async fn sleeping(&mut self) -> Flow {
+        let epoch = self.epoch;
+        let Some((until, _)) = self.retry_at else {
+            self.enter_connecting();
+            return Flow::Continue;
+        };
+        let wake = tokio::time::sleep_until(until);
+        tokio::pin!(wake);
+        while epoch == self.epoch {
+            tokio::select! {
+                _ = &mut wake => self.enter_connecting(),
+                cmd = self.rx.recv() => {
+                    let Some(cmd) = cmd else { return Flow::Exit };
+                    if let Flow::Exit = self.handle(cmd).await {
+                        return Flow::Exit;
+                    }
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Count the failure, ask the policy, and go to Auto-Disabled or Sleeping.
+    async fn on_failure(&mut self, failure: Failure, transport: Transport) {
+        self.teardown(false).await;
+        let now = Instant::now();
+        let event = self.counters.fail(
+            now,
+            &self.config.name,
+            transport,
+            &failure,
+            rand::random::<u64>(),
+        );
+        self.last_error = Some(failure.to_string());
+        tracing::warn!(server = %self.config.name, attempt = event.attempt, %failure, "connection failed");
+        match self.shared.policy.should_disable(&event) {
+            DisableDecision::Disable { reason } => {
+                tracing::warn!(server = %self.config.name, %reason, "auto-disabled");
+                self.config.auto_disabled = true;
+                self.config.auto_disable_reason = Some(reason.clone());
+                self.shared.sink.auto_disabled(&self.config.name, &reason);
+                self.enter(ConnectionState::AutoDisabled);
+            }
+            DisableDecision::Keep => {
+                let wait = self.shared.policy.backoff(&event);
+                let wall = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                self.retry_at = Some((now + wait, wall));
+                self.enter(ConnectionState::Sleeping);
+            }
+        }
+    }
+
+    /// End the live session, if any: with `drain`, in-flight calls get until the drain
+    /// deadline to finish; then what is left is cancelled and the session shut down.
+    async fn teardown(&mut self, drain: bool) {
+        let Some(live) = self.live.take() else {
+            return;
+        };
+        live.calls.close();
+        if drain {
+            let _ = tokio::time::timeout(self.shared.settings.drain_timeout, live.calls.wait()).await;
+        }
+        live.cancel_calls.cancel();
+        let _ = tokio::time::timeout(CANCEL_GRACE, live.calls.wait()).await;
+        match Arc::try_unwrap(live.session) {
+            Ok(session) => session.shutdown().await,
+            // A call that ignored its cancellation still holds the session: dropping the
+            // last reference ends it (the `UpstreamSession` contract).
+            Err(shared) => drop(shared),
+        }
+    }
+
+    /// Forget the current connection and connect again with fresh counters.
+    async fn reconnect(&mut self) {
+        self.teardown(true).await;
+        self.counters.reset();
+        self.last_error = None;
+        self.enter_connecting();
+    }
+
+    /// Stop whatever runs and show Disabled / Auto-Disabled.
+    async fn switch_off(&mut self) {
+        self.teardown(true).await;
+        self.counters.reset();
+        self.enter_idle();
+    }
+
+    async fn handle(&mut self, cmd: Command) -> Flow {
+        match cmd {
+            Command::Configure { config, mode, done } => {
+                self.configure(config, mode).await;
+                let _ = done.send(Ok(()));
+            }
+            Command::Enable { done } => {
+                let was = self.config.is_startable();
+                self.config.enabled = true;
+                self.config.auto_disabled = false;
+                self.config.auto_disable_reason = None;
+                if !was {
+                    self.reconnect().await;
+                } else {
+                    self.publish();
+                }
+                let _ = done.send(Ok(()));
+            }
+            Command::Disable { done } => {
+                self.config.enabled = false;
+                self.switch_off().await;
+                let _ = done.send(Ok(()));
+            }
+            Command::Restart { done } => {
+                if self.config.is_startable() {
+                    self.reconnect().await;
+                    let _ = done.send(Ok(()));
+                } else {
+                    let _ = done.send(Err(SupervisorError::NotStartable {
+                        server: self.config.name.clone(),
+                        state: self.state.as_str(),
+                    }));
+                }
+            }
+            Command::Call {
+                request,
+                cancel,
+                reply,
+            } => self.call(request, cancel, reply),
+            Command::Stop { done } => {
+                self.teardown(true).await;
+                let _ = done.send(());
+                return Flow::Exit;
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn configure(&mut self, mut new: ServerConfig, mode: ConfigureMode) {
+        // A runtime auto-disable sticks until the user clears it (Start/Restart or enable):
+        // an in-place update from a config read before the save landed must not undo it.
+        if mode == ConfigureMode::Update && self.config.auto_disabled && !new.auto_disabled {
+            new.auto_disabled = true;
+            new.auto_disable_reason = self.config.auto_disable_reason.clone();
+        }
+        let was_startable = self.config.is_startable();
+        let conn_changed = connection_changed(&self.config, &new);
+        self.config = new;
+        let idle = matches!(
+            self.state,
+            ConnectionState::Pending
+                | ConnectionState::Sleeping
+                | ConnectionState::Disabled
+                | ConnectionState::AutoDisabled
+        );
+        if !self.config.is_startable() {
+            if was_startable || self.state != idle_state(&self.config) {
+                self.switch_off().await;
+            } else {
+                self.publish();
+            }
+        } else if !was_startable || conn_changed || mode == ConfigureMode::Restart {
+            self.reconnect().await;
+        } else if mode == ConfigureMode::Start && idle {
+            // Asked to start while waiting out a backoff: try now.
+            self.enter_connecting();
+        } else {
+            // In place (a start while Connecting joins the attempt under way).
+            self.publish();
+        }
+    }
+
+    fn call(
+        &mut self,
+        request: CallToolRequestParams,
+        cancel: CancellationToken,
+        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
+    ) {
+        let Some(live) = self.live.as_ref().filter(|_| self.state == ConnectionState::Ready) else {
+            let _ = reply.send(Err(CallError::NotAvailable(format!(
+                "server {} is {}",
+                self.config.name,
+                self.state.as_str()
+            ))));
+            return;
+        };
+        let session = live.session.clone();
+        let token = live.cancel_calls.child_token();
+        let timeout = self.shared.settings.call_tool_timeout;
+        let call = async move {
+            let forward = token.clone();
+            let call = session.call_tool(request, timeout, token);
+            tokio::pin!(call);
+            // The client's cancellation is forwarded into the session's token, which the
+            // drain deadline also fires; the session answers with `Cancelled`.
+            let result = loop {
+                tokio::select! {
+                    result = &mut call => break result,
+                    _ = cancel.cancelled(), if !forward.is_cancelled() => forward.cancel(),
+                }
+            };
+            let _ = reply.send(result);
+        };
+        tokio::spawn(live.calls.track_future(call));
+    }
+}

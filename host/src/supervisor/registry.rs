@@ -1,0 +1,345 @@
+//! The registry of server actors: applies plans, routes commands and tool calls, and builds
+//! snapshots from what the actors publish.
+//!
+//! It never connects or changes a server's state itself; it only talks to the actors. Cheap
+//! to clone (one `Arc`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::actor::{self, ActorSettings, Command, ConfigureMode, Shared, View};
+use super::plan::PlanStep;
+use super::{AutoDisableSink, SupervisorError};
+use crate::config::ServerConfig;
+use crate::downstream::ToolEntry;
+use crate::policy::Policy;
+use crate::status::{ServerList, ServerStatus};
+use crate::upstream::{CallError, Connector};
+
+/// What a `Registry` needs.
+pub struct RegistryOptions {
+    pub connector: Arc<dyn Connector>,
+    pub policy: Arc<dyn Policy>,
+    pub sink: Arc<dyn AutoDisableSink>,
+    /// Connect + handshake deadline for servers without their own.
+    pub init_timeout: Duration,
+    /// Interval between pings to Ready servers.
+    pub health_check_interval: Duration,
+    /// Deadline for one forwarded tool call.
+    pub call_tool_timeout: Duration,
+    /// The sliding window of `failures_in_window`.
+    pub failure_window: Duration,
+    /// How long a stop waits for in-flight calls before cancelling them.
+    pub drain_timeout: Duration,
+}
+
+/// How far start-up has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Servers no longer Pending or Connecting.
+    pub settled: usize,
+    pub total: usize,
+}
+
+struct Handle {
+    tx: mpsc::Sender<Command>,
+    view: watch::Receiver<View>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Servers {
+    /// Names in the order they were added (file order on start-up).
+    order: Vec<String>,
+    map: HashMap<String, Handle>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    servers: RwLock<Servers>,
+    shut_down: AtomicBool,
+}
+
+/// All server actors. Clones share the same actors.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl Registry {
+    pub fn new(options: RegistryOptions) -> Self {
+        let shared = Shared {
+            connector: options.connector,
+            policy: options.policy,
+            sink: options.sink,
+            settings: ActorSettings {
+                init_timeout: options.init_timeout,
+                health_check_interval: options.health_check_interval,
+                call_tool_timeout: options.call_tool_timeout,
+                failure_window: options.failure_window,
+                drain_timeout: options.drain_timeout,
+            },
+            state_tick: watch::channel(0).0,
+            tools_tick: watch::channel(0).0,
+        };
+        Registry {
+            inner: Arc::new(Inner {
+                shared: Arc::new(shared),
+                servers: RwLock::new(Servers::default()),
+                shut_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Servers> {
+        self.inner.servers.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Servers> {
+        self.inner.servers.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sender(&self, server: &str) -> Result<mpsc::Sender<Command>, SupervisorError> {
+        self.read()
+            .map
+            .get(server)
+            .map(|h| h.tx.clone())
+            .ok_or_else(|| SupervisorError::UnknownServer(server.to_string()))
+    }
+
+    /// Apply a plan. Returns once every actor has taken its step (a stop has drained and
+    /// ended its session); connecting servers are not waited for (see `wait_settled`).
+    pub async fn apply(&self, plan: Vec<PlanStep>) {
+        if self.inner.shut_down.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut pending = Vec::new();
+        let mut stopping = Vec::new();
+        for step in plan {
+            match step {
+                PlanStep::Start(config) => {
+                    pending.extend(self.configure_or_spawn(config, ConfigureMode::Start))
+                }
+                PlanStep::Restart(config) => {
+                    pending.extend(self.configure_or_spawn(config, ConfigureMode::Restart))
+                }
+                PlanStep::Update(config) => {
+                    pending.extend(self.configure_or_spawn(config, ConfigureMode::Update))
+                }
+                PlanStep::Stop(name) => {
+                    let handle = {
+                        let mut servers = self.write();
+                        servers.order.retain(|n| n != &name);
+                        servers.map.remove(&name)
+                    };
+                    if let Some(handle) = handle {
+                        stopping.push(stop(handle));
+                    }
+                }
+            }
+        }
+        let configured = futures::future::join_all(pending.into_iter().map(|(tx, cmd, rx)| async move {
+            // A send error means the actor is gone; nothing to wait for.
+            if tx.send(cmd).await.is_ok() {
+                let _ = rx.await;
+            }
+        }));
+        futures::future::join(configured, futures::future::join_all(stopping)).await;
+        // The stopped servers left the list: progress and tools changed.
+        self.inner.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.inner.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// For an existing server, the command to send; a new one is spawned (it starts by
+    /// itself if its config is startable).
+    #[allow(clippy::type_complexity)]
+    fn configure_or_spawn(
+        &self,
+        config: ServerConfig,
+        mode: ConfigureMode,
+    ) -> Option<(
+        mpsc::Sender<Command>,
+        Command,
+        oneshot::Receiver<Result<(), SupervisorError>>,
+    )> {
+        let mut servers = self.write();
+        if let Some(handle) = servers.map.get(&config.name) {
+            let (done, rx) = oneshot::channel();
+            let cmd = Command::Configure { config, mode, done };
+            return Some((handle.tx.clone(), cmd, rx));
+        }
+        let name = config.name.clone();
+        let (tx, view, task) = actor::spawn(self.inner.shared.clone(), config);
+        servers.order.push(name.clone());
+        servers.map.insert(name, Handle { tx, view, task });
+        None
+    }
+
+    /// Every server's status, in the order they were added.
+    pub fn snapshot(&self) -> Vec<ServerStatus> {
+        let servers = self.read();
+        servers
+            .order
+            .iter()
+            .filter_map(|n| servers.map.get(n))
+            .map(|h| h.view.borrow().status.clone())
+            .collect()
+    }
+
+    /// The answer of `upstream_servers list`.
+    pub fn list(&self) -> ServerList {
+        ServerList::new(self.snapshot())
+    }
+
+    /// `server`'s status.
+    pub fn status(&self, server: &str) -> Option<ServerStatus> {
+        self.read()
+            .map
+            .get(server)
+            .map(|h| h.view.borrow().status.clone())
+    }
+
+    /// The tools of every Ready server.
+    pub fn tools(&self) -> Vec<ToolEntry> {
+        let servers = self.read();
+        let mut out = Vec::new();
+        for handle in servers.order.iter().filter_map(|n| servers.map.get(n)) {
+            let view = handle.view.borrow();
+            out.extend(view.tools.iter().map(|tool| ToolEntry {
+                server: view.status.name.clone(),
+                tool: tool.clone(),
+            }));
+        }
+        out
+    }
+
+    /// Forward a call to `server`'s `tool` under `call_tool_timeout`; `cancel` propagates
+    /// to the upstream.
+    pub async fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        cancel: CancellationToken,
+    ) -> Result<CallToolResult, CallError> {
+        let not_available = || CallError::NotAvailable(format!("no server named {server}"));
+        let tx = self.sender(server).map_err(|_| not_available())?;
+        let mut request = CallToolRequestParams::new(tool.to_string());
+        if let Some(arguments) = arguments {
+            request = request.with_arguments(arguments);
+        }
+        let (reply, rx) = oneshot::channel();
+        let gone = || CallError::NotAvailable(format!("server {server} was stopped"));
+        tx.send(Command::Call {
+            request,
+            cancel,
+            reply,
+        })
+        .await
+        .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    async fn command(
+        &self,
+        server: &str,
+        make: impl FnOnce(actor::Reply) -> Command,
+    ) -> Result<(), SupervisorError> {
+        let tx = self.sender(server)?;
+        let (done, rx) = oneshot::channel();
+        let stopped = || SupervisorError::Stopped(server.to_string());
+        tx.send(make(done)).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Switch `server` on (clearing an auto-disable) and connect at once. The caller
+    /// persists the change.
+    pub async fn enable(&self, server: &str) -> Result<(), SupervisorError> {
+        self.command(server, |done| Command::Enable { done }).await
+    }
+
+    /// Switch `server` off: drain, disconnect, Disabled. The caller persists the change.
+    pub async fn disable(&self, server: &str) -> Result<(), SupervisorError> {
+        self.command(server, |done| Command::Disable { done }).await
+    }
+
+    /// Drain, disconnect and connect `server` again with fresh counters.
+    pub async fn restart(&self, server: &str) -> Result<(), SupervisorError> {
+        self.command(server, |done| Command::Restart { done }).await
+    }
+
+    /// Ticks whenever the tools of Ready servers change.
+    pub fn tools_changed(&self) -> watch::Receiver<u64> {
+        self.inner.shared.tools_tick.subscribe()
+    }
+
+    /// Ticks on every state change of any server (for progress logging).
+    pub fn state_changes(&self) -> watch::Receiver<u64> {
+        self.inner.shared.state_tick.subscribe()
+    }
+
+    pub fn progress(&self) -> Progress {
+        let servers = self.read();
+        let settled = servers
+            .map
+            .values()
+            .filter(|h| h.view.borrow().status.connection_state.is_settled())
+            .count();
+        Progress {
+            settled,
+            total: servers.map.len(),
+        }
+    }
+
+    /// True when no server is Pending or Connecting.
+    pub fn settled(&self) -> bool {
+        let p = self.progress();
+        p.settled == p.total
+    }
+
+    /// Wait until `settled()`.
+    pub async fn wait_settled(&self) {
+        let mut changes = self.state_changes();
+        loop {
+            changes.borrow_and_update();
+            if self.settled() {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Stop every server (drained, sessions ended) and wait for their tasks. Later plans
+    /// are ignored.
+    pub async fn shutdown(&self) {
+        self.inner.shut_down.store(true, Ordering::SeqCst);
+        let handles: Vec<Handle> = {
+            let mut servers = self.write();
+            servers.order.clear();
+            servers.map.drain().map(|(_, h)| h).collect()
+        };
+        futures::future::join_all(handles.into_iter().map(stop)).await;
+        self.inner.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.inner.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Stop one actor and wait for its task to end.
+async fn stop(handle: Handle) {
+    let (done, rx) = oneshot::channel();
+    if handle.tx.send(Command::Stop { done }).await.is_ok() {
+        let _ = rx.await;
+    }
+    drop(handle.tx);
+    if let Err(e) = handle.task.await {
+        tracing::error!(error = %e, "server actor ended abnormally");
+    }
+}
