@@ -4,6 +4,10 @@
 //! show up. The result goes to the policy's reload filter (see `policy`) before any server
 //! is touched.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::model::{Config, ServerConfig};
+
 /// What a change applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ChangeTarget {
@@ -43,3 +47,125 @@ impl ConfigDiff {
         self.changes.is_empty()
     }
 }
+
+/// The server fields `diff` compares, by their file names (unknown keys come from `extra`).
+const SERVER_FIELDS: &[&str] = &[
+    "protocol",
+    "command",
+    "args",
+    "env",
+    "working_dir",
+    "url",
+    "headers",
+    "enabled",
+    "auto_disabled",
+    "auto_disable_reason",
+    "init_timeout",
+];
+
+/// What changed from `old` (running) to `new` (just read): servers removed (in `old`'s order),
+/// then added and modified (in `new`'s order), then global keys. `generation` is not a change:
+/// it goes to `disk_generation`; the store fills `stamped_generation`. Pure.
+pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
+    let mut changes = Vec::new();
+    let old_by_name: HashMap<&str, &ServerConfig> =
+        old.servers.iter().map(|s| (s.name.as_str(), s)).collect();
+    let new_names: HashSet<&str> = new.servers.iter().map(|s| s.name.as_str()).collect();
+
+    for s in &old.servers {
+        if !new_names.contains(s.name.as_str()) {
+            changes.push(Change {
+                target: ChangeTarget::Server(s.name.clone()),
+                kind: ChangeKind::Removed,
+                fields: Vec::new(),
+            });
+        }
+    }
+    for s in &new.servers {
+        match old_by_name.get(s.name.as_str()) {
+            None => changes.push(Change {
+                target: ChangeTarget::Server(s.name.clone()),
+                kind: ChangeKind::Added,
+                fields: Vec::new(),
+            }),
+            Some(before) => {
+                let fields = changed_server_fields(before, s);
+                if !fields.is_empty() {
+                    changes.push(Change {
+                        target: ChangeTarget::Server(s.name.clone()),
+                        kind: ChangeKind::Modified,
+                        fields,
+                    });
+                }
+            }
+        }
+    }
+    for key in changed_global_keys(old, new) {
+        changes.push(Change {
+            target: ChangeTarget::Global(key.to_string()),
+            kind: ChangeKind::Modified,
+            fields: Vec::new(),
+        });
+    }
+    ConfigDiff {
+        changes,
+        disk_generation: Some(new.generation),
+        stamped_generation: None,
+    }
+}
+
+/// The file names of the fields that differ between two versions of one server, known
+/// fields first (in file-schema order), then unknown keys (sorted).
+pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> {
+    let differs = |field: &str| match field {
+        "protocol" => a.protocol != b.protocol,
+        "command" => a.command != b.command,
+        "args" => a.args != b.args,
+        "env" => a.env != b.env,
+        "working_dir" => a.working_dir != b.working_dir,
+        "url" => a.url != b.url,
+        "headers" => a.headers != b.headers,
+        "enabled" => a.enabled != b.enabled,
+        "auto_disabled" => a.auto_disabled != b.auto_disabled,
+        "auto_disable_reason" => a.auto_disable_reason != b.auto_disable_reason,
+        "init_timeout" => a.init_timeout != b.init_timeout,
+        _ => false,
+    };
+    let mut fields: Vec<String> = SERVER_FIELDS
+        .iter()
+        .filter(|f| differs(f))
+        .map(|f| f.to_string())
+        .collect();
+    let extra_keys: BTreeSet<&String> = a.extra.keys().chain(b.extra.keys()).collect();
+    fields.extend(
+        extra_keys
+            .into_iter()
+            .filter(|k| a.extra.get(*k) != b.extra.get(*k))
+            .cloned(),
+    );
+    fields
+}
+
+fn changed_global_keys(a: &Config, b: &Config) -> Vec<&'static str> {
+    let checks: [(&'static str, bool); 8] = [
+        ("listen", a.listen != b.listen),
+        ("data_dir", a.data_dir != b.data_dir),
+        ("init_timeout", a.init_timeout != b.init_timeout),
+        (
+            "call_tool_timeout",
+            a.call_tool_timeout != b.call_tool_timeout,
+        ),
+        ("tools_limit", a.tools_limit != b.tools_limit),
+        ("watch_debounce_ms", a.watch_debounce != b.watch_debounce),
+        (
+            "health_check_interval",
+            a.health_check_interval != b.health_check_interval,
+        ),
+        ("policy", a.policy != b.policy),
+    ];
+    checks.iter().filter(|(_, d)| *d).map(|(k, _)| *k).collect()
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

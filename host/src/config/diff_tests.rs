@@ -1,0 +1,95 @@
+//! Table-driven tests of `diff`: parsed configs in, changes out.
+
+use std::path::Path;
+
+use super::*;
+use crate::config::load::parse;
+
+fn cfg(text: &str) -> Config {
+    parse(Path::new("t.json"), text).unwrap()
+}
+
+fn server_change(name: &str, kind: ChangeKind, fields: &[&str]) -> Change {
+    Change {
+        target: ChangeTarget::Server(name.into()),
+        kind,
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+#[test]
+fn diff_cases() {
+    let base = r#"{"generation": 3, "mcpServers": [
+        {"name": "a", "command": "a-bin"},
+        {"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "x"}]}"#;
+    let cases: Vec<(&str, &str, Vec<Change>)> = vec![
+        ("identical", base, vec![]),
+        (
+            "formatting, key order and generation only",
+            r#"{"mcpServers": [{"command": "a-bin", "name": "a", "protocol": "stdio"},
+                {"note": "x", "url": "http://127.0.0.1:1/mcp", "name": "b"}], "generation": 9}"#,
+            vec![],
+        ),
+        (
+            "server added",
+            r#"{"mcpServers": [{"name": "a", "command": "a-bin"},
+                {"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "x"},
+                {"name": "c", "command": "c"}]}"#,
+            vec![server_change("c", ChangeKind::Added, &[])],
+        ),
+        (
+            "server removed",
+            r#"{"mcpServers": [{"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "x"}]}"#,
+            vec![server_change("a", ChangeKind::Removed, &[])],
+        ),
+        (
+            "known and unknown fields modified",
+            r#"{"mcpServers": [{"name": "a", "command": "a-bin", "args": ["-v"], "auto_disabled": true},
+                {"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "y", "tags": []}]}"#,
+            vec![
+                server_change("a", ChangeKind::Modified, &["args", "auto_disabled"]),
+                server_change("b", ChangeKind::Modified, &["note", "tags"]),
+            ],
+        ),
+        (
+            "global keys",
+            r#"{"listen": "127.0.0.1:9000", "tools_limit": 3, "policy": {"deadline_ms": 5},
+                "mcpServers": [{"name": "a", "command": "a-bin"},
+                {"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "x"}]}"#,
+            vec![
+                Change {
+                    target: ChangeTarget::Global("listen".into()),
+                    kind: ChangeKind::Modified,
+                    fields: vec![],
+                },
+                Change {
+                    target: ChangeTarget::Global("tools_limit".into()),
+                    kind: ChangeKind::Modified,
+                    fields: vec![],
+                },
+                Change {
+                    target: ChangeTarget::Global("policy".into()),
+                    kind: ChangeKind::Modified,
+                    fields: vec![],
+                },
+            ],
+        ),
+        (
+            "rename is remove + add",
+            r#"{"mcpServers": [{"name": "a2", "command": "a-bin"},
+                {"name": "b", "url": "http://127.0.0.1:1/mcp", "note": "x"}]}"#,
+            vec![
+                server_change("a", ChangeKind::Removed, &[]),
+                server_change("a2", ChangeKind::Added, &[]),
+            ],
+        ),
+    ];
+    let old = cfg(base);
+    for (name, new_text, want) in cases {
+        let new = cfg(new_text);
+        let d = diff(&old, &new);
+        assert_eq!(d.changes, want, "{name}");
+        assert_eq!(d.disk_generation, Some(new.generation), "{name}");
+        assert_eq!(d.stamped_generation, None, "{name}");
+    }
+}

@@ -1,0 +1,288 @@
+//! The daemon's edits to the config document, applied to the raw JSON so that unknown keys
+//! and the user's key order survive. Pure: document in, document out.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::error::ConfigError;
+use super::load::{SERVERS_KEY, parse_server};
+
+/// One change the daemon wants in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigEdit {
+    /// The policy switched a server off.
+    SetAutoDisabled {
+        server: String,
+        reason: String,
+    },
+    /// The user switched a server on or off; enabling also clears `auto_disabled` and its reason.
+    SetEnabled {
+        server: String,
+        enabled: bool,
+    },
+    /// A new `mcpServers` entry, validated like one in the file.
+    AddServer {
+        entry: Map<String, Value>,
+    },
+    RemoveServer {
+        server: String,
+    },
+}
+
+impl ConfigEdit {
+    /// Whether this edit only changes runtime state (which a state file can hold when the
+    /// config cannot be written).
+    pub fn is_runtime_state(&self) -> bool {
+        matches!(
+            self,
+            ConfigEdit::SetAutoDisabled { .. } | ConfigEdit::SetEnabled { .. }
+        )
+    }
+
+    /// The server the edit is about.
+    pub fn server(&self) -> Option<&str> {
+        match self {
+            ConfigEdit::SetAutoDisabled { server, .. }
+            | ConfigEdit::SetEnabled { server, .. }
+            | ConfigEdit::RemoveServer { server } => Some(server),
+            ConfigEdit::AddServer { entry } => entry.get("name").and_then(Value::as_str),
+        }
+    }
+
+    /// A short description for errors and logs.
+    pub fn label(&self) -> String {
+        let name = self.server().unwrap_or("?");
+        match self {
+            ConfigEdit::SetAutoDisabled { .. } => format!("auto-disable {name}"),
+            ConfigEdit::SetEnabled { enabled: true, .. } => format!("enable {name}"),
+            ConfigEdit::SetEnabled { enabled: false, .. } => format!("disable {name}"),
+            ConfigEdit::AddServer { .. } => format!("add {name}"),
+            ConfigEdit::RemoveServer { .. } => format!("remove {name}"),
+        }
+    }
+}
+
+/// Applies `edit` to the document of the file at `path` (named in errors). On error the
+/// document is unchanged.
+pub fn apply(
+    path: &Path,
+    doc: &mut Map<String, Value>,
+    edit: &ConfigEdit,
+) -> Result<(), ConfigError> {
+    let unknown = |server: &str| ConfigError::UnknownServer {
+        file: path.to_path_buf(),
+        server: server.to_string(),
+    };
+    match edit {
+        ConfigEdit::SetAutoDisabled { server, reason } => {
+            let entry = find_entry(doc, server).ok_or_else(|| unknown(server))?;
+            entry.insert("auto_disabled".into(), Value::Bool(true));
+            entry.insert("auto_disable_reason".into(), Value::String(reason.clone()));
+        }
+        ConfigEdit::SetEnabled { server, enabled } => {
+            let entry = find_entry(doc, server).ok_or_else(|| unknown(server))?;
+            set_runtime_state(entry, *enabled, false, None);
+            if !*enabled {
+                // Disabling keeps any auto-disable record; only enabling clears it.
+                return Ok(());
+            }
+        }
+        ConfigEdit::AddServer { entry } => {
+            let servers = servers_mut(doc, path)?;
+            let candidate = Value::Object(entry.clone());
+            let parsed = parse_server(path, servers.len(), &candidate)?;
+            if let Some(i) = position(servers, &parsed.name) {
+                return Err(ConfigError::Invalid {
+                    file: path.to_path_buf(),
+                    server: Some(format!(
+                        "{SERVERS_KEY}[{}] {:?}",
+                        servers.len(),
+                        parsed.name
+                    )),
+                    field: "name".into(),
+                    message: format!("duplicate server name (also {SERVERS_KEY}[{i}])"),
+                });
+            }
+            servers.push(candidate);
+        }
+        ConfigEdit::RemoveServer { server } => {
+            let servers = servers_mut(doc, path)?;
+            let i = position(servers, server).ok_or_else(|| unknown(server))?;
+            servers.remove(i);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a server's runtime state into its entry. `enabled: true` is only written where
+/// the key already exists (absent means enabled); `auto_disabled: false` removes the
+/// auto-disable keys.
+pub fn set_runtime_state(
+    entry: &mut Map<String, Value>,
+    enabled: bool,
+    auto_disabled: bool,
+    reason: Option<&str>,
+) {
+    if !enabled || entry.contains_key("enabled") {
+        entry.insert("enabled".into(), Value::Bool(enabled));
+    }
+    if enabled || auto_disabled {
+        if auto_disabled {
+            entry.insert("auto_disabled".into(), Value::Bool(true));
+            match reason {
+                Some(r) => entry.insert("auto_disable_reason".into(), Value::String(r.into())),
+                None => entry.remove("auto_disable_reason"),
+            };
+        } else {
+            entry.remove("auto_disabled");
+            entry.remove("auto_disable_reason");
+        }
+    }
+}
+
+/// The entry of server `name`, if the document has one.
+pub fn find_entry<'a>(
+    doc: &'a mut Map<String, Value>,
+    name: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    doc.get_mut(SERVERS_KEY)?
+        .as_array_mut()?
+        .iter_mut()
+        .filter_map(Value::as_object_mut)
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+fn position(servers: &[Value], name: &str) -> Option<usize> {
+    servers
+        .iter()
+        .position(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+fn servers_mut<'a>(
+    doc: &'a mut Map<String, Value>,
+    path: &Path,
+) -> Result<&'a mut Vec<Value>, ConfigError> {
+    let slot = doc
+        .entry(SERVERS_KEY)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if slot.is_null() {
+        *slot = Value::Array(Vec::new());
+    }
+    slot.as_array_mut().ok_or_else(|| ConfigError::Invalid {
+        file: path.to_path_buf(),
+        server: None,
+        field: SERVERS_KEY.into(),
+        message: "expected an array of servers".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn edits_table() {
+        let base = json!({"z": 1, "mcpServers": [
+            {"name": "a", "command": "x", "keep": true},
+            {"name": "b", "command": "y", "enabled": false, "auto_disabled": true, "auto_disable_reason": "r"}
+        ], "generation": 2});
+        let sa = |s: &str, r: &str| ConfigEdit::SetAutoDisabled {
+            server: s.into(),
+            reason: r.into(),
+        };
+        let en = |s: &str, e: bool| ConfigEdit::SetEnabled {
+            server: s.into(),
+            enabled: e,
+        };
+        let cases: Vec<(&str, ConfigEdit, Result<Value, &str>)> = vec![
+            (
+                "auto-disable",
+                sa("a", "boom"),
+                Ok(json!({"z": 1, "mcpServers": [
+                    {"name": "a", "command": "x", "keep": true, "auto_disabled": true, "auto_disable_reason": "boom"},
+                    {"name": "b", "command": "y", "enabled": false, "auto_disabled": true, "auto_disable_reason": "r"}
+                ], "generation": 2})),
+            ),
+            (
+                "enable clears auto-disable",
+                en("b", true),
+                Ok(json!({"z": 1, "mcpServers": [
+                    {"name": "a", "command": "x", "keep": true},
+                    {"name": "b", "command": "y", "enabled": true}
+                ], "generation": 2})),
+            ),
+            (
+                "disable keeps auto-disable record",
+                en("a", false),
+                Ok(json!({"z": 1, "mcpServers": [
+                    {"name": "a", "command": "x", "keep": true, "enabled": false},
+                    {"name": "b", "command": "y", "enabled": false, "auto_disabled": true, "auto_disable_reason": "r"}
+                ], "generation": 2})),
+            ),
+            (
+                "remove",
+                ConfigEdit::RemoveServer { server: "a".into() },
+                Ok(json!({"z": 1, "mcpServers": [
+                    {"name": "b", "command": "y", "enabled": false, "auto_disabled": true, "auto_disable_reason": "r"}
+                ], "generation": 2})),
+            ),
+            (
+                "unknown server",
+                sa("nope", "x"),
+                Err("no server named \"nope\""),
+            ),
+            (
+                "add duplicate",
+                ConfigEdit::AddServer {
+                    entry: doc(json!({"name": "a", "command": "q"})),
+                },
+                Err("mcpServers[2] \"a\": field \"name\": duplicate"),
+            ),
+            (
+                "add invalid",
+                ConfigEdit::AddServer {
+                    entry: doc(json!({"name": "c", "url": "nope"})),
+                },
+                Err("mcpServers[2] \"c\": field \"url\": not a valid URL"),
+            ),
+        ];
+        for (name, edit, want) in cases {
+            let mut d = doc(base.clone());
+            let got = apply(Path::new("f.json"), &mut d, &edit);
+            match want {
+                Ok(v) => {
+                    got.unwrap();
+                    // Compare serialised text: key order matters.
+                    assert_eq!(serde_json::to_string(&d).unwrap(), v.to_string(), "{name}");
+                }
+                Err(msg) => {
+                    let e = got.unwrap_err().to_string();
+                    assert!(e.contains(msg), "{name}: {e}");
+                    assert_eq!(d, doc(base.clone()), "{name}: document changed on error");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn add_to_a_document_without_servers() {
+        let mut d = doc(json!({"listen": "127.0.0.1:1"}));
+        let entry = doc(json!({"name": "n", "url": "http://127.0.0.1:2/mcp", "x-extra": 1}));
+        apply(
+            Path::new("f.json"),
+            &mut d,
+            &ConfigEdit::AddServer { entry },
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"listen":"127.0.0.1:1","mcpServers":[{"name":"n","url":"http://127.0.0.1:2/mcp","x-extra":1}]}"#
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! Reading and validating `mcp_config.json` into the internal `Config`.
+//!
+//! Pure apart from `read`: `parse(path, text)` only uses `path` to name the file in errors.
+//! Validation never panics; every error names the file and, where it applies, the server
+//! (`mcpServers[3] "github"`) and the field. Unknown server keys land in
+//! `ServerConfig::extra`; unknown top-level keys stay only in the raw document (the store
+//! keeps it for saves).
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::duration::parse_duration;
+use super::error::ConfigError;
+use super::model::{Config, PolicyConfig, Protocol, ServerConfig};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CALL_TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_TOOLS_LIMIT: usize = 15;
+pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_POLICY_DEADLINE: Duration = Duration::from_millis(10);
+pub const DEFAULT_POLICY_MEMORY_MIB: usize = 16;
+
+/// The key of the top-level array of servers.
+pub const SERVERS_KEY: &str = "mcpServers";
+/// The daemon-managed save counter.
+pub const GENERATION_KEY: &str = "generation";
+
+/// Server keys mcpproxy reads; every other key of an entry goes to `extra`.
+const SERVER_KEYS: &[&str] = &[
+    "name",
+    "protocol",
+    "command",
+    "args",
+    "env",
+    "working_dir",
+    "url",
+    "headers",
+    "enabled",
+    "auto_disabled",
+    "auto_disable_reason",
+    "init_timeout",
+];
+
+/// Parses and validates a config file's text. `path` names the file in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let doc = parse_document(path, text)?;
+    from_document(path, &doc)
+}
+
+/// Reads and parses the file at `path`.
+pub fn read(path: &Path) -> Result<Config, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, "cannot read", &e))?;
+    parse(path, &text)
+}
+
+/// The JSON document of a config file: a top-level object, key order kept.
+pub fn parse_document(path: &Path, text: &str) -> Result<Map<String, Value>, ConfigError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
+        file: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(ConfigError::Syntax {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "the config must be a JSON object, found {}",
+                type_name(&other)
+            ),
+        }),
+    }
+}
+
+/// The `generation` of a document, if it has a valid one.
+pub fn document_generation(doc: &Map<String, Value>) -> Option<u64> {
+    doc.get(GENERATION_KEY).and_then(Value::as_u64)
+}
+
+/// Validates a parsed document into a `Config`.
+pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, ConfigError> {
+    let f = Fields::top(path);
+    let listen = match present(doc, "listen") {
+        None => parse_listen(DEFAULT_LISTEN).map_err(|m| f.err("listen", m))?,
+        Some(v) => parse_listen(f.as_str(v, "listen")?).map_err(|m| f.err("listen", m))?,
+    };
+    let data_dir = f.opt_str(doc, "data_dir")?.map(expand_home);
+    let init_timeout = f
+        .duration(doc, "init_timeout")?
+        .unwrap_or(DEFAULT_INIT_TIMEOUT);
+    let call_tool_timeout = f
+        .duration(doc, "call_tool_timeout")?
+        .unwrap_or(DEFAULT_CALL_TOOL_TIMEOUT);
+    let tools_limit = match f.opt_u64(doc, "tools_limit")? {
+        None => DEFAULT_TOOLS_LIMIT,
+        Some(0) => return Err(f.err("tools_limit", "must be at least 1".into())),
+        Some(n) => usize::try_from(n).map_err(|_| f.err("tools_limit", "too large".into()))?,
+    };
+    let watch_debounce = f
+        .opt_u64(doc, "watch_debounce_ms")?
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_WATCH_DEBOUNCE);
+    if watch_debounce.is_zero() {
+        return Err(f.err("watch_debounce_ms", "must be at least 1".into()));
+    }
+    let health_check_interval = f
+        .duration(doc, "health_check_interval")?
+        .unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
+    let policy = parse_policy(path, present(doc, "policy"))?;
+    let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
+
+    let servers = match present(doc, SERVERS_KEY) {
+        None => Vec::new(),
+        Some(Value::Array(entries)) => {
+            let mut servers = Vec::with_capacity(entries.len());
+            let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+            for (index, entry) in entries.iter().enumerate() {
+                let server = parse_server(path, index, entry)?;
+                if let Some(first) = seen.get(server.name.as_str()) {
+                    return Err(Fields::server(path, index, Some(&server.name)).err(
+                        "name",
+                        format!("duplicate server name (also {SERVERS_KEY}[{first}])"),
+                    ));
+                }
+                if let Some(Value::String(name)) = entry.get("name") {
+                    seen.insert(name.as_str(), index);
+                }
+                servers.push(server);
+            }
+            servers
+        }
+        Some(other) => {
+            return Err(f.err(
+                SERVERS_KEY,
+                format!("expected an array of servers, found {}", type_name(other)),
+            ));
+        }
+    };
+
+    Ok(Config {
+        listen,
+        data_dir,
+        init_timeout,
+        call_tool_timeout,
+        tools_limit,
+        watch_debounce,
+        health_check_interval,
+        policy,
+        servers,
+        generation,
+    })
+}
+
+/// Validates one `mcpServers` entry; `index` is its position, for error messages.
+pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerConfig, ConfigError> {
+    let name_hint = entry.get("name").and_then(Value::as_str);
+    let f = Fields::server(path, index, name_hint);
+    let Value::Object(obj) = entry else {
+        return Err(f.err(
+            "",
+            format!("expected an object, found {}", type_name(entry)),
+        ));
+    };
+    let name = match f.opt_str(obj, "name")? {
+        Some(n) if !n.trim().is_empty() => n,
+        Some(_) => return Err(f.err("name", "must not be empty".into())),
+        None => return Err(f.err("name", "missing".into())),
+    };
+    let command = f.opt_str(obj, "command")?;
+    if command.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        return Err(f.err("command", "must not be empty".into()));
+    }
+    let url = f.opt_str(obj, "url")?;
+    if let Some(u) = &url {
+        validate_url(u).map_err(|m| f.err("url", m))?;
+    }
+    let protocol = match f.opt_str(obj, "protocol")? {
+        Some(p) => parse_protocol(&p).map_err(|m| f.err("protocol", m))?,
+        None if command.is_some() => Protocol::Stdio,
+        None if url.is_some() => Protocol::Auto,
+        None => {
+            return Err(f.err(
+                "command",
+                "missing: a server needs \"command\" or \"url\"".into(),
+            ));
+        }
+    };
+    match protocol {
+        Protocol::Stdio if command.is_none() => {
+            return Err(f.err(
+                "command",
+                "missing: protocol \"stdio\" needs a command".into(),
+            ));
+        }
+        Protocol::StreamableHttp | Protocol::Sse | Protocol::Auto if url.is_none() => {
+            return Err(f.err("url", "missing: an HTTP or SSE server needs a url".into()));
+        }
+        _ => {}
+    }
+    let extra: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !SERVER_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(ServerConfig {
+        name,
+        protocol,
+        command,
+        args: f.string_list(obj, "args")?,
+        env: f.string_map(obj, "env")?,
+        working_dir: f.opt_str(obj, "working_dir")?.map(expand_home),
+        url,
+        headers: f.string_map(obj, "headers")?,
+        enabled: f.opt_bool(obj, "enabled")?.unwrap_or(true),
+        auto_disabled: f.opt_bool(obj, "auto_disabled")?.unwrap_or(false),
+        auto_disable_reason: f.opt_str(obj, "auto_disable_reason")?,
+        init_timeout: f.duration(obj, "init_timeout")?,
+        extra,
+    })
+}
+
+/// The file spelling of a protocol.
+pub fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Stdio => "stdio",
+        Protocol::StreamableHttp => "streamable-http",
+        Protocol::Sse => "sse",
+        Protocol::Auto => "auto",
+    }
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "stdio" => Ok(Protocol::Stdio),
+        "http" | "streamable-http" | "streamable_http" | "streamablehttp" => {
+            Ok(Protocol::StreamableHttp)
+        }
+        "sse" => Ok(Protocol::Sse),
+        "auto" => Ok(Protocol::Auto),
+        _ => Err(format!(
+            "unknown protocol {s:?} (expected stdio, http, streamable-http, sse or auto)"
+        )),
+    }
+}
+
+fn validate_url(u: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| format!("not a valid URL: {u:?} ({e})"))?;
+    match parsed.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(format!(
+                "not a valid URL: {u:?} (scheme {other:?}, expected http or https)"
+            ));
+        }
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("not a valid URL: {u:?} (no host)"));
+    }
+    Ok(())
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    // Go-style ":8080" means every interface.
+    let spelled = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_string()
+    };
+    if let Ok(addr) = spelled.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = spelled.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("not a valid port in {s:?}"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    // A host name: resolve without blocking for long (only at load).
+    spelled
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("not a host:port address: {s:?}"))
+}
+
+fn parse_policy(path: &Path, value: Option<&Value>) -> Result<PolicyConfig, ConfigError> {
+    let f = Fields::top(path);
+    let empty = Map::new();
+    let obj = match value {
+        None => &empty,
+        Some(Value::Object(o)) => o,
+        Some(other) => {
+            return Err(f.err(
+                "policy",
+                format!("expected an object, found {}", type_name(other)),
+            ));
+        }
+    };
+    let f = Fields {
+        file: path,
+        server: None,
+        prefix: "policy.",
+    };
+    let settings = present(obj, "settings")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let deadline = f
+        .opt_u64(obj, "deadline_ms")?
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_POLICY_DEADLINE);
+    let mib = match f.opt_u64(obj, "memory_limit_mib")? {
+        None => DEFAULT_POLICY_MEMORY_MIB,
+        Some(0) => return Err(f.err("memory_limit_mib", "must be at least 1".into())),
+        Some(n) => usize::try_from(n).map_err(|_| f.err("memory_limit_mib", "too large".into()))?,
+    };
+    let memory_limit = mib
+        .checked_mul(1024 * 1024)
+        .ok_or_else(|| f.err("memory_limit_mib", "too large".into()))?;
+    Ok(PolicyConfig {
+        path: f.opt_str(obj, "path")?.map(expand_home),
+        settings,
+        deadline,
+        memory_limit,
+    })
+}
+
+/// A key's value, treating `null` as absent.
+fn present<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn expand_home(s: String) -> PathBuf {
+    match s.strip_prefix("~/") {
+        Some(rest) => match dirs::home_dir() {
+            Some(home) => home.join(rest),
+            None => PathBuf::from(s),
+        },
+        None => PathBuf::from(s),
+    }
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Typed field readers that build errors naming the file, server and field.
+struct Fields<'a> {
+    file: &'a Path,
+    server: Option<String>,
+    prefix: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn top(file: &'a Path) -> Self {
+        Fields {
+            file,
+            server: None,
+            prefix: "",
+        }
+    }
+
+    fn server(file: &'a Path, index: usize, name: Option<&str>) -> Self {
+        let server = match name {
+            Some(n) => format!("{SERVERS_KEY}[{index}] {n:?}"),
+            None => format!("{SERVERS_KEY}[{index}]"),
+        };
+        Fields {
+            file,
+            server: Some(server),
+            prefix: "",
+        }
+    }
+
+    fn err(&self, field: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            server: self.server.clone(),
+            field: format!("{}{field}", self.prefix),
+            message,
+        }
+    }
+
+    fn as_str<'v>(&self, v: &'v Value, key: &str) -> Result<&'v str, ConfigError> {
+        v.as_str()
+            .ok_or_else(|| self.err(key, format!("expected a string, found {}", type_name(v))))
+    }
+
+    fn opt_str(&self, obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConfigError> {
+        present(obj, key)
+            .map(|v| self.as_str(v, key).map(str::to_string))
+            .transpose()
+    }
+
+    fn opt_bool(&self, obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ConfigError> {
+        present(obj, key)
+            .map(|v| {
+                v.as_bool().ok_or_else(|| {
+                    self.err(
+                        key,
+                        format!("expected true or false, found {}", type_name(v)),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    fn opt_u64(&self, obj: &Map<String, Value>, key: &str) -> Result<Option<u64>, ConfigError> {
+        present(obj, key)
+            .map(|v| {
+                v.as_u64().ok_or_else(|| {
+                    self.err(key, format!("expected a non-negative integer, found {v}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn duration(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        present(obj, key)
+            .map(|v| parse_duration(v).map_err(|m| self.err(key, m)))
+            .transpose()
+    }
+
+    fn string_list(&self, obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, ConfigError> {
+        match present(obj, key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        self.err(
+                            &format!("{key}[{i}]"),
+                            format!("expected a string, found {}", type_name(v)),
+                        )
+                    })
+                })
+                .collect(),
+            Some(other) => Err(self.err(
+                key,
+                format!("expected an array of strings, found {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn string_map(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        match present(obj, key) {
+            None => Ok(BTreeMap::new()),
+            Some(Value::Object(entries)) => entries
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    // Numbers and booleans in env are common in hand-written files.
+                    Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_string())),
+                    other => Err(self.err(
+                        &format!("{key}.{k}"),
+                        format!("expected a string, found {}", type_name(other)),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(self.err(
+                key,
+                format!("expected an object of strings, found {}", type_name(other)),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

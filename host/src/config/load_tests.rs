@@ -1,0 +1,156 @@
+//! Table-driven tests of `parse`: defaults, inference, and errors that name file, server, field.
+
+use super::*;
+
+fn p(text: &str) -> Result<Config, ConfigError> {
+    parse(Path::new("mcp_config.json"), text)
+}
+
+#[test]
+fn defaults_for_an_empty_object() {
+    let c = p("{}").unwrap();
+    assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.init_timeout, Duration::from_secs(30));
+    assert_eq!(c.call_tool_timeout, Duration::from_secs(120));
+    assert_eq!(c.tools_limit, 15);
+    assert_eq!(c.watch_debounce, Duration::from_millis(300));
+    assert_eq!(c.health_check_interval, Duration::from_secs(30));
+    assert_eq!(c.policy.deadline, Duration::from_millis(10));
+    assert_eq!(c.policy.memory_limit, 16 * 1024 * 1024);
+    assert_eq!(c.policy.settings, serde_json::json!({}));
+    assert_eq!(c.generation, 0);
+    assert!(c.servers.is_empty());
+}
+
+#[test]
+fn full_document() {
+    let c = p(r#"{
+        "listen": "127.0.0.1:9001", "data_dir": "/var/lib/mcpproxy", "init_timeout": "1m30s",
+        "call_tool_timeout": 5, "tools_limit": 7, "watch_debounce_ms": 50,
+        "health_check_interval": "10s", "generation": 42, "top_k": 5,
+        "policy": {"path": "/p.wasm", "settings": {"max": 3}, "deadline_ms": 20, "memory_limit_mib": 8},
+        "mcpServers": [
+          {"name": "fs", "command": "npx", "args": ["-y", "fs"], "env": {"A": "1", "N": 2},
+           "working_dir": "/tmp", "enabled": false, "init_timeout": 3, "created": "2024-01-01"},
+          {"name": "gh", "url": "https://api.example.com/mcp", "headers": {"Authorization": "x"},
+           "auto_disabled": true, "auto_disable_reason": "boom"},
+          {"name": "h", "protocol": "http", "url": "http://127.0.0.1:1/mcp"},
+          {"name": "s", "protocol": "sse", "url": "http://127.0.0.1:1/sse"}
+        ]}"#)
+    .unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9001".parse().unwrap());
+    assert_eq!(c.data_dir.as_deref(), Some(Path::new("/var/lib/mcpproxy")));
+    assert_eq!(c.init_timeout, Duration::from_secs(90));
+    assert_eq!(c.call_tool_timeout, Duration::from_secs(5));
+    assert_eq!(
+        (c.tools_limit, c.watch_debounce),
+        (7, Duration::from_millis(50))
+    );
+    assert_eq!(c.generation, 42);
+    assert_eq!(c.policy.path.as_deref(), Some(Path::new("/p.wasm")));
+    assert_eq!(c.policy.memory_limit, 8 * 1024 * 1024);
+    let fs = &c.servers[0];
+    assert_eq!(fs.protocol, Protocol::Stdio);
+    assert_eq!(fs.args, ["-y", "fs"]);
+    assert_eq!(fs.env.get("N").map(String::as_str), Some("2"));
+    assert!(!fs.enabled && !fs.is_startable());
+    assert_eq!(fs.init_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(
+        fs.extra.get("created"),
+        Some(&serde_json::json!("2024-01-01"))
+    );
+    let gh = &c.servers[1];
+    assert_eq!(gh.protocol, Protocol::Auto);
+    assert!(gh.auto_disabled);
+    assert_eq!(gh.auto_disable_reason.as_deref(), Some("boom"));
+    assert_eq!(c.servers[2].protocol, Protocol::StreamableHttp);
+    assert_eq!(c.servers[3].protocol, Protocol::Sse);
+}
+
+#[test]
+fn errors_name_file_server_and_field() {
+    let cases = [
+        (
+            "{\n  \"listen\": 1,\n  oops\n}",
+            "mcp_config.json:3:3: invalid JSON",
+        ),
+        (
+            "[]",
+            "mcp_config.json:1:1: invalid JSON: the config must be a JSON object",
+        ),
+        (
+            r#"{"listen": "nowhere"}"#,
+            r#"mcp_config.json: field "listen": not a host:port"#,
+        ),
+        (
+            r#"{"init_timeout": "soon"}"#,
+            r#"mcp_config.json: field "init_timeout": not a duration"#,
+        ),
+        (
+            r#"{"tools_limit": -1}"#,
+            r#"mcp_config.json: field "tools_limit": expected a non-negative integer"#,
+        ),
+        (
+            r#"{"policy": {"deadline_ms": "x"}}"#,
+            r#"mcp_config.json: field "policy.deadline_ms""#,
+        ),
+        (
+            r#"{"mcpServers": {}}"#,
+            r#"mcp_config.json: field "mcpServers": expected an array"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x"}, {"name": "b", "command": "x"},
+               {"name": "c", "command": "x"}, {"name": "github", "url": "notaurl"}]}"#,
+            r#"mcp_config.json: mcpServers[3] "github": field "url": not a valid URL"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x"}, {"name": "a", "command": "y"}]}"#,
+            r#"mcp_config.json: mcpServers[1] "a": field "name": duplicate server name (also mcpServers[0])"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a"}]}"#,
+            r#"mcp_config.json: mcpServers[0] "a": field "command": missing"#,
+        ),
+        (
+            r#"{"mcpServers": [{"command": "x"}]}"#,
+            r#"mcp_config.json: mcpServers[0]: field "name": missing"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x", "protocol": "carrier-pigeon"}]}"#,
+            r#"mcpServers[0] "a": field "protocol": unknown protocol"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "protocol": "sse", "command": "x"}]}"#,
+            r#"mcpServers[0] "a": field "url": missing"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "url": "ftp://h/x"}]}"#,
+            r#"mcpServers[0] "a": field "url": not a valid URL"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x", "args": ["ok", 3]}]}"#,
+            r#"mcpServers[0] "a": field "args[1]": expected a string"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x", "enabled": "yes"}]}"#,
+            r#"mcpServers[0] "a": field "enabled": expected true or false"#,
+        ),
+        (
+            r#"{"mcpServers": [7]}"#,
+            r#"mcpServers[0]: field "": expected an object"#,
+        ),
+    ];
+    for (text, want) in cases {
+        let err = p(text).expect_err(text).to_string();
+        assert!(err.contains(want), "{text}\n got: {err}\nwant: {want}");
+    }
+}
+
+#[test]
+fn syntax_error_carries_line_and_column() {
+    let err = p("{\n\"a\": 1,,\n}").unwrap_err();
+    match err {
+        ConfigError::Syntax { line, column, .. } => assert_eq!((line, column), (2, 8)),
+        other => panic!("unexpected {other:?}"),
+    }
+}

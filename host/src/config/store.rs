@@ -1,0 +1,670 @@
+//! `ConfigStore`: the single owner of the config file.
+//!
+//! An actor task holds the last bytes read or written, the generation it last stamped, the
+//! running config and the raw document (unknown keys, key order). Daemon edits arrive through
+//! cheap `ConfigStore` handles and are coalesced into few saves; the directory watcher's
+//! signals are classified (own save / nothing new / outside edit); outside edits that parse
+//! and validate are sent as `ConfigUpdate`s with their diff. Nothing else writes the file.
+//! Dropping every handle stops the actor and the watcher.
+//!
+//! The actor does its small file I/O inline: a save is one temp file + fsync + rename.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::access;
+use super::diff::{ConfigDiff, diff};
+use super::edit::{ConfigEdit, apply};
+use super::error::ConfigError;
+use super::load::{GENERATION_KEY, document_generation, from_document, parse_document};
+use super::model::Config;
+use super::save::stage;
+use super::state::{RuntimeState, STATE_FILE_NAME};
+use super::suppress::{FileVerdict, OutsideEdit, Seen, classify, outside_case};
+use crate::watcher::{ConfigWatcher, WatchSignal, watch_config};
+
+/// Edits arriving this close together go into one save.
+const GATHER: Duration = Duration::from_millis(20);
+/// At most one save per this interval: a burst of edits becomes a handful of writes.
+const MIN_SAVE_INTERVAL: Duration = Duration::from_millis(200);
+/// Daemon edits remembered for re-applying over an outside edit based on an older generation.
+const JOURNAL_LEN: usize = 512;
+/// Attempts to save when other writers keep racing the swap.
+const MAX_SAVE_ATTEMPTS: usize = 8;
+/// Updates queued for the consumer before the actor waits for it.
+const UPDATE_QUEUE: usize = 256;
+
+/// How the store is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Where `state.json` goes when the config cannot hold runtime state.
+    pub data_dir: PathBuf,
+    /// The watcher's debounce window; `None` → `watch_debounce_ms` from the file.
+    pub debounce: Option<Duration>,
+}
+
+/// Why a `ConfigUpdate` was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "found_by", rename_all = "snake_case")]
+pub enum ReloadCause {
+    /// The watcher saw an outside edit.
+    Watcher { edit: OutsideEdit },
+    /// A save found the file changed since the store last saw it, and took the edit in first.
+    BeforeSave { edit: OutsideEdit },
+}
+
+/// An outside edit that parsed and validated, against the previously running config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigUpdate {
+    /// The new running config (runtime state from the state file merged in).
+    pub config: Config,
+    pub diff: ConfigDiff,
+    pub cause: ReloadCause,
+}
+
+/// Counters and state for `status --json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigStats {
+    /// The generation of the config file as last read or written.
+    pub config_generation: u64,
+    /// Watcher events recognised as the daemon's own saves.
+    pub self_writes_suppressed: u64,
+    /// Outside edits delivered as `ConfigUpdate`s.
+    pub reloads: u64,
+    /// Saves written to the config file.
+    pub saves: u64,
+    /// The last outside edit that failed to parse or validate (file, line/column, server,
+    /// field); cleared by the next valid one.
+    pub last_config_error: Option<String>,
+    /// Whether the daemon can write the config file.
+    pub writable: bool,
+    /// Set while runtime state lives in `<data_dir>/state.json`.
+    pub state_file: Option<PathBuf>,
+}
+
+type Reply = oneshot::Sender<Result<(), ConfigError>>;
+
+/// A cheap handle on the store's actor.
+#[derive(Clone)]
+pub struct ConfigStore {
+    requests: mpsc::UnboundedSender<(ConfigEdit, Reply)>,
+    stats: Arc<Mutex<ConfigStats>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for ConfigStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl ConfigStore {
+    /// Loads `path` (which must exist and be valid; see `ensure_default`), merges runtime
+    /// state from the state file, starts the watcher and the actor (on the current tokio
+    /// runtime). Returns the handle, the running config and the stream of outside edits.
+    pub fn open(
+        path: PathBuf,
+        opts: StoreOptions,
+    ) -> Result<(ConfigStore, Config, mpsc::Receiver<ConfigUpdate>), ConfigError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| ConfigError::NoRuntime { file: path.clone() })?;
+        let bytes = std::fs::read(&path).map_err(|e| ConfigError::io(&path, "cannot read", &e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let doc = parse_document(&path, &text)?;
+        let file_config = from_document(&path, &doc)?;
+        let access = access::check(&path);
+        if let Some(why) = &access.read_only_because {
+            tracing::warn!(file = %path.display(), reason = %why, "config file is read-only; runtime state goes to the state file");
+        }
+        let state_path = opts.data_dir.join(STATE_FILE_NAME);
+        let overlay = RuntimeState::load(&state_path).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "ignoring an unreadable state file");
+            RuntimeState::default()
+        });
+        let writable = access.writable();
+        let mut effective = doc.clone();
+        overlay.apply(&mut effective);
+        let config = from_document(&path, &effective)?;
+        let stats = Arc::new(Mutex::new(ConfigStats {
+            config_generation: file_config.generation,
+            writable,
+            state_file: (!writable || !overlay.is_empty()).then(|| state_path.clone()),
+            ..ConfigStats::default()
+        }));
+
+        let (watch_tx, watch_rx) = mpsc::unbounded_channel();
+        let debounce = opts.debounce.unwrap_or(config.watch_debounce);
+        let watcher = watch_config(&path, debounce, move |signal| {
+            let _ = watch_tx.send(signal);
+        })?;
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (update_tx, update_rx) = mpsc::channel(UPDATE_QUEUE);
+        let actor = Actor {
+            // A writable config whose state file still holds edits folds them in right away.
+            dirty: writable && !overlay.is_empty(),
+            path: path.clone(),
+            target: access.target,
+            writable,
+            state_path,
+            overlay,
+            generation: file_config.generation,
+            doc,
+            config: config.clone(),
+            known: Some(bytes),
+            file_invalid: false,
+            missing: false,
+            last_write: None,
+            journal: VecDeque::new(),
+            pending: Vec::new(),
+            first_pending_at: None,
+            last_save_at: None,
+            updates: update_tx,
+            stats: stats.clone(),
+        };
+        runtime.spawn(actor.run(req_rx, watch_rx, watcher));
+        let store = ConfigStore {
+            requests: req_tx,
+            stats,
+            path,
+        };
+        Ok((store, config, update_rx))
+    }
+
+    /// Applies `edit` and resolves once it is persisted (in the config file, or in the state
+    /// file when the config cannot be written). Edits close together share one save.
+    pub async fn edit(&self, edit: ConfigEdit) -> Result<(), ConfigError> {
+        let closed = || ConfigError::StoreClosed {
+            file: self.path.clone(),
+        };
+        let (tx, rx) = oneshot::channel();
+        self.requests.send((edit, tx)).map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> ConfigStats {
+        match self.stats.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The config file this store owns.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+struct Actor {
+    path: PathBuf,
+    /// The file a save replaces (symlink target).
+    target: PathBuf,
+    writable: bool,
+    state_path: PathBuf,
+    /// Runtime state not (yet) in the file.
+    overlay: RuntimeState,
+    /// The generation of the file content last read (valid) or written.
+    generation: u64,
+    /// The file's last valid document, without the overlay.
+    doc: Map<String, Value>,
+    /// The running config: `doc` + overlay.
+    config: Config,
+    /// The bytes last read or written.
+    known: Option<Vec<u8>>,
+    /// `known` failed to parse or validate.
+    file_invalid: bool,
+    /// The file was missing at the last look.
+    missing: bool,
+    /// The last save: generation, bytes, seen by the watcher yet.
+    last_write: Option<(u64, Vec<u8>, bool)>,
+    /// Saved daemon edits with the generation that first carried them.
+    journal: VecDeque<(u64, ConfigEdit)>,
+    pending: Vec<(ConfigEdit, Reply)>,
+    first_pending_at: Option<Instant>,
+    last_save_at: Option<Instant>,
+    /// The document needs a save even without pending edits.
+    dirty: bool,
+    updates: mpsc::Sender<ConfigUpdate>,
+    stats: Arc<Mutex<ConfigStats>>,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<(ConfigEdit, Reply)>,
+        mut signals: mpsc::UnboundedReceiver<WatchSignal>,
+        watcher: ConfigWatcher,
+    ) {
+        tracing::debug!(file = %self.path.display(), dirs = ?watcher.dirs(), "config store running");
+        let mut watching = true;
+        loop {
+            let deadline = self.save_deadline();
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(r) => self.enqueue(r),
+                    None => break,
+                },
+                signal = signals.recv(), if watching => match signal {
+                    Some(WatchSignal::Changed) => self.on_file_event().await,
+                    Some(WatchSignal::Error(e)) => {
+                        tracing::warn!(file = %self.path.display(), error = %e, "config watcher error; re-reading");
+                        self.on_file_event().await;
+                    }
+                    None => watching = false,
+                },
+                _ = sleep_until_opt(deadline), if deadline.is_some() => self.save().await,
+            }
+        }
+        if !self.pending.is_empty() || self.dirty {
+            self.save().await;
+        }
+        drop(watcher);
+        tracing::debug!(file = %self.path.display(), "config store stopped");
+    }
+
+    fn enqueue(&mut self, request: (ConfigEdit, Reply)) {
+        if self.pending.is_empty() {
+            self.first_pending_at = Some(Instant::now());
+        }
+        self.pending.push(request);
+    }
+
+    fn save_deadline(&self) -> Option<Instant> {
+        if self.pending.is_empty() && !self.dirty {
+            return None;
+        }
+        let gathered = self.first_pending_at.unwrap_or_else(Instant::now) + GATHER;
+        Some(match self.last_save_at {
+            Some(last) => gathered.max(last + MIN_SAVE_INTERVAL),
+            None => gathered,
+        })
+    }
+
+    fn with_stats(&self, f: impl FnOnce(&mut ConfigStats)) {
+        match self.stats.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// The watcher saw something: look at the file.
+    async fn on_file_event(&mut self) {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !self.missing {
+                    tracing::warn!(file = %self.path.display(), "config file deleted; keeping the running config");
+                    self.missing = true;
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(file = %self.path.display(), error = %e, "cannot read the config file; keeping the running config");
+                return;
+            }
+        };
+        if std::mem::take(&mut self.missing) {
+            tracing::info!(file = %self.path.display(), "config file is back");
+        }
+        let parsed = parse_document(&self.path, &String::from_utf8_lossy(&bytes));
+        let disk_generation = parsed.as_ref().ok().and_then(document_generation);
+        let seen = Seen {
+            known: self.known.as_deref(),
+            last_write: self
+                .last_write
+                .as_ref()
+                .map(|(g, b, ack)| (*g, b.as_slice(), *ack)),
+            generation: self.generation,
+        };
+        match classify(&bytes, disk_generation, &seen) {
+            FileVerdict::OwnWrite => {
+                if let Some(w) = self.last_write.as_mut() {
+                    w.2 = true;
+                }
+                self.with_stats(|s| s.self_writes_suppressed += 1);
+                tracing::debug!(file = %self.path.display(), generation = ?disk_generation, "own save seen; not reloading");
+            }
+            FileVerdict::Unchanged => {
+                tracing::debug!(file = %self.path.display(), "config event without a change");
+            }
+            FileVerdict::Outside(edit) => {
+                tracing::info!(file = %self.path.display(), case = %edit, "config file edited outside the daemon");
+                self.take_in(bytes, parsed, ReloadCause::Watcher { edit })
+                    .await;
+            }
+        }
+    }
+
+    /// Takes an outside version of the file in: validate, re-apply daemon edits the version
+    /// was not based on, merge runtime state, diff, send. Returns whether it was valid.
+    async fn take_in(
+        &mut self,
+        bytes: Vec<u8>,
+        parsed: Result<Map<String, Value>, ConfigError>,
+        cause: ReloadCause,
+    ) -> bool {
+        self.known = Some(bytes);
+        let validated = parsed.and_then(|doc| from_document(&self.path, &doc).map(|c| (doc, c)));
+        let (mut doc, file_config) = match validated {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "invalid config edit; keeping the running config");
+                self.file_invalid = true;
+                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                return false;
+            }
+        };
+        let edit = match cause {
+            ReloadCause::Watcher { edit } | ReloadCause::BeforeSave { edit } => edit,
+        };
+        if let OutsideEdit::LowerGeneration { disk, .. } = edit {
+            let mut reapplied = 0;
+            for (g, e) in &self.journal {
+                if *g > disk && apply(&self.path, &mut doc, e).is_ok() {
+                    reapplied += 1;
+                }
+            }
+            if reapplied > 0 {
+                tracing::info!(
+                    count = reapplied,
+                    since = disk,
+                    "re-applying daemon edits the older version lacked"
+                );
+                self.dirty = true;
+            }
+        }
+        let mut effective = doc.clone();
+        if !self.overlay.is_empty() {
+            self.overlay.apply(&mut effective);
+            if self.writable {
+                // Runtime state parked while the file was unusable goes into the file now.
+                doc = effective.clone();
+                self.dirty = true;
+            }
+        }
+        let config = match from_document(&self.path, &effective) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "config invalid after merging runtime state; keeping the running config");
+                self.file_invalid = true;
+                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                return false;
+            }
+        };
+        let mut changes = diff(&self.config, &config);
+        changes.stamped_generation = self.last_write.as_ref().map(|w| w.0);
+        self.generation = file_config.generation;
+        self.doc = doc;
+        self.config = config.clone();
+        self.file_invalid = false;
+        let generation = self.generation;
+        self.with_stats(|s| {
+            s.last_config_error = None;
+            s.config_generation = generation;
+        });
+        if changes.is_empty() {
+            tracing::debug!(file = %self.path.display(), "outside edit changes nothing effective");
+            return true;
+        }
+        self.with_stats(|s| s.reloads += 1);
+        let update = ConfigUpdate {
+            config,
+            diff: changes,
+            cause,
+        };
+        if self.updates.send(update).await.is_err() {
+            tracing::debug!("no one listens for config updates");
+        }
+        true
+    }
+
+    /// Writes pending edits (and any folded runtime state) with the next generation.
+    async fn save(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        self.first_pending_at = None;
+        self.last_save_at = Some(Instant::now());
+        if !self.writable {
+            self.dirty = false;
+            self.park(batch, "the config file is read-only");
+            return;
+        }
+        let mut displaced_ours: Option<Vec<u8>> = None;
+        for _attempt in 0..MAX_SAVE_ATTEMPTS {
+            // Take in any edit made since the store last looked, so it is not overwritten.
+            let on_disk = match std::fs::read(&self.path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return self.park(batch, "the config file is missing");
+                }
+                Err(e) => return self.park(batch, &format!("cannot read the config file: {e}")),
+            };
+            let unchanged = self.known.as_deref() == Some(on_disk.as_slice())
+                || displaced_ours.as_deref() == Some(on_disk.as_slice());
+            if !unchanged {
+                let parsed = parse_document(&self.path, &String::from_utf8_lossy(&on_disk));
+                let edit = outside_case(
+                    parsed.as_ref().ok().and_then(document_generation),
+                    self.generation,
+                );
+                tracing::info!(file = %self.path.display(), case = %edit, "config edited outside the daemon before a save; taking it in first");
+                if !self
+                    .take_in(on_disk, parsed, ReloadCause::BeforeSave { edit })
+                    .await
+                {
+                    return self.park(batch, "the config file is invalid");
+                }
+            } else if self.file_invalid {
+                return self.park(batch, "the config file is invalid");
+            }
+
+            let mut doc = self.doc.clone();
+            let results: Vec<Result<(), ConfigError>> = batch
+                .iter()
+                .map(|(e, _)| apply(&self.path, &mut doc, e))
+                .collect();
+            let generation = self
+                .generation
+                .max(self.last_write.as_ref().map_or(0, |w| w.0))
+                + 1;
+            doc.insert(GENERATION_KEY.into(), Value::from(generation));
+            let config = match from_document(&self.path, &doc) {
+                Ok(c) => c,
+                Err(e) => return self.reply_all(batch, Err(e)),
+            };
+            let mut bytes = match serde_json::to_vec_pretty(&doc) {
+                Ok(b) => b,
+                Err(e) => {
+                    let e =
+                        ConfigError::io(&self.path, "cannot serialise", &std::io::Error::other(e));
+                    return self.reply_all(batch, Err(e));
+                }
+            };
+            bytes.push(b'\n');
+
+            let committed = match stage(&self.target, &bytes).and_then(|s| s.commit()) {
+                Ok(c) => c,
+                Err(e) if is_permission_error(&e) => {
+                    tracing::warn!(file = %self.target.display(), error = %e, "cannot write the config file; switching to the state file");
+                    self.writable = false;
+                    self.with_stats(|s| s.writable = false);
+                    return self.park(batch, "the config file cannot be written");
+                }
+                Err(e) => {
+                    let e = ConfigError::io(&self.target, "cannot save", &e);
+                    tracing::error!(error = %e, "config save failed");
+                    return self.reply_all(batch, Err(e));
+                }
+            };
+            let raced = committed
+                .displaced
+                .as_ref()
+                .filter(|old| {
+                    self.known.as_ref() != Some(*old) && displaced_ours.as_ref() != Some(*old)
+                })
+                .cloned();
+            if let Some(theirs) = raced {
+                // Someone wrote between our read and our swap; their version is in our temp file.
+                let parsed = parse_document(&self.path, &String::from_utf8_lossy(&theirs));
+                let valid = parsed
+                    .as_ref()
+                    .is_ok_and(|d| from_document(&self.path, d).is_ok());
+                let edit = outside_case(
+                    parsed.as_ref().ok().and_then(document_generation),
+                    self.generation,
+                );
+                tracing::info!(file = %self.path.display(), case = %edit, "config edited during a save; taking it in and saving again");
+                if !valid {
+                    // Do not overwrite an invalid edit: put it back.
+                    if let Err(e) = committed.undo() {
+                        tracing::error!(error = %e, "cannot put the edited config back");
+                    }
+                    self.take_in(theirs, parsed, ReloadCause::BeforeSave { edit })
+                        .await;
+                    return self.park(batch, "the config file is invalid");
+                }
+                if let Err(e) = committed.finish() {
+                    tracing::warn!(error = %e, "cannot clean up after a save");
+                }
+                self.take_in(theirs, parsed, ReloadCause::BeforeSave { edit })
+                    .await;
+                // What is on disk now is our swapped-in version; the next round rewrites it.
+                displaced_ours = Some(bytes);
+                continue;
+            }
+            if let Err(e) = committed.finish() {
+                tracing::warn!(error = %e, "cannot make the config save durable");
+            }
+            return self.saved(batch, results, generation, bytes, doc, config);
+        }
+        tracing::error!(file = %self.path.display(), "config keeps changing under every save; giving up for now");
+        let e = ConfigError::io(
+            &self.path,
+            "cannot save",
+            &std::io::Error::other("the file kept changing during the save"),
+        );
+        self.reply_all(batch, Err(e));
+        self.dirty = true;
+    }
+
+    fn saved(
+        &mut self,
+        batch: Vec<(ConfigEdit, Reply)>,
+        results: Vec<Result<(), ConfigError>>,
+        generation: u64,
+        bytes: Vec<u8>,
+        doc: Map<String, Value>,
+        config: Config,
+    ) {
+        self.known = Some(bytes.clone());
+        self.last_write = Some((generation, bytes, false));
+        self.generation = generation;
+        self.doc = doc;
+        self.config = config;
+        self.file_invalid = false;
+        self.dirty = false;
+        if !self.overlay.is_empty() {
+            self.overlay = RuntimeState::default();
+            if let Err(e) = self.overlay.store(&self.state_path) {
+                tracing::warn!(error = %e, "cannot remove the state file");
+            }
+        }
+        self.with_stats(|s| {
+            s.saves += 1;
+            s.config_generation = generation;
+            s.state_file = None;
+        });
+        tracing::debug!(file = %self.path.display(), generation, edits = batch.len(), "config saved");
+        for ((edit, reply), result) in batch.into_iter().zip(results) {
+            if result.is_ok() {
+                self.journal.push_back((generation, edit));
+                if self.journal.len() > JOURNAL_LEN {
+                    self.journal.pop_front();
+                }
+            }
+            let _ = reply.send(result);
+        }
+    }
+
+    /// The file cannot take the edits now: runtime state goes to the state file (merged into
+    /// the running config), other edits fail with the reason.
+    fn park(&mut self, batch: Vec<(ConfigEdit, Reply)>, why: &str) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut effective = self.doc.clone();
+        self.overlay.apply(&mut effective);
+        let mut replies = Vec::new();
+        let mut touched = Vec::new();
+        for (edit, reply) in batch {
+            let result = if edit.is_runtime_state() {
+                apply(&self.path, &mut effective, &edit)
+            } else {
+                Err(ConfigError::NotWritable {
+                    file: self.path.clone(),
+                    edit: edit.label(),
+                    reason: why.to_string(),
+                })
+            };
+            if result.is_ok() {
+                touched.extend(edit.server().map(str::to_string));
+            }
+            replies.push((reply, result));
+        }
+        if !touched.is_empty() {
+            let stored = from_document(&self.path, &effective).and_then(|config| {
+                for name in &touched {
+                    if let Some(s) = config.server(name) {
+                        self.overlay.record(s);
+                    }
+                }
+                self.config = config;
+                self.overlay.store(&self.state_path)
+            });
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "cannot keep runtime state");
+                for (_, result) in replies.iter_mut() {
+                    if result.is_ok() {
+                        *result = Err(e.clone());
+                    }
+                }
+            } else {
+                tracing::warn!(file = %self.path.display(), reason = why, state_file = %self.state_path.display(),
+                    "config not written; runtime state kept in the state file");
+                let state_path = self.state_path.clone();
+                self.with_stats(|s| s.state_file = Some(state_path));
+            }
+        }
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn reply_all(&mut self, batch: Vec<(ConfigEdit, Reply)>, result: Result<(), ConfigError>) {
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+fn is_permission_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
