@@ -4,11 +4,32 @@
 //! (see `wasm`); tests may script one. Decisions are synchronous and pure: they take values
 //! and return values, and never block on I/O.
 
+pub mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod host;
+mod inspect;
+mod loaded;
+mod metrics;
+mod quarantine;
+mod scenarios;
+mod store;
 pub mod types;
+mod validate;
 
 use std::time::Duration;
 
+pub use cache::CacheOutcome;
+pub use error::PolicyError;
+pub use host::{PolicyHost, PolicyOptions, PolicyStatus};
+pub use metrics::LatencyBucket;
+pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;
+
+/// The default policy (`policies/default.wasm`, rebuilt by `policies/build.sh`), so the daemon
+/// runs with no policy file and no wasm toolchain.
+pub const EMBEDDED_DEFAULT: &[u8] = include_bytes!("../../../policies/default.wasm");
 pub use types::{DisableDecision, FailureEvent, Transport, Verdict};
 
 /// The three decisions the daemon delegates.

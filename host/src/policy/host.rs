@@ -1,0 +1,379 @@
+//! `PolicyHost`: the daemon's `Policy`, running the active WebAssembly policy with the
+//! embedded default as a safety net.
+//!
+//! Every decision runs the active policy in a fresh instance; a trap, timeout, limit hit or
+//! invalid answer makes the embedded default answer instead (logged and counted), and repeated
+//! failures quarantine the custom policy for a while. The active policy is an `Arc` swapped
+//! atomically by `replace`, which compiles, configures and smoke-tests the new one first.
+//! Nothing here panics on a policy's behaviour.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+
+use super::cache::CacheOutcome;
+use super::engine::{self, EpochTicker};
+use super::error::PolicyError;
+use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
+use super::metrics::{Hook, LatencyBucket, Metrics, Outcome};
+use super::quarantine::{Quarantine, QuarantineSettings, QuarantineState};
+use super::scenarios;
+use super::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
+use super::validate::CallFailure;
+use super::{EMBEDDED_DEFAULT, Policy};
+
+/// How to run policies.
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// A policy component file; `None` runs the embedded default.
+    pub path: Option<PathBuf>,
+    /// `policy.settings`, handed to `configure` as JSON text.
+    pub settings: serde_json::Value,
+    /// Longest a decision may run (default 10 ms).
+    pub deadline: Duration,
+    /// Linear memory cap per decision, in bytes (default 16 MiB).
+    pub memory_limit: usize,
+    /// Where compiled code is cached (`<data dir>/policy-cache/`); `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// When a failing custom policy is quarantined.
+    pub quarantine: QuarantineSettings,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            path: None,
+            settings: serde_json::Value::Object(Default::default()),
+            deadline: Duration::from_millis(10),
+            memory_limit: 16 * 1024 * 1024,
+            cache_dir: None,
+            quarantine: QuarantineSettings::default(),
+        }
+    }
+}
+
+/// The active policy, as `status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicyStatus {
+    /// The active policy's path, or `embedded`.
+    pub source: String,
+    /// The policy file the config asks for, if any.
+    pub configured_path: Option<PathBuf>,
+    /// A policy file is configured but could not be loaded: the embedded default runs.
+    pub fallback_active: bool,
+    pub sha256: String,
+    /// The `mcpproxy:policy/decisions` version it exports.
+    pub world_version: String,
+    /// Whether it imports WASI (and runs with the deny-all WASI context).
+    pub uses_wasi: bool,
+    /// How its compiled code was obtained.
+    pub cache: CacheOutcome,
+    /// Decisions by hook (`should-disable`, `backoff`, `filter-reload`) and outcome (`ok`,
+    /// `trap`, `timeout`, `limit`, `invalid`, `quarantined`).
+    pub decisions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    /// Decision latency histogram (µs buckets), fallbacks included.
+    pub latency_us: Vec<LatencyBucket>,
+    /// Decisions the embedded default made because the active policy failed or was quarantined.
+    pub fallbacks: u64,
+    pub quarantine: QuarantineState,
+    /// The last load, configure, smoke-test or decision error.
+    pub last_error: Option<String>,
+}
+
+/// What the config asks for.
+struct Requested {
+    path: Option<PathBuf>,
+    settings: serde_json::Value,
+}
+
+pub struct PolicyHost {
+    engine: Engine,
+    linkers: Linkers,
+    limits: CallLimits,
+    cache_dir: Option<PathBuf>,
+    /// The embedded default with default settings: the safety net for every decision.
+    default: Arc<LoadedPolicy>,
+    active: RwLock<Arc<LoadedPolicy>>,
+    requested: Mutex<Requested>,
+    quarantine: Mutex<Quarantine>,
+    quarantine_settings: QuarantineSettings,
+    metrics: Metrics,
+    last_error: Mutex<Option<String>>,
+    /// Serialises `replace` calls (the watcher and the config reload may race).
+    replacing: Mutex<()>,
+    _ticker: EpochTicker,
+}
+
+/// Locks a mutex even if a panicking thread poisoned it: the data stays usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PolicyHost {
+    /// Starts the host. A broken custom policy falls back to the embedded default with a
+    /// warning (see `status`); only a broken embedded default is an error.
+    pub fn start(opts: PolicyOptions) -> Result<Arc<PolicyHost>, PolicyError> {
+        let engine = engine::new_engine()?;
+        let linkers = Linkers::new(&engine)?;
+        let ticker = EpochTicker::start(engine.clone(), engine::tick_for(opts.deadline))?;
+        let limits = CallLimits {
+            memory_limit: opts.memory_limit,
+        };
+        let default = Arc::new(LoadedPolicy::load(
+            &engine,
+            &linkers,
+            EMBEDDED_DEFAULT,
+            PolicySource::Embedded,
+            &serde_json::Value::Object(Default::default()),
+            limits,
+            opts.cache_dir.as_deref(),
+        )?);
+        let host = Arc::new(PolicyHost {
+            engine,
+            linkers,
+            limits,
+            cache_dir: opts.cache_dir.clone(),
+            active: RwLock::new(default.clone()),
+            default,
+            requested: Mutex::new(Requested {
+                path: opts.path.clone(),
+                settings: opts.settings.clone(),
+            }),
+            quarantine: Mutex::new(Quarantine::new(opts.quarantine)),
+            quarantine_settings: opts.quarantine,
+            metrics: Metrics::default(),
+            last_error: Mutex::new(None),
+            replacing: Mutex::new(()),
+            _ticker: ticker,
+        });
+        if let Err(e) = host.replace(opts.path, opts.settings) {
+            tracing::warn!("{e}; running the embedded default policy instead");
+        }
+        Ok(host)
+    }
+
+    /// Loads, configures and smoke-tests a policy (`None`: the embedded default with these
+    /// settings), then makes it the active one. On error the running policy stays.
+    pub fn replace(
+        &self,
+        path: Option<PathBuf>,
+        settings: serde_json::Value,
+    ) -> Result<(), PolicyError> {
+        let _one_at_a_time = lock(&self.replacing);
+        *lock(&self.requested) = Requested {
+            path: path.clone(),
+            settings: settings.clone(),
+        };
+        match self.prepare(path.as_deref(), &settings) {
+            Ok(new) => {
+                tracing::info!(
+                    policy = new.source_name(),
+                    sha256 = %new.sha256,
+                    "policy active"
+                );
+                *self.active.write().unwrap_or_else(|e| e.into_inner()) = new;
+                *lock(&self.quarantine) = Quarantine::new(self.quarantine_settings);
+                *lock(&self.last_error) = None;
+                Ok(())
+            }
+            Err(e) => {
+                *lock(&self.last_error) = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn prepare(
+        &self,
+        path: Option<&Path>,
+        settings: &serde_json::Value,
+    ) -> Result<Arc<LoadedPolicy>, PolicyError> {
+        let Some(path) = path else {
+            if settings_json(settings) == settings_json(&self.default.settings) {
+                return Ok(self.default.clone());
+            }
+            let p = self.load_bytes(EMBEDDED_DEFAULT, PolicySource::Embedded, settings)?;
+            return Ok(Arc::new(p));
+        };
+        let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
+            source_name: path.display().to_string(),
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let p = self.load_bytes(&bytes, PolicySource::File(path.to_path_buf()), settings)?;
+        smoke_test(&p)?;
+        Ok(Arc::new(p))
+    }
+
+    fn load_bytes(
+        &self,
+        bytes: &[u8],
+        source: PolicySource,
+        settings: &serde_json::Value,
+    ) -> Result<LoadedPolicy, PolicyError> {
+        LoadedPolicy::load(
+            &self.engine,
+            &self.linkers,
+            bytes,
+            source,
+            settings,
+            self.limits,
+            self.cache_dir.as_deref(),
+        )
+    }
+
+    /// The policy file the config asks for, and its settings (for the watcher).
+    pub(super) fn requested(&self) -> (Option<PathBuf>, serde_json::Value) {
+        let r = lock(&self.requested);
+        (r.path.clone(), r.settings.clone())
+    }
+
+    /// The sha256 of the active policy.
+    pub fn active_sha256(&self) -> String {
+        self.active().sha256.clone()
+    }
+
+    fn active(&self) -> Arc<LoadedPolicy> {
+        self.active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn status(&self) -> PolicyStatus {
+        let active = self.active();
+        let configured_path = lock(&self.requested).path.clone();
+        PolicyStatus {
+            source: active.source.name(),
+            fallback_active: configured_path.is_some() && active.source == PolicySource::Embedded,
+            configured_path,
+            sha256: active.sha256.clone(),
+            world_version: active.world.version.clone(),
+            uses_wasi: active.world.needs_wasi,
+            cache: active.cache,
+            decisions: self.metrics.decisions(),
+            latency_us: self.metrics.latency(),
+            fallbacks: self.metrics.fallbacks(),
+            quarantine: lock(&self.quarantine).state(Instant::now()),
+            last_error: lock(&self.last_error).clone(),
+        }
+    }
+
+    /// Runs `call` on the active policy, falling back to the embedded default (and, should
+    /// even that fail, to `last_resort`).
+    fn decide<T>(
+        &self,
+        hook: Hook,
+        call: impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
+        last_resort: impl FnOnce() -> T,
+    ) -> T {
+        let started = Instant::now();
+        let active = self.active();
+        let (answer, outcome) = if !lock(&self.quarantine).allows(started) {
+            (
+                self.fallback(hook, &call, last_resort),
+                Outcome::Quarantined,
+            )
+        } else {
+            match call(&active) {
+                Ok(answer) => {
+                    lock(&self.quarantine).record_success(started);
+                    (answer, Outcome::Ok)
+                }
+                Err(failure) => {
+                    tracing::warn!(
+                        policy = active.source_name(),
+                        hook = hook.as_str(),
+                        "policy decision failed ({failure}); the embedded default decides"
+                    );
+                    *lock(&self.last_error) = Some(format!(
+                        "policy {}: {} failed: {failure}",
+                        active.source_name(),
+                        hook.as_str()
+                    ));
+                    if !Arc::ptr_eq(&active, &self.default)
+                        && let Some(until) = lock(&self.quarantine).record_failure(started)
+                    {
+                        tracing::warn!(
+                            policy = active.source_name(),
+                            "policy quarantined for {:?} after repeated failures",
+                            until.saturating_duration_since(started)
+                        );
+                    }
+                    let class = failure.class;
+                    (
+                        self.fallback(hook, &call, last_resort),
+                        Outcome::Fallback(class),
+                    )
+                }
+            }
+        };
+        self.metrics.record(hook, outcome, started.elapsed());
+        answer
+    }
+
+    fn fallback<T>(
+        &self,
+        hook: Hook,
+        call: &impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
+        last_resort: impl FnOnce() -> T,
+    ) -> T {
+        match call(&self.default) {
+            Ok(answer) => answer,
+            Err(failure) => {
+                tracing::error!(
+                    hook = hook.as_str(),
+                    "the embedded default policy failed ({failure})"
+                );
+                last_resort()
+            }
+        }
+    }
+}
+
+/// A backoff used only if even the embedded default cannot answer.
+const LAST_RESORT_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Policy for PolicyHost {
+    fn should_disable(&self, event: &FailureEvent) -> DisableDecision {
+        self.decide(
+            Hook::ShouldDisable,
+            |p| p.should_disable(event),
+            || DisableDecision::Keep,
+        )
+    }
+
+    fn backoff(&self, event: &FailureEvent) -> Duration {
+        self.decide(Hook::Backoff, |p| p.backoff(event), || LAST_RESORT_BACKOFF)
+    }
+
+    fn filter_reload(&self, diff: &ConfigDiff) -> Vec<Verdict> {
+        self.decide(
+            Hook::FilterReload,
+            |p| p.filter_reload(diff),
+            || vec![Verdict::Apply; diff.changes.len()],
+        )
+    }
+}
+
+/// Runs the built-in scenarios through `p`: any failure refuses it.
+fn smoke_test(p: &LoadedPolicy) -> Result<(), PolicyError> {
+    let fail = |scenario: String, f: CallFailure| PolicyError::SmokeTest {
+        source_name: p.source_name().to_string(),
+        scenario,
+        message: f.to_string(),
+    };
+    for s in scenarios::events() {
+        p.should_disable(&s.event)
+            .map_err(|f| fail(format!("should-disable \"{}\"", s.name), f))?;
+        p.backoff(&s.event)
+            .map_err(|f| fail(format!("backoff \"{}\"", s.name), f))?;
+    }
+    for s in scenarios::diffs() {
+        p.filter_reload(&s.diff)
+            .map_err(|f| fail(format!("filter-reload \"{}\"", s.name), f))?;
+    }
+    Ok(())
+}

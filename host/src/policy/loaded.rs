@@ -1,0 +1,266 @@
+//! One compiled, checked and configured policy component, ready to decide.
+//!
+//! Compiled once (through the cache), pre-linked once (`PolicyPre`); every decision gets a
+//! fresh `Store` and instance, so no state leaks between calls and a trap never poisons a
+//! later decision. Answers are validated here; falling back is the caller's business.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+use super::bindings::{Policy as WitPolicy, PolicyPre};
+use super::cache::{self, CacheOutcome};
+use super::engine::DEADLINE_TICKS;
+use super::error::PolicyError;
+use super::inspect::{self, WorldInfo, WorldProblem};
+use super::store::StoreState;
+use super::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
+use super::validate::{self, CallFailure};
+
+/// Where a policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    Embedded,
+    File(PathBuf),
+}
+
+impl PolicySource {
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PolicySource::Embedded => None,
+            PolicySource::File(p) => Some(p),
+        }
+    }
+
+    /// `embedded`, or the file's path: how messages and status name the policy.
+    pub fn name(&self) -> String {
+        match self {
+            PolicySource::Embedded => "embedded".to_string(),
+            PolicySource::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// The linkers a host offers: one with only the policy world, one that adds deny-all WASI.
+pub struct Linkers {
+    pub plain: Linker<StoreState>,
+    pub wasi: Linker<StoreState>,
+}
+
+impl Linkers {
+    pub fn new(engine: &Engine) -> Result<Linkers, PolicyError> {
+        let engine_err = |e: wasmtime::Error| PolicyError::Engine(format!("{e:#}"));
+        let mut plain = Linker::new(engine);
+        WitPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut plain, |s| s)
+            .map_err(engine_err)?;
+        let mut wasi = Linker::new(engine);
+        WitPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut wasi, |s| s)
+            .map_err(engine_err)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi).map_err(engine_err)?;
+        Ok(Linkers { plain, wasi })
+    }
+}
+
+/// The per-call limits.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    pub memory_limit: usize,
+}
+
+pub struct LoadedPolicy {
+    pub source: PolicySource,
+    pub sha256: String,
+    pub world: WorldInfo,
+    pub cache: CacheOutcome,
+    /// The settings JSON `configure` accepted.
+    pub settings: serde_json::Value,
+    source_name: Arc<str>,
+    engine: Engine,
+    pre: PolicyPre<StoreState>,
+    prepared: Vec<u8>,
+    limits: CallLimits,
+}
+
+/// The sha256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl LoadedPolicy {
+    /// Compiles (or loads from `cache_dir`), checks the world, links and configures `bytes`.
+    pub fn load(
+        engine: &Engine,
+        linkers: &Linkers,
+        bytes: &[u8],
+        source: PolicySource,
+        settings: &serde_json::Value,
+        limits: CallLimits,
+        cache_dir: Option<&Path>,
+    ) -> Result<LoadedPolicy, PolicyError> {
+        let source_name = source.name();
+        let sha256 = sha256_hex(bytes);
+        let (component, cache) = cache::load_or_compile(engine, bytes, &sha256, cache_dir)
+            .map_err(|e| PolicyError::Compile {
+                source_name: source_name.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let world = inspect::inspect(engine, &component).map_err(|p| match p {
+            WorldProblem::World(message) => PolicyError::World {
+                source_name: source_name.clone(),
+                message,
+            },
+            WorldProblem::UnknownImport(import) => PolicyError::UnknownImport {
+                source_name: source_name.clone(),
+                import,
+            },
+        })?;
+        let pre = link(linkers, &component, world.needs_wasi).map_err(|e| PolicyError::Link {
+            source_name: source_name.clone(),
+            message: format!("{e:#}"),
+        })?;
+        let mut policy = LoadedPolicy {
+            source,
+            sha256,
+            world,
+            cache,
+            settings: settings.clone(),
+            source_name: Arc::from(source_name.as_str()),
+            engine: engine.clone(),
+            pre,
+            prepared: Vec::new(),
+            limits,
+        };
+        let settings_text = settings_json(settings);
+        policy.prepared = match policy.configure(&settings_text) {
+            Ok(Ok(prepared)) => prepared,
+            Ok(Err(message)) => {
+                return Err(PolicyError::Configure {
+                    source_name,
+                    message,
+                });
+            }
+            Err(failure) => {
+                return Err(PolicyError::Configure {
+                    source_name,
+                    message: format!("`configure` failed ({failure})"),
+                });
+            }
+        };
+        Ok(policy)
+    }
+
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// A fresh store under the per-call limits and deadline.
+    fn store(&self) -> Store<StoreState> {
+        let mut store = Store::new(
+            &self.engine,
+            StoreState::new(self.limits.memory_limit, self.source_name.clone()),
+        );
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(DEADLINE_TICKS);
+        store
+    }
+
+    fn instantiate(&self, store: &mut Store<StoreState>) -> Result<WitPolicy, CallFailure> {
+        self.pre
+            .instantiate(&mut *store)
+            .map_err(|e| CallFailure::from_wasmtime(&e))
+    }
+
+    /// Runs `configure` with the JSON text of the settings: `Ok(Err(msg))` is a rejection.
+    pub fn configure(&self, settings: &str) -> Result<Result<Vec<u8>, String>, CallFailure> {
+        let mut store = self.store();
+        let policy = self.instantiate(&mut store)?;
+        policy
+            .mcpproxy_policy_decisions()
+            .call_configure(&mut store, settings)
+            .map_err(|e| CallFailure::from_wasmtime(&e))
+    }
+
+    pub fn should_disable(&self, event: &FailureEvent) -> Result<DisableDecision, CallFailure> {
+        let mut store = self.store();
+        let policy = self.instantiate(&mut store)?;
+        let answer: DisableDecision = policy
+            .mcpproxy_policy_decisions()
+            .call_should_disable(&mut store, &self.prepared, &event.into())
+            .map_err(|e| CallFailure::from_wasmtime(&e))?
+            .into();
+        validate::check_disable(&answer)?;
+        Ok(answer)
+    }
+
+    pub fn backoff(&self, event: &FailureEvent) -> Result<Duration, CallFailure> {
+        let mut store = self.store();
+        let policy = self.instantiate(&mut store)?;
+        let ms = policy
+            .mcpproxy_policy_decisions()
+            .call_backoff(&mut store, &self.prepared, &event.into())
+            .map_err(|e| CallFailure::from_wasmtime(&e))?;
+        validate::check_backoff(ms)
+    }
+
+    pub fn filter_reload(&self, diff: &ConfigDiff) -> Result<Vec<Verdict>, CallFailure> {
+        let mut store = self.store();
+        let policy = self.instantiate(&mut store)?;
+        let verdicts: Vec<Verdict> = policy
+            .mcpproxy_policy_decisions()
+            .call_filter_reload(&mut store, &self.prepared, &diff.into())
+            .map_err(|e| CallFailure::from_wasmtime(&e))?
+            .into_iter()
+            .map(Verdict::from)
+            .collect();
+        validate::check_verdicts(&verdicts, diff.changes.len())?;
+        Ok(verdicts)
+    }
+
+    /// For benchmarks: one instance reused for `n` backoff decisions (what a fresh Store
+    /// per call costs, compared with none).
+    pub fn backoff_reused(
+        &self,
+        event: &FailureEvent,
+        n: usize,
+    ) -> Result<Vec<Duration>, CallFailure> {
+        let mut store = self.store();
+        let policy = self.instantiate(&mut store)?;
+        let event = event.into();
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            store.set_epoch_deadline(DEADLINE_TICKS);
+            let ms = policy
+                .mcpproxy_policy_decisions()
+                .call_backoff(&mut store, &self.prepared, &event)
+                .map_err(|e| CallFailure::from_wasmtime(&e))?;
+            out.push(validate::check_backoff(ms)?);
+        }
+        Ok(out)
+    }
+}
+
+fn link(
+    linkers: &Linkers,
+    component: &Component,
+    needs_wasi: bool,
+) -> wasmtime::Result<PolicyPre<StoreState>> {
+    let linker = if needs_wasi {
+        &linkers.wasi
+    } else {
+        &linkers.plain
+    };
+    PolicyPre::new(linker.instantiate_pre(component)?)
+}
+
+/// The JSON text handed to `configure`: `{}` when there are no settings.
+pub fn settings_json(settings: &serde_json::Value) -> String {
+    if settings.is_null() {
+        "{}".to_string()
+    } else {
+        settings.to_string()
+    }
+}

@@ -1,0 +1,90 @@
+//! The per-decision `Store` state: resource limits, the policy's `log` import, and the
+//! deny-all WASI context for components that import WASI.
+//!
+//! A fresh `StoreState` backs every decision, so nothing a policy does survives the call.
+//! It must never grant a policy anything: no preopened directories, no environment, no
+//! network, no inherited stdio.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::mcpproxy::policy::{host, types};
+
+/// Most core instances one component instantiation may create (componentize-py needs > 8).
+const MAX_INSTANCES: usize = 32;
+/// Most tables and memories per instantiation.
+const MAX_TABLES: usize = 32;
+const MAX_MEMORIES: usize = 8;
+/// Most elements in one table.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Log lines a policy may write per decision; further lines are dropped.
+const MAX_LOG_LINES_PER_CALL: u32 = 8;
+/// Longest log line kept, in bytes.
+const MAX_LOG_LINE: usize = 1024;
+
+pub struct StoreState {
+    pub limits: StoreLimits,
+    /// The policy's source, for log attribution.
+    source: std::sync::Arc<str>,
+    log_lines: u32,
+    /// Created on first use: only WASI-importing components touch it, and building it costs
+    /// more than the default policy's whole decision.
+    wasi: Option<Box<(WasiCtx, ResourceTable)>>,
+}
+
+impl StoreState {
+    pub fn new(memory_limit: usize, source: std::sync::Arc<str>) -> Self {
+        StoreState {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_limit)
+                .instances(MAX_INSTANCES)
+                .tables(MAX_TABLES)
+                .memories(MAX_MEMORIES)
+                .table_elements(MAX_TABLE_ELEMENTS)
+                // A memory bomb traps (and is counted) instead of seeing `-1` and carrying on.
+                .trap_on_grow_failure(true)
+                .build(),
+            source,
+            log_lines: 0,
+            wasi: None,
+        }
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        // `WasiCtx::builder()` grants nothing by default: no args, env, preopens or sockets,
+        // and stdin/stdout/stderr are closed or discarded.
+        let wasi = self
+            .wasi
+            .get_or_insert_with(|| Box::new((WasiCtx::builder().build(), ResourceTable::new())));
+        WasiCtxView {
+            ctx: &mut wasi.0,
+            table: &mut wasi.1,
+        }
+    }
+}
+
+impl types::Host for StoreState {}
+
+impl host::Host for StoreState {
+    fn log(&mut self, level: types::LogLevel, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES_PER_CALL {
+            return;
+        }
+        let mut end = message.len().min(MAX_LOG_LINE);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = &message[..end];
+        let source = &*self.source;
+        match tracing::Level::from(level) {
+            tracing::Level::ERROR => tracing::error!(policy = source, "{text}"),
+            tracing::Level::WARN => tracing::warn!(policy = source, "{text}"),
+            tracing::Level::INFO => tracing::info!(policy = source, "{text}"),
+            _ => tracing::debug!(policy = source, "{text}"),
+        }
+    }
+}
