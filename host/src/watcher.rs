@@ -60,12 +60,11 @@ impl WatchedNames {
             .file_name()
             .map(|n| vec![n.to_os_string()])
             .unwrap_or_default();
-        if let Ok(target) = std::fs::canonicalize(path) {
-            if let Some(n) = target.file_name() {
-                if !names.iter().any(|x| x == n) {
-                    names.push(n.to_os_string());
-                }
-            }
+        if let Ok(target) = std::fs::canonicalize(path)
+            && let Some(n) = target.file_name()
+            && !names.iter().any(|x| x == n)
+        {
+            names.push(n.to_os_string());
         }
         WatchedNames { names }
     }
