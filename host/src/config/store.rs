@@ -386,6 +386,7 @@ impl Actor {
             OutsideEdit::NoGeneration if self.last_write.is_some() => Some(0),
             _ => None,
         };
+        let mut merged = false;
         if let Some(disk) = based_on {
             let mut reapplied = 0;
             for (g, e) in &self.journal {
@@ -400,6 +401,7 @@ impl Actor {
                     "re-applying daemon edits the older version lacked"
                 );
                 self.dirty = true;
+                merged = true;
             }
         }
         let mut effective = doc.clone();
@@ -407,8 +409,15 @@ impl Actor {
             self.overlay.apply(&mut effective);
             // Runtime state parked while the file was unusable goes into the file now.
             self.dirty |= self.writable;
+            merged = true;
         }
-        let config = match from_document(&self.path, &effective) {
+        let file_generation = file_config.generation;
+        let config = match merged {
+            // Validating 1,000 servers twice is the bulk of a reload: only redo it if needed.
+            false => Ok(file_config),
+            true => from_document(&self.path, &effective),
+        };
+        let config = match config {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "config invalid after merging runtime state; keeping the running config");
@@ -419,7 +428,7 @@ impl Actor {
         };
         let mut changes = diff(&self.config, &config);
         changes.stamped_generation = self.last_write.as_ref().map(|w| w.0);
-        self.generation = file_config.generation;
+        self.generation = file_generation;
         self.doc = doc;
         self.config = config.clone();
         self.file_invalid = false;
