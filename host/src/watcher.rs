@@ -60,12 +60,11 @@ impl WatchedNames {
             .file_name()
             .map(|n| vec![n.to_os_string()])
             .unwrap_or_default();
-        if let Ok(target) = std::fs::canonicalize(path) {
-            if let Some(n) = target.file_name() {
-                if !names.iter().any(|x| x == n) {
-                    names.push(n.to_os_string());
-                }
-            }
+        if let Ok(target) = std::fs::canonicalize(path)
+            && let Some(n) = target.file_name()
+            && !names.iter().any(|x| x == n)
+        {
+            names.push(n.to_os_string());
         }
         WatchedNames { names }
     }
@@ -114,7 +113,10 @@ pub fn watch_config(
             on_signal(WatchSignal::Error(text.join("; ")));
         }
     };
-    let mut debouncer = new_debouncer(debounce, None, handler).map_err(err)?;
+    // The debouncer checks its queue every tick: a finer tick than its default (a quarter of
+    // the window) keeps the delay after the window short. Costs a wake-up per tick.
+    let tick = (debounce / 10).clamp(Duration::from_millis(1), Duration::from_millis(25));
+    let mut debouncer = new_debouncer(debounce, Some(tick.min(debounce)), handler).map_err(err)?;
     let mut dirs = vec![parent_dir(config)];
     // A symlinked config whose target lives elsewhere (not a ConfigMap `..data` link, which
     // swaps in the config's own directory): watch the target's directory too.

@@ -88,6 +88,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
                 kind: ChangeKind::Added,
                 fields: Vec::new(),
             }),
+            Some(before) if *before == s => {}
             Some(before) => {
                 let fields = changed_server_fields(before, s);
                 if !fields.is_empty() {

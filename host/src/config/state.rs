@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::edit::{find_entry, set_runtime_state};
+use super::edit::{ConfigEdit, find_entry, set_runtime_state};
 use super::error::ConfigError;
 use super::model::ServerConfig;
 use super::save::write_atomic;
@@ -68,6 +68,24 @@ impl RuntimeState {
                 );
             }
         }
+    }
+
+    /// The edits that recreate this state (for the store's journal).
+    pub fn as_edits(&self) -> Vec<ConfigEdit> {
+        let mut edits = Vec::new();
+        for (name, s) in &self.servers {
+            edits.push(ConfigEdit::SetEnabled {
+                server: name.clone(),
+                enabled: s.enabled,
+            });
+            if s.auto_disabled {
+                edits.push(ConfigEdit::SetAutoDisabled {
+                    server: name.clone(),
+                    reason: s.auto_disable_reason.clone().unwrap_or_default(),
+                });
+            }
+        }
+        edits
     }
 
     /// Reads the state file; a missing file is an empty state.

@@ -78,6 +78,8 @@ pub struct ConfigStats {
     pub self_writes_suppressed: u64,
     /// Outside edits delivered as `ConfigUpdate`s.
     pub reloads: u64,
+    /// Debounced watcher signals looked at (own saves, touches and edits alike).
+    pub watch_events: u64,
     /// Saves written to the config file.
     pub saves: u64,
     /// The last outside edit that failed to parse or validate (file, line/column, server,
@@ -162,6 +164,7 @@ impl ConfigStore {
             known: Some(bytes),
             file_invalid: false,
             missing: false,
+            highest_stamped: 0,
             last_write: None,
             journal: VecDeque::new(),
             pending: Vec::new(),
@@ -224,6 +227,8 @@ struct Actor {
     file_invalid: bool,
     /// The file was missing at the last look.
     missing: bool,
+    /// The highest generation ever put in the file, including swaps that were undone.
+    highest_stamped: u64,
     /// The last save: generation, bytes, seen by the watcher yet.
     last_write: Option<(u64, Vec<u8>, bool)>,
     /// Saved daemon edits with the generation that first carried them.
@@ -289,6 +294,13 @@ impl Actor {
         })
     }
 
+    /// What outside edits are compared with: the last generation this daemon stamped, else
+    /// the one last read. (Not the last read after a stamp: a stale edit taken in must not
+    /// make the next stale edit look current.)
+    fn reference_generation(&self) -> u64 {
+        self.last_write.as_ref().map_or(self.generation, |w| w.0)
+    }
+
     fn with_stats(&self, f: impl FnOnce(&mut ConfigStats)) {
         match self.stats.lock() {
             Ok(mut s) => f(&mut s),
@@ -298,6 +310,7 @@ impl Actor {
 
     /// The watcher saw something: look at the file.
     async fn on_file_event(&mut self) {
+        self.with_stats(|s| s.watch_events += 1);
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -323,7 +336,7 @@ impl Actor {
                 .last_write
                 .as_ref()
                 .map(|(g, b, ack)| (*g, b.as_slice(), *ack)),
-            generation: self.generation,
+            generation: self.reference_generation(),
         };
         match classify(&bytes, disk_generation, &seen) {
             FileVerdict::OwnWrite => {
@@ -366,7 +379,15 @@ impl Actor {
         let edit = match cause {
             ReloadCause::Watcher { edit } | ReloadCause::BeforeSave { edit } => edit,
         };
-        if let OutsideEdit::LowerGeneration { disk, .. } = edit {
+        // An edit based on an older version lacks the daemon's later edits: re-apply them. A
+        // file without a generation predates every stamp (generation 0).
+        let based_on = match edit {
+            OutsideEdit::LowerGeneration { disk, .. } => Some(disk),
+            OutsideEdit::NoGeneration if self.last_write.is_some() => Some(0),
+            _ => None,
+        };
+        let mut merged = false;
+        if let Some(disk) = based_on {
             let mut reapplied = 0;
             for (g, e) in &self.journal {
                 if *g > disk && apply(&self.path, &mut doc, e).is_ok() {
@@ -380,18 +401,23 @@ impl Actor {
                     "re-applying daemon edits the older version lacked"
                 );
                 self.dirty = true;
+                merged = true;
             }
         }
         let mut effective = doc.clone();
         if !self.overlay.is_empty() {
             self.overlay.apply(&mut effective);
-            if self.writable {
-                // Runtime state parked while the file was unusable goes into the file now.
-                doc = effective.clone();
-                self.dirty = true;
-            }
+            // Runtime state parked while the file was unusable goes into the file now.
+            self.dirty |= self.writable;
+            merged = true;
         }
-        let config = match from_document(&self.path, &effective) {
+        let file_generation = file_config.generation;
+        let config = match merged {
+            // Validating 1,000 servers twice is the bulk of a reload: only redo it if needed.
+            false => Ok(file_config),
+            true => from_document(&self.path, &effective),
+        };
+        let config = match config {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "config invalid after merging runtime state; keeping the running config");
@@ -402,7 +428,7 @@ impl Actor {
         };
         let mut changes = diff(&self.config, &config);
         changes.stamped_generation = self.last_write.as_ref().map(|w| w.0);
-        self.generation = file_config.generation;
+        self.generation = file_generation;
         self.doc = doc;
         self.config = config.clone();
         self.file_invalid = false;
@@ -432,8 +458,9 @@ impl Actor {
         let batch = std::mem::take(&mut self.pending);
         self.first_pending_at = None;
         self.last_save_at = Some(Instant::now());
+        // Whatever made the document dirty is handled by this save (or set again below).
+        self.dirty = false;
         if !self.writable {
-            self.dirty = false;
             self.park(batch, "the config file is read-only");
             return;
         }
@@ -453,7 +480,7 @@ impl Actor {
                 let parsed = parse_document(&self.path, &String::from_utf8_lossy(&on_disk));
                 let edit = outside_case(
                     parsed.as_ref().ok().and_then(document_generation),
-                    self.generation,
+                    self.reference_generation(),
                 );
                 tracing::info!(file = %self.path.display(), case = %edit, "config edited outside the daemon before a save; taking it in first");
                 if !self
@@ -467,14 +494,15 @@ impl Actor {
             }
 
             let mut doc = self.doc.clone();
+            self.overlay.apply(&mut doc);
             let results: Vec<Result<(), ConfigError>> = batch
                 .iter()
                 .map(|(e, _)| apply(&self.path, &mut doc, e))
                 .collect();
-            let generation = self
-                .generation
-                .max(self.last_write.as_ref().map_or(0, |w| w.0))
-                + 1;
+            // Never reuse a number, not even one of a swap that was undone or raced: an edit
+            // based on that content must compare as older than what replaces it.
+            let generation = self.generation.max(self.highest_stamped) + 1;
+            self.highest_stamped = generation;
             doc.insert(GENERATION_KEY.into(), Value::from(generation));
             let config = match from_document(&self.path, &doc) {
                 Ok(c) => c,
@@ -519,7 +547,7 @@ impl Actor {
                     .is_ok_and(|d| from_document(&self.path, d).is_ok());
                 let edit = outside_case(
                     parsed.as_ref().ok().and_then(document_generation),
-                    self.generation,
+                    self.reference_generation(),
                 );
                 tracing::info!(file = %self.path.display(), case = %edit, "config edited during a save; taking it in and saving again");
                 if !valid {
@@ -545,14 +573,10 @@ impl Actor {
             }
             return self.saved(batch, results, generation, bytes, doc, config);
         }
-        tracing::error!(file = %self.path.display(), "config keeps changing under every save; giving up for now");
-        let e = ConfigError::io(
-            &self.path,
-            "cannot save",
-            &std::io::Error::other("the file kept changing during the save"),
-        );
-        self.reply_all(batch, Err(e));
-        self.dirty = true;
+        tracing::warn!(file = %self.path.display(), "config keeps changing under every save; parking the edits");
+        self.park(batch, "the file kept changing during the save");
+        // Retried at the next save window, or folded in by the next outside edit.
+        self.dirty = !self.overlay.is_empty();
     }
 
     fn saved(
@@ -572,7 +596,10 @@ impl Actor {
         self.file_invalid = false;
         self.dirty = false;
         if !self.overlay.is_empty() {
-            self.overlay = RuntimeState::default();
+            // Parked runtime state is now in the file: journal it like the edits it came from.
+            for edit in std::mem::take(&mut self.overlay).as_edits() {
+                self.journal.push_back((generation, edit));
+            }
             if let Err(e) = self.overlay.store(&self.state_path) {
                 tracing::warn!(error = %e, "cannot remove the state file");
             }

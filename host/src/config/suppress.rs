@@ -64,10 +64,11 @@ pub struct Seen<'a> {
 
 /// Classifies the file's current `bytes` (with the `generation` parsed from them, if any).
 pub fn classify(bytes: &[u8], generation: Option<u64>, seen: &Seen<'_>) -> FileVerdict {
-    if let Some((stamp, written, acknowledged)) = seen.last_write {
-        if !acknowledged && generation == Some(stamp) && bytes == written {
-            return FileVerdict::OwnWrite;
-        }
+    if let Some((stamp, written, false)) = seen.last_write
+        && generation == Some(stamp)
+        && bytes == written
+    {
+        return FileVerdict::OwnWrite;
     }
     if seen.known == Some(bytes) {
         return FileVerdict::Unchanged;
@@ -106,7 +107,8 @@ mod tests {
             last_write: None,
             generation: 3,
         };
-        let cases: Vec<(&str, &[u8], Option<u64>, Seen, FileVerdict)> = vec![
+        type Case<'a> = (&'a str, &'a [u8], Option<u64>, Seen<'a>, FileVerdict);
+        let cases: Vec<Case> = vec![
             (
                 "own save, first sight",
                 b"W5",
