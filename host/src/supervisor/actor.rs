@@ -195,7 +195,7 @@ struct Live {
 /// Why the Ready loop stopped serving calls.
 enum ReadyEvent {
     Failed(Failure, Transport),
-    Command(Command),
+    Command(Box<Command>),
     ChannelClosed,
 }
 
@@ -254,7 +254,8 @@ impl Actor {
     }
 
     fn init_timeout(&self) -> Duration {
-        self.config.init_timeout_or(self.shared.settings.init_timeout)
+        self.config
+            .init_timeout_or(self.shared.settings.init_timeout)
     }
 
     fn enter(&mut self, state: ConnectionState) {
@@ -305,9 +306,13 @@ impl Actor {
             !Arc::ptr_eq(&old.tools, &tools) && *old.tools != *tools
         };
         self.view.send_replace(View { status, tools });
-        self.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.shared
+            .state_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
         if tools_changed {
-            self.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+            self.shared
+                .tools_tick
+                .send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
@@ -466,7 +471,7 @@ impl Actor {
                             }
                             Some(other) => {
                                 refresh_pending = refresh.is_some();
-                                break ReadyEvent::Command(other);
+                                break ReadyEvent::Command(Box::new(other));
                             }
                         }
                     }
@@ -475,7 +480,7 @@ impl Actor {
             match event {
                 ReadyEvent::Failed(failure, transport) => self.on_failure(failure, transport).await,
                 ReadyEvent::Command(cmd) => {
-                    if let Flow::Exit = self.handle(cmd).await {
+                    if let Flow::Exit = self.handle(*cmd).await {
                         return Flow::Exit;
                     }
                 }
@@ -534,7 +539,8 @@ impl Actor {
             }
             DisableDecision::Keep => {
                 let wait = self.shared.policy.backoff(&event);
-                let wall = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                let wall =
+                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                 self.retry_at = Some((now + wait, wall));
                 self.enter(ConnectionState::Sleeping);
             }
@@ -549,7 +555,8 @@ impl Actor {
         };
         live.calls.close();
         if drain {
-            let _ = tokio::time::timeout(self.shared.settings.drain_timeout, live.calls.wait()).await;
+            let _ =
+                tokio::time::timeout(self.shared.settings.drain_timeout, live.calls.wait()).await;
         }
         live.cancel_calls.cancel();
         let _ = tokio::time::timeout(CANCEL_GRACE, live.calls.wait()).await;
@@ -664,7 +671,11 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<CallToolResult, CallError>>,
     ) {
-        let Some(live) = self.live.as_ref().filter(|_| self.state == ConnectionState::Ready) else {
+        let Some(live) = self
+            .live
+            .as_ref()
+            .filter(|_| self.state == ConnectionState::Ready)
+        else {
             let _ = reply.send(Err(CallError::NotAvailable(format!(
                 "server {} is {}",
                 self.config.name,

@@ -352,21 +352,45 @@ mod tests {
         let cases: Vec<(&str, ServerConfig, bool)> = vec![
             ("same", base.clone(), false),
             ("command", with(|s| s.command = Some("other".into())), true),
-            ("env", with(|s| {
-                s.env.insert("K".into(), "V".into());
-            }), true),
+            (
+                "env",
+                with(|s| {
+                    s.env.insert("K".into(), "V".into());
+                }),
+                true,
+            ),
             ("url", with(|s| s.url = Some("http://x".into())), true),
             ("protocol", with(|s| s.protocol = Protocol::Sse), true),
-            ("headers", with(|s| {
-                s.headers.insert("A".into(), "b".into());
-            }), true),
-            ("working_dir", with(|s| s.working_dir = Some("/tmp".into())), true),
-            ("init_timeout", with(|s| s.init_timeout = Some(Duration::from_secs(1))), true),
+            (
+                "headers",
+                with(|s| {
+                    s.headers.insert("A".into(), "b".into());
+                }),
+                true,
+            ),
+            (
+                "working_dir",
+                with(|s| s.working_dir = Some("/tmp".into())),
+                true,
+            ),
+            (
+                "init_timeout",
+                with(|s| s.init_timeout = Some(Duration::from_secs(1))),
+                true,
+            ),
             ("enabled", with(|s| s.enabled = false), false),
-            ("reason", with(|s| s.auto_disable_reason = Some("r".into())), false),
-            ("extra", with(|s| {
-                s.extra.insert("k".into(), serde_json::json!(1));
-            }), false),
+            (
+                "reason",
+                with(|s| s.auto_disable_reason = Some("r".into())),
+                false,
+            ),
+            (
+                "extra",
+                with(|s| {
+                    s.extra.insert("k".into(), serde_json::json!(1));
+                }),
+                false,
+            ),
         ];
         for (name, other, expected) in cases {
             assert_eq!(connection_changed(&base, &other), expected, "field: {name}");

@@ -102,7 +102,10 @@ impl Registry {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Servers> {
-        self.inner.servers.write().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .servers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn sender(&self, server: &str) -> Result<mpsc::Sender<Command>, SupervisorError> {
@@ -144,16 +147,23 @@ impl Registry {
                 }
             }
         }
-        let configured = futures::future::join_all(pending.into_iter().map(|(tx, cmd, rx)| async move {
-            // A send error means the actor is gone; nothing to wait for.
-            if tx.send(cmd).await.is_ok() {
-                let _ = rx.await;
-            }
-        }));
+        let configured =
+            futures::future::join_all(pending.into_iter().map(|(tx, cmd, rx)| async move {
+                // A send error means the actor is gone; nothing to wait for.
+                if tx.send(cmd).await.is_ok() {
+                    let _ = rx.await;
+                }
+            }));
         futures::future::join(configured, futures::future::join_all(stopping)).await;
         // The stopped servers left the list: progress and tools changed.
-        self.inner.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
-        self.inner.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.inner
+            .shared
+            .state_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
+        self.inner
+            .shared
+            .tools_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// For an existing server, the command to send; a new one is spawned (it starts by
@@ -327,8 +337,14 @@ impl Registry {
             servers.map.drain().map(|(_, h)| h).collect()
         };
         futures::future::join_all(handles.into_iter().map(stop)).await;
-        self.inner.shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
-        self.inner.shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.inner
+            .shared
+            .state_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
+        self.inner
+            .shared
+            .tools_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

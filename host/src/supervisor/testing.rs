@@ -310,7 +310,9 @@ impl ScriptedPolicy {
     }
 
     /// Never disables; waits whatever `backoff` says.
-    pub fn with_backoff(backoff: impl Fn(&FailureEvent) -> Duration + Send + Sync + 'static) -> Self {
+    pub fn with_backoff(
+        backoff: impl Fn(&FailureEvent) -> Duration + Send + Sync + 'static,
+    ) -> Self {
         ScriptedPolicy {
             disable_after: None,
             backoff: Box::new(backoff),
