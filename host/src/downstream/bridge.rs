@@ -35,7 +35,9 @@ where
         .serve(StreamableHttpClientTransport::from_uri(url.clone()))
         .await
         .map_err(|error| {
-            anyhow::anyhow!("cannot reach the mcpproxy daemon at {url}: {error} (is `mcpproxy serve` running?)")
+            anyhow::anyhow!(
+                "cannot reach the mcpproxy daemon at {url}: {error} (is `mcpproxy serve` running?)"
+            )
         })?;
     let bridge = Bridge {
         daemon: upstream.peer().clone(),
@@ -86,10 +88,9 @@ impl Bridge {
     fn daemon_error(&self, error: ServiceError) -> McpError {
         match error {
             ServiceError::McpError(error) => error,
-            other => McpError::internal_error(
-                format!("mcpproxy daemon at {}: {other}", self.url),
-                None,
-            ),
+            other => {
+                McpError::internal_error(format!("mcpproxy daemon at {}: {other}", self.url), None)
+            }
         }
     }
 }
