@@ -9,11 +9,12 @@ use std::sync::Arc;
 use downstream_support::{FakeBackend, Running, default_tools, entry, start, within};
 use mcpproxy::downstream::client::{self, ClientError};
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, JsonObject,
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
+    JsonObject, ProtocolVersion, ServerNotification, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -378,6 +379,53 @@ async fn mcp_all_sends_list_changed_and_the_index_follows() {
 
     all.cancel().await.unwrap();
     search.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
+    let (backend, running) = server().await;
+    let transport = StreamableHttpClientTransport::from_uri(running.url("/mcp/all"));
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = within(
+        "the discover handshake",
+        ClientConfig::default().serve_with_lifecycle(transport, lifecycle),
+    )
+    .await
+    .expect("discover handshake");
+    let mut subscription = within(
+        "subscriptions/listen",
+        client.listen(SubscriptionFilter::builder().tools_list_changed().build()),
+    )
+    .await
+    .expect("listen acknowledged");
+
+    let mut tools = default_tools();
+    tools.push(entry("git", "git_log", "Show the commit history"));
+    backend.set_tools(tools);
+    let notification = within("list_changed on the subscription", subscription.next())
+        .await
+        .expect("subscription open")
+        .expect("a notification");
+    assert!(
+        matches!(
+            notification,
+            ServerNotification::ToolListChangedNotification(_)
+        ),
+        "{notification:?}"
+    );
+    let names: Vec<String> = within("tools/list", client.peer().list_all_tools())
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(names.contains(&"git__git_log".to_string()), "{names:?}");
+
+    subscription.cancel().await.expect("unsubscribe");
+    client.cancel().await.unwrap();
     running.stop().await;
 }
 
