@@ -9,11 +9,12 @@ use std::sync::Arc;
 use downstream_support::{FakeBackend, Running, default_tools, entry, start, within};
 use mcpproxy::downstream::client::{self, ClientError};
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, JsonObject,
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
+    JsonObject, ProtocolVersion, ServerNotification, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -52,9 +53,12 @@ async fn call(
     args: Value,
 ) -> CallToolResult {
     let params = CallToolRequestParams::new(name.to_string()).with_arguments(object(args));
-    within(&format!("a call of {name}"), client.peer().call_tool(params))
-        .await
-        .expect("tools/call answered")
+    within(
+        &format!("a call of {name}"),
+        client.peer().call_tool(params),
+    )
+    .await
+    .expect("tools/call answered")
 }
 
 fn text_of(result: &CallToolResult) -> String {
@@ -90,31 +94,68 @@ async fn mcp_serves_the_three_tools_and_ranks_retrieve_tools() {
         ["retrieve_tools", "call_tool", "upstream_servers"]
     );
 
-    let result = call(&client, "retrieve_tools", json!({"query": "read file contents", "limit": 2})).await;
+    let result = call(
+        &client,
+        "retrieve_tools",
+        json!({"query": "read file contents", "limit": 2}),
+    )
+    .await;
     assert_ne!(result.is_error, Some(true), "{}", text_of(&result));
     let answer = result.structured_content.expect("structured hits");
     let hits = answer["tools"].as_array().expect("tools array");
     assert!(!hits.is_empty() && hits.len() <= 2, "{answer:#}");
     assert_eq!(hits[0]["name"], "fs:read_file");
     assert_eq!(hits[0]["server"], "fs");
-    assert_eq!(hits[0]["description"], "Read the complete contents of a file from disk");
+    assert_eq!(
+        hits[0]["description"],
+        "Read the complete contents of a file from disk"
+    );
     assert_eq!(hits[0]["input_schema"]["type"], "object");
     assert!(hits[0]["score"].as_f64().unwrap_or(0.0) > 0.0);
 
-    let result = call(&client, "retrieve_tools", json!({"query": "weather alerts"})).await;
+    let result = call(
+        &client,
+        "retrieve_tools",
+        json!({"query": "weather alerts"}),
+    )
+    .await;
     let answer = result.structured_content.expect("structured hits");
-    assert_eq!(answer["tools"][0]["name"], "weather:get_alerts", "{answer:#}");
+    assert_eq!(
+        answer["tools"][0]["name"], "weather:get_alerts",
+        "{answer:#}"
+    );
 
     // Without a limit the configured tools_limit (3) applies; with one, it is honoured.
     let broad = json!({"query": "weather file forecast alerts read write echo"});
     let result = call(&client, "retrieve_tools", broad).await;
-    assert_eq!(result.structured_content.unwrap()["tools"].as_array().unwrap().len(), 3);
-    let result = call(&client, "retrieve_tools", json!({"query": "file weather", "limit": 1})).await;
-    assert_eq!(result.structured_content.unwrap()["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        result.structured_content.unwrap()["tools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let result = call(
+        &client,
+        "retrieve_tools",
+        json!({"query": "file weather", "limit": 1}),
+    )
+    .await;
+    assert_eq!(
+        result.structured_content.unwrap()["tools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let result = call(&client, "retrieve_tools", json!({"limit": 1})).await;
     assert_eq!(result.is_error, Some(true));
-    assert!(text_of(&result).contains("invalid arguments for retrieve_tools"), "{}", text_of(&result));
+    assert!(
+        text_of(&result).contains("invalid arguments for retrieve_tools"),
+        "{}",
+        text_of(&result)
+    );
 
     client.cancel().await.unwrap();
     running.stop().await;
@@ -125,19 +166,35 @@ async fn call_tool_routes_server_tool_with_args() {
     let (backend, running) = server().await;
     let client = connect(running.url("/mcp")).await;
 
-    let result = call(&client, "call_tool", json!({"name": "fs:echo", "args": {"text": "hi"}})).await;
+    let result = call(
+        &client,
+        "call_tool",
+        json!({"name": "fs:echo", "args": {"text": "hi"}}),
+    )
+    .await;
     assert_ne!(result.is_error, Some(true), "{}", text_of(&result));
     assert_eq!(
         result.structured_content,
         Some(json!({"server": "fs", "tool": "echo", "arguments": {"text": "hi"}}))
     );
     // args_json is accepted too.
-    let result = call(&client, "call_tool", json!({"name": "weather:echo", "args_json": "{\"n\": 2}"})).await;
-    assert_eq!(result.structured_content.unwrap()["arguments"], json!({"n": 2}));
+    let result = call(
+        &client,
+        "call_tool",
+        json!({"name": "weather:echo", "args_json": "{\"n\": 2}"}),
+    )
+    .await;
+    assert_eq!(
+        result.structured_content.unwrap()["arguments"],
+        json!({"n": 2})
+    );
 
     let calls = backend.calls();
     assert_eq!(calls.len(), 2);
-    assert_eq!((calls[0].server.as_str(), calls[0].tool.as_str()), ("fs", "echo"));
+    assert_eq!(
+        (calls[0].server.as_str(), calls[0].tool.as_str()),
+        ("fs", "echo")
+    );
     assert_eq!(calls[0].arguments, Some(object(json!({"text": "hi"}))));
 
     client.cancel().await.unwrap();
@@ -149,19 +206,39 @@ async fn call_tool_failures_are_tool_errors_naming_server_and_tool() {
     let (_backend, running) = server().await;
     let client = connect(running.url("/mcp")).await;
     let cases = [
-        (json!({"name": "nope:echo"}), "cannot call nope:echo: no Ready server named \"nope\""),
-        (json!({"name": "broken:fail"}), "call to broken:fail failed: upstream error: the fixture exploded"),
-        (json!({"name": "echo"}), "call_tool: tool name \"echo\" must have the form \"server:tool\""),
-        (json!({"name": "fs:echo", "args_json": "[1]"}), "call_tool fs:echo: args_json must be a JSON object"),
+        (
+            json!({"name": "nope:echo"}),
+            "cannot call nope:echo: no Ready server named \"nope\"",
+        ),
+        (
+            json!({"name": "broken:fail"}),
+            "call to broken:fail failed: upstream error: the fixture exploded",
+        ),
+        (
+            json!({"name": "echo"}),
+            "call_tool: tool name \"echo\" must have the form \"server:tool\"",
+        ),
+        (
+            json!({"name": "fs:echo", "args_json": "[1]"}),
+            "call_tool fs:echo: args_json must be a JSON object",
+        ),
     ];
     for (args, want) in cases {
         let result = call(&client, "call_tool", args.clone()).await;
         assert_eq!(result.is_error, Some(true), "{args}");
-        assert!(text_of(&result).starts_with(want), "{args}: {}", text_of(&result));
+        assert!(
+            text_of(&result).starts_with(want),
+            "{args}: {}",
+            text_of(&result)
+        );
     }
     // An unknown tool of /mcp itself is a protocol error that says what is served.
     let params = CallToolRequestParams::new("fs:echo");
-    let error = client.peer().call_tool(params).await.expect_err("unknown /mcp tool");
+    let error = client
+        .peer()
+        .call_tool(params)
+        .await
+        .expect_err("unknown /mcp tool");
     assert!(error.to_string().contains("retrieve_tools"), "{error}");
 
     client.cancel().await.unwrap();
@@ -175,7 +252,8 @@ async fn client_cancellation_reaches_the_backend() {
     let started = backend.wait_started.notified();
     let cancelled = backend.wait_cancelled.notified();
 
-    let params = CallToolRequestParams::new("call_tool").with_arguments(object(json!({"name": "slow:wait"})));
+    let params = CallToolRequestParams::new("call_tool")
+        .with_arguments(object(json!({"name": "slow:wait"})));
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
     let handle = client
         .peer()
@@ -183,7 +261,10 @@ async fn client_cancellation_reaches_the_backend() {
         .await
         .expect("request sent");
     within("the backend call to start", started).await;
-    handle.cancel(Some("user pressed stop".into())).await.expect("cancel sent");
+    handle
+        .cancel(Some("user pressed stop".into()))
+        .await
+        .expect("cancel sent");
     within("the backend's token to fire", cancelled).await;
 
     client.cancel().await.unwrap();
@@ -201,9 +282,18 @@ async fn upstream_servers_list_returns_the_server_list() {
     assert_eq!(list["servers"][0]["name"], "broken");
     assert_eq!(list["servers"][0]["connection_state"], "Ready");
 
-    let result = call(&client, "upstream_servers", json!({"operation": "enable", "name": "fs"})).await;
+    let result = call(
+        &client,
+        "upstream_servers",
+        json!({"operation": "enable", "name": "fs"}),
+    )
+    .await;
     assert_eq!(result.is_error, Some(true));
-    assert!(text_of(&result).contains("not supported by the fake"), "{}", text_of(&result));
+    assert!(
+        text_of(&result).contains("not supported by the fake"),
+        "{}",
+        text_of(&result)
+    );
 
     let result = call(&client, "upstream_servers", json!({"operation": "explode"})).await;
     assert_eq!(result.is_error, Some(true));
@@ -236,7 +326,11 @@ async fn mcp_all_serves_every_tool_directly_and_routes_calls() {
     );
     let result = call(&client, "broken__fail", json!({})).await;
     assert_eq!(result.is_error, Some(true));
-    assert!(text_of(&result).contains("broken:fail"), "{}", text_of(&result));
+    assert!(
+        text_of(&result).contains("broken:fail"),
+        "{}",
+        text_of(&result)
+    );
 
     let error = client
         .peer()
@@ -258,7 +352,12 @@ async fn mcp_all_sends_list_changed_and_the_index_follows() {
     let all = connect_watching(running.url("/mcp/all"), watcher).await;
     let search = connect(running.url("/mcp")).await;
     assert!(!tool_names(&all).await.contains(&"git__git_log".to_string()));
-    let result = call(&search, "retrieve_tools", json!({"query": "commit history"})).await;
+    let result = call(
+        &search,
+        "retrieve_tools",
+        json!({"query": "commit history"}),
+    )
+    .await;
     assert_eq!(result.structured_content.unwrap()["tools"], json!([]));
 
     let mut tools = default_tools();
@@ -267,11 +366,66 @@ async fn mcp_all_sends_list_changed_and_the_index_follows() {
     within("tools/list_changed", changed.notified()).await;
 
     assert!(tool_names(&all).await.contains(&"git__git_log".to_string()));
-    let result = call(&search, "retrieve_tools", json!({"query": "commit history"})).await;
-    assert_eq!(result.structured_content.unwrap()["tools"][0]["name"], "git:git_log");
+    let result = call(
+        &search,
+        "retrieve_tools",
+        json!({"query": "commit history"}),
+    )
+    .await;
+    assert_eq!(
+        result.structured_content.unwrap()["tools"][0]["name"],
+        "git:git_log"
+    );
 
     all.cancel().await.unwrap();
     search.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
+    let (backend, running) = server().await;
+    let transport = StreamableHttpClientTransport::from_uri(running.url("/mcp/all"));
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = within(
+        "the discover handshake",
+        ClientConfig::default().serve_with_lifecycle(transport, lifecycle),
+    )
+    .await
+    .expect("discover handshake");
+    let mut subscription = within(
+        "subscriptions/listen",
+        client.listen(SubscriptionFilter::builder().tools_list_changed().build()),
+    )
+    .await
+    .expect("listen acknowledged");
+
+    let mut tools = default_tools();
+    tools.push(entry("git", "git_log", "Show the commit history"));
+    backend.set_tools(tools);
+    let notification = within("list_changed on the subscription", subscription.next())
+        .await
+        .expect("subscription open")
+        .expect("a notification");
+    assert!(
+        matches!(
+            notification,
+            ServerNotification::ToolListChangedNotification(_)
+        ),
+        "{notification:?}"
+    );
+    let names: Vec<String> = within("tools/list", client.peer().list_all_tools())
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(names.contains(&"git__git_log".to_string()), "{names:?}");
+
+    subscription.cancel().await.expect("unsubscribe");
+    client.cancel().await.unwrap();
     running.stop().await;
 }
 
@@ -311,7 +465,9 @@ async fn shutdown_ends_serve_with_open_sessions() {
 #[tokio::test]
 async fn cli_client_calls_tools_and_reads_status() {
     let (_backend, running) = server().await;
-    let cli = client::connect(&running.base).await.expect("client connects");
+    let cli = client::connect(&running.base)
+        .await
+        .expect("client connects");
     assert_eq!(cli.url(), running.url("/mcp"));
 
     let list = cli
@@ -321,12 +477,18 @@ async fn cli_client_calls_tools_and_reads_status() {
     assert_eq!(list["summary"]["total"], 4);
 
     let echoed = cli
-        .call_tool("call_tool", object(json!({"name": "fs:echo", "args": {"a": 1}})))
+        .call_tool(
+            "call_tool",
+            object(json!({"name": "fs:echo", "args": {"a": 1}})),
+        )
         .await
         .expect("echo");
     assert_eq!(echoed["arguments"], json!({"a": 1}));
 
-    match cli.call_tool("call_tool", object(json!({"name": "broken:fail"}))).await {
+    match cli
+        .call_tool("call_tool", object(json!({"name": "broken:fail"})))
+        .await
+    {
         Err(ClientError::Tool { name, message }) => {
             assert_eq!(name, "call_tool");
             assert!(message.contains("broken:fail"), "{message}");
@@ -348,11 +510,17 @@ async fn cli_client_names_the_daemon_it_cannot_reach() {
     let base = format!("http://{addr}");
     match client::connect(&base).await {
         Err(error @ ClientError::Connect { .. }) => {
-            assert!(error.to_string().contains(&format!("{base}/mcp")), "{error}");
+            assert!(
+                error.to_string().contains(&format!("{base}/mcp")),
+                "{error}"
+            );
         }
         Err(other) => panic!("expected a connect error, got {other}"),
         Ok(_) => panic!("connected to a closed port"),
     }
     let error = client::status(&base).await.expect_err("closed port");
-    assert!(error.to_string().contains(&format!("{base}/status")), "{error}");
+    assert!(
+        error.to_string().contains(&format!("{base}/status")),
+        "{error}"
+    );
 }

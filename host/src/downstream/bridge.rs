@@ -6,9 +6,9 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
 };
-use rmcp::service::{NotificationContext, RequestContext, ServiceError};
+use rmcp::service::{NotificationContext, RequestContext, ServiceError, SubscriptionContext};
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport};
 use rmcp::{
     ClientHandler, ErrorData as McpError, Peer, RoleClient, RoleServer, ServerHandler, ServiceExt,
@@ -16,6 +16,7 @@ use rmcp::{
 use tokio::sync::watch;
 
 use super::client::mcp_endpoint;
+use super::list_changed;
 
 /// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url`.
 pub async fn run_stdio(base_url: &str) -> anyhow::Result<()> {
@@ -35,7 +36,9 @@ where
         .serve(StreamableHttpClientTransport::from_uri(url.clone()))
         .await
         .map_err(|error| {
-            anyhow::anyhow!("cannot reach the mcpproxy daemon at {url}: {error} (is `mcpproxy serve` running?)")
+            anyhow::anyhow!(
+                "cannot reach the mcpproxy daemon at {url}: {error} (is `mcpproxy serve` running?)"
+            )
         })?;
     let bridge = Bridge {
         daemon: upstream.peer().clone(),
@@ -86,10 +89,9 @@ impl Bridge {
     fn daemon_error(&self, error: ServiceError) -> McpError {
         match error {
             ServiceError::McpError(error) => error,
-            other => McpError::internal_error(
-                format!("mcpproxy daemon at {}: {other}", self.url),
-                None,
-            ),
+            other => {
+                McpError::internal_error(format!("mcpproxy daemon at {}: {other}", self.url), None)
+            }
         }
     }
 }
@@ -145,15 +147,33 @@ impl ServerHandler for Bridge {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let mut changes = self.changes.clone();
-        changes.borrow_and_update();
         let peer = context.peer;
-        tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                if peer.notify_tool_list_changed().await.is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(list_changed::forward(
+            self.changes.clone(),
+            std::future::pending(),
+            move || {
+                let peer = peer.clone();
+                async move { peer.notify_tool_list_changed().await.is_ok() }
+            },
+        ));
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        if list_changed::wants_tool_changes(context.accepted()) {
+            list_changed::forward(self.changes.clone(), context.cancelled(), || async {
+                context.sink().notify_tool_list_changed().await.is_ok()
+            })
+            .await;
+        } else {
+            context.cancelled().await;
+        }
+        Ok(())
     }
 }

@@ -115,7 +115,11 @@ pub fn base_url_for_listen(listen: &str) -> String {
     let rest = listen
         .strip_prefix("0.0.0.0:")
         .map(|port| format!("127.0.0.1:{port}"))
-        .or_else(|| listen.strip_prefix("[::]:").map(|port| format!("[::1]:{port}")));
+        .or_else(|| {
+            listen
+                .strip_prefix("[::]:")
+                .map(|port| format!("[::1]:{port}"))
+        });
     format!("http://{}", rest.as_deref().unwrap_or(listen))
 }
 
@@ -208,6 +212,10 @@ mod tests {
         let failed = CallToolResult::error(vec![ContentBlock::text("cannot call a:b: gone")]);
         assert_eq!(tool_json(failed), Err("cannot call a:b: gone".to_string()));
         let empty_error = CallToolResult::error(vec![]);
-        assert!(tool_json(empty_error).unwrap_err().contains("without a message"));
+        assert!(
+            tool_json(empty_error)
+                .unwrap_err()
+                .contains("without a message")
+        );
     }
 }

@@ -6,20 +6,25 @@
 
 use std::sync::Arc;
 
+use rmcp::model::SubscriptionFilter;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{NotificationContext, RequestContext};
-use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::call_result::call_failed;
+use super::list_changed;
 use super::state::Shared;
 
 pub struct DirectHandler {
     shared: Arc<Shared>,
+    /// Subscribed when the session (or stateless request) starts, before the client can list
+    /// tools, so that no change is missed between its listing and our forwarding.
+    changes: watch::Receiver<u64>,
     /// Fires when the session's handler is dropped (session closed), ending its notifier.
     session: CancellationToken,
     _session_guard: DropGuard,
@@ -29,6 +34,7 @@ impl DirectHandler {
     pub fn new(shared: Arc<Shared>) -> DirectHandler {
         let session = shared.shutdown.child_token();
         DirectHandler {
+            changes: shared.backend.tools_changed(),
             shared,
             _session_guard: session.clone().drop_guard(),
             session,
@@ -90,35 +96,41 @@ impl ServerHandler for DirectHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let changes = self.shared.backend.tools_changed();
-        tokio::spawn(forward_list_changed(
-            changes,
-            context.peer,
-            self.session.clone(),
+        let peer = context.peer;
+        tokio::spawn(list_changed::forward(
+            self.changes.clone(),
+            self.session.clone().cancelled_owned(),
+            move || {
+                let peer = peer.clone();
+                async move { peer.notify_tool_list_changed().await.is_ok() }
+            },
         ));
     }
-}
 
-/// Sends `tools/list_changed` to one client on every tick, until the session or the daemon
-/// ends or the client is gone.
-async fn forward_list_changed(
-    mut changes: watch::Receiver<u64>,
-    peer: Peer<RoleServer>,
-    stop: CancellationToken,
-) {
-    changes.borrow_and_update();
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                if let Err(error) = peer.notify_tool_list_changed().await {
-                    tracing::debug!(%error, "client gone; no more list_changed for it");
-                    return;
-                }
-            }
+    /// 2026-07-28 clients have no session: they ask for notifications with
+    /// `subscriptions/listen`, which stays open while this runs.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        if !list_changed::wants_tool_changes(context.accepted()) {
+            context.cancelled().await;
+            return Ok(());
         }
+        let stop = async {
+            tokio::select! {
+                _ = context.cancelled() => {}
+                _ = self.shared.shutdown.cancelled() => {}
+            }
+        };
+        list_changed::forward(self.changes.clone(), stop, || async {
+            context.sink().notify_tool_list_changed().await.is_ok()
+        })
+        .await;
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod catalog;
 pub mod client;
 mod direct_handler;
 mod http;
+mod list_changed;
 pub mod names;
 mod search_handler;
 mod state;

@@ -91,13 +91,13 @@ fn call_arguments(
     }
 }
 
-/// Parses a tool's arguments; the error text names the tool.
+/// Parses a tool's arguments into the tool error a client sees when they do not fit.
 fn parse_args<T: DeserializeOwned>(
     tool: &str,
     arguments: Option<JsonObject>,
-) -> Result<T, CallToolResult> {
+) -> Result<T, Box<CallToolResult>> {
     serde_json::from_value(Value::Object(arguments.unwrap_or_default()))
-        .map_err(|error| error_text(format!("invalid arguments for {tool}: {error}")))
+        .map_err(|error| Box::new(error_text(format!("invalid arguments for {tool}: {error}"))))
 }
 
 impl ServerHandler for SearchHandler {
@@ -127,15 +127,15 @@ impl ServerHandler for SearchHandler {
         let result = match name {
             RETRIEVE_TOOLS => match parse_args(name, request.arguments) {
                 Ok(args) => self.retrieve_tools(args),
-                Err(error) => error,
+                Err(error) => *error,
             },
             CALL_TOOL => match parse_args(name, request.arguments) {
                 Ok(args) => self.call_tool(args, context.ct.clone()).await,
-                Err(error) => error,
+                Err(error) => *error,
             },
             UPSTREAM_SERVERS => match parse_args(name, request.arguments) {
                 Ok(args) => self.upstream_servers(args).await,
-                Err(error) => error,
+                Err(error) => *error,
             },
             other => {
                 return Err(McpError::invalid_params(
@@ -158,11 +158,13 @@ mod tests {
     #[test]
     fn call_arguments_cases() {
         let object = json!({"x": 1}).as_object().cloned();
-        let cases: [(
+        // (args, args_json, the arguments forwarded or the start of the error)
+        type Case<'a> = (
             Option<JsonObject>,
-            Option<&str>,
-            Result<Option<JsonObject>, &str>,
-        ); 6] = [
+            Option<&'a str>,
+            Result<Option<JsonObject>, &'a str>,
+        );
+        let cases: [Case; 6] = [
             (object.clone(), Some("{\"y\":2}"), Ok(object.clone())),
             (None, Some("{\"x\":1}"), Ok(object.clone())),
             (None, None, Ok(None)),

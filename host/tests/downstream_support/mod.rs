@@ -51,7 +51,11 @@ pub fn entry(server: &str, name: &str, description: &str) -> ToolEntry {
 /// The fake's tools. Any server's `echo` echoes, `wait` blocks until cancelled, `fail` fails.
 pub fn default_tools() -> Vec<ToolEntry> {
     vec![
-        entry("fs", "read_file", "Read the complete contents of a file from disk"),
+        entry(
+            "fs",
+            "read_file",
+            "Read the complete contents of a file from disk",
+        ),
         entry("fs", "write_file", "Create or overwrite a file with text"),
         entry("fs", "echo", "Echo the arguments back"),
         entry("weather", "get_forecast", "Weather forecast for a city"),
@@ -107,7 +111,11 @@ impl FakeBackend {
     }
 
     fn known_server(&self, server: &str) -> bool {
-        self.tools.lock().unwrap().iter().any(|e| e.server == server)
+        self.tools
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.server == server)
     }
 
     fn server_list(&self) -> ServerList {
@@ -192,8 +200,9 @@ impl Backend for FakeBackend {
         request: ServersRequest,
     ) -> BoxFuture<'static, Result<Value, String>> {
         let answer = match request.operation {
-            ServersOperation::List => serde_json::to_value(self.server_list())
-                .map_err(|e| e.to_string()),
+            ServersOperation::List => {
+                serde_json::to_value(self.server_list()).map_err(|e| e.to_string())
+            }
             other => Err(format!(
                 "{other:?} of {:?} is not supported by the fake backend",
                 request.name
