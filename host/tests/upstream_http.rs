@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use mcpproxy::config::Protocol;
 use mcpproxy::policy::Transport;
-use mcpproxy::upstream::{Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession};
+use mcpproxy::upstream::{
+    CallError, Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession,
+};
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -177,4 +179,27 @@ async fn wrong_path_is_http_404() {
         .unwrap();
     assert_eq!(failure.kind, FailureKind::HttpStatus, "{failure}");
     assert_eq!(failure.http_status, Some(404), "{failure}");
+}
+
+#[tokio::test]
+async fn killed_streamable_http_server_fails_pings_and_calls() {
+    // rmcp keeps a streamable-HTTP session after its server died; liveness comes from pings.
+    let mut fixture = HttpFixture::start("http", &[]);
+    let session = connect(Protocol::StreamableHttp, &fixture.url("/mcp"), INIT)
+        .await
+        .unwrap();
+    session.ping(INIT).await.unwrap();
+    fixture.kill();
+    let failure = session.ping(SHORT).await.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::HealthCheck, "{failure}");
+    let request = CallToolRequestParams::new("echo")
+        .with_arguments(json!({"text": "x"}).as_object().cloned().unwrap());
+    let error = session
+        .call_tool(request, SHORT, CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CallError::Closed(_) | CallError::Timeout(_)),
+        "{error:?}"
+    );
 }

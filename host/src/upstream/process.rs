@@ -103,7 +103,8 @@ pub fn spawn(
     else {
         return Err(Failure::new(FailureKind::SpawnError, "child pipes missing"));
     };
-    let stderr = StderrTail::drain(stderr, log_file);
+    let header = format!("pid {pid}: {program} {}", server.args.join(" "));
+    let stderr = StderrTail::drain(stderr, log_file, header);
     let (exit_tx, exit_rx) = watch::channel(None);
     tokio::spawn(async move {
         // Dropped with the task (runtime shutdown) before the child was reaped: kill the group.

@@ -52,8 +52,9 @@ pub struct StderrTail {
 }
 
 impl StderrTail {
-    /// Start draining `stderr` into `log_file` (if any) and the in-memory tail.
-    pub fn drain<R>(stderr: R, log_file: Option<PathBuf>) -> StderrTail
+    /// Start draining `stderr` into `log_file` (if any, after a `header` line that marks
+    /// this run) and the in-memory tail.
+    pub fn drain<R>(stderr: R, log_file: Option<PathBuf>, header: String) -> StderrTail
     where
         R: AsyncRead + Unpin + Send + 'static,
     {
@@ -68,6 +69,12 @@ impl StderrTail {
                 Some(path) => open_log(&path).await,
                 None => None,
             };
+            if let Some(f) = file.as_mut() {
+                let line = format!("--- {} {header} ---\n", chrono::Utc::now().to_rfc3339());
+                if f.write_all(line.as_bytes()).await.is_err() {
+                    file = None;
+                }
+            }
             let mut stderr = stderr;
             let mut buf = vec![0u8; 4096];
             loop {
