@@ -6,7 +6,7 @@ mod downstream_support;
 
 use std::sync::Arc;
 
-use downstream_support::{FakeBackend, Running, default_tools, entry, start, within};
+use downstream_support::{FakeBackend, Running, default_tools, entry, start, wait_until, within};
 use mcpproxy::downstream::client::{self, ClientError};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
@@ -426,6 +426,36 @@ async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
 
     subscription.cancel().await.expect("unsubscribe");
     client.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn closed_mcp_all_sessions_stop_watching_the_backend() {
+    let (backend, running) = server().await;
+    // Let the catalog subscribe (first query), then count from there.
+    let probe = connect(running.url("/mcp")).await;
+    call(&probe, "retrieve_tools", json!({"query": "file"})).await;
+    probe.cancel().await.unwrap();
+    let baseline = backend.watchers();
+
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let client = connect(running.url("/mcp/all")).await;
+        assert_eq!(tool_names(&client).await.len(), 7);
+        clients.push(client);
+    }
+    // Each session watches (its handler and its notifier task hold a subscription each).
+    wait_until("three sessions watch the tool set", || {
+        backend.watchers() >= baseline + 3
+    })
+    .await;
+    for client in clients {
+        client.cancel().await.unwrap();
+    }
+    wait_until("closed sessions stop watching", || {
+        backend.watchers() == baseline
+    })
+    .await;
     running.stop().await;
 }
 

@@ -106,6 +106,11 @@ impl FakeBackend {
         self.ticks.send_modify(|n| *n += 1);
     }
 
+    /// Live subscribers of `tools_changed` (the catalog's, plus one per open `/mcp/all` session).
+    pub fn watchers(&self) -> usize {
+        self.ticks.receiver_count()
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -221,6 +226,17 @@ impl Backend for FakeBackend {
 
     fn tools_changed(&self) -> watch::Receiver<u64> {
         self.ticks.subscribe()
+    }
+}
+
+/// Polls `condition` until it holds, failing the test with `what` after `PATIENCE`.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !condition() {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
