@@ -383,6 +383,40 @@ async fn mcp_all_sends_list_changed_and_the_index_follows() {
 }
 
 #[tokio::test]
+async fn the_catalog_is_rebuilt_once_per_change_not_per_query() {
+    let (backend, running) = server().await;
+    let search = connect(running.url("/mcp")).await;
+    let all = connect(running.url("/mcp/all")).await;
+    let reads = || {
+        backend
+            .tools_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    for query in ["file", "weather", "echo"] {
+        call(&search, "retrieve_tools", json!({ "query": query })).await;
+    }
+    tool_names(&all).await;
+    call(&all, "fs__echo", json!({})).await;
+    assert_eq!(
+        reads(),
+        1,
+        "one build for all queries, listings and routing"
+    );
+
+    backend.set_tools(default_tools());
+    assert_eq!(reads(), 1, "rebuilt lazily, not on the tick itself");
+    for query in ["file", "weather"] {
+        call(&search, "retrieve_tools", json!({ "query": query })).await;
+    }
+    tool_names(&all).await;
+    assert_eq!(reads(), 2, "one rebuild after the change");
+
+    search.cancel().await.unwrap();
+    all.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
     let (backend, running) = server().await;
     let transport = StreamableHttpClientTransport::from_uri(running.url("/mcp/all"));

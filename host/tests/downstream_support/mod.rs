@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ pub struct FakeBackend {
     tools: Mutex<Vec<ToolEntry>>,
     ready: AtomicBool,
     ticks: watch::Sender<u64>,
+    /// How often `tools()` was read (the catalog should read it once per change).
+    pub tools_reads: AtomicUsize,
     pub calls: Mutex<Vec<Call>>,
     /// Notified when a `wait` call has started.
     pub wait_started: Arc<Notify>,
@@ -90,6 +92,7 @@ impl FakeBackend {
             tools: Mutex::new(tools),
             ready: AtomicBool::new(false),
             ticks: watch::channel(0).0,
+            tools_reads: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             wait_started: Arc::new(Notify::new()),
             wait_cancelled: Arc::new(Notify::new()),
@@ -152,6 +155,7 @@ impl FakeBackend {
 
 impl Backend for FakeBackend {
     fn tools(&self) -> Vec<ToolEntry> {
+        self.tools_reads.fetch_add(1, Ordering::SeqCst);
         self.tools.lock().unwrap().clone()
     }
 
