@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use bm25::{Document, Language, SearchEngine, SearchEngineBuilder};
+use bm25::{Embedder, EmbedderBuilder, Language, Scorer};
 use rmcp::model::JsonObject;
 use serde::Serialize;
 
@@ -28,8 +28,10 @@ pub struct Hit {
 /// A BM25 index over a fixed set of tools.
 pub struct ToolIndex {
     entries: Vec<ToolEntry>,
-    /// `None` for an empty tool set (nothing to rank).
-    engine: Option<SearchEngine<usize>>,
+    /// Tokenises and weighs text; fit to this tool set's average document length.
+    embedder: Embedder,
+    /// Document embeddings keyed by position in `entries`.
+    scorer: Scorer<usize>,
 }
 
 impl std::fmt::Debug for ToolIndex {
@@ -42,21 +44,18 @@ impl std::fmt::Debug for ToolIndex {
 
 impl ToolIndex {
     pub fn build(entries: &[ToolEntry]) -> ToolIndex {
-        if entries.is_empty() {
-            return ToolIndex {
-                entries: Vec::new(),
-                engine: None,
-            };
+        let documents: Vec<String> = entries.iter().map(document_text).collect();
+        let corpus: Vec<&str> = documents.iter().map(String::as_str).collect();
+        let embedder: Embedder =
+            EmbedderBuilder::with_fit_to_corpus(Language::English, &corpus).build();
+        let mut scorer = Scorer::new();
+        for (position, document) in documents.iter().enumerate() {
+            scorer.upsert(&position, embedder.embed(document));
         }
-        let documents = entries
-            .iter()
-            .enumerate()
-            .map(|(id, entry)| Document::new(id, document_text(entry)));
-        let engine =
-            SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
         ToolIndex {
             entries: entries.to_vec(),
-            engine: Some(engine),
+            embedder,
+            scorer,
         }
     }
 
@@ -72,31 +71,30 @@ impl ToolIndex {
     /// The best `limit` tools for `query`, best first; tools that share no term with the
     /// query are not returned. Equal scores are ordered by name so results are stable.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        let Some(engine) = &self.engine else {
-            return Vec::new();
-        };
-        if limit == 0 {
+        if limit == 0 || self.entries.is_empty() {
             return Vec::new();
         }
-        let query = identifier_words(query);
-        // Rank everything that matches, then order deterministically before cutting: the
-        // engine's order among equal scores depends on hash-map iteration.
-        let mut hits: Vec<Hit> = engine
-            .search(&query, None)
-            .into_iter()
-            .filter_map(|result| {
-                let entry = self.entries.get(result.document.id)?;
-                Some(hit(entry, result.score))
-            })
-            .collect();
-        hits.sort_by(|a, b| {
+        let query = self.embedder.embed(&identifier_words(query));
+        let mut matches = self.scorer.matches(&query);
+        // The scorer's order among equal scores depends on hash-set iteration: break ties by
+        // `server:tool` so results are stable. Hits (which copy schemas) are made only for
+        // the ones returned.
+        let key = |id: usize| {
+            self.entries
+                .get(id)
+                .map(|e| (e.server.as_str(), e.tool.name.as_ref()))
+        };
+        matches.sort_by(|a, b| {
             b.score
                 .partial_cmp(&a.score)
                 .unwrap_or(Ordering::Equal)
-                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| key(a.id).cmp(&key(b.id)))
         });
-        hits.truncate(limit);
-        hits
+        matches
+            .into_iter()
+            .take(limit)
+            .filter_map(|scored| Some(hit(self.entries.get(scored.id)?, scored.score)))
+            .collect()
     }
 }
 

@@ -6,7 +6,7 @@ mod downstream_support;
 
 use std::sync::Arc;
 
-use downstream_support::{FakeBackend, Running, default_tools, entry, start, within};
+use downstream_support::{FakeBackend, Running, default_tools, entry, start, wait_until, within};
 use mcpproxy::downstream::client::{self, ClientError};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
@@ -383,6 +383,40 @@ async fn mcp_all_sends_list_changed_and_the_index_follows() {
 }
 
 #[tokio::test]
+async fn the_catalog_is_rebuilt_once_per_change_not_per_query() {
+    let (backend, running) = server().await;
+    let search = connect(running.url("/mcp")).await;
+    let all = connect(running.url("/mcp/all")).await;
+    let reads = || {
+        backend
+            .tools_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    for query in ["file", "weather", "echo"] {
+        call(&search, "retrieve_tools", json!({ "query": query })).await;
+    }
+    tool_names(&all).await;
+    call(&all, "fs__echo", json!({})).await;
+    assert_eq!(
+        reads(),
+        1,
+        "one build for all queries, listings and routing"
+    );
+
+    backend.set_tools(default_tools());
+    assert_eq!(reads(), 1, "rebuilt lazily, not on the tick itself");
+    for query in ["file", "weather"] {
+        call(&search, "retrieve_tools", json!({ "query": query })).await;
+    }
+    tool_names(&all).await;
+    assert_eq!(reads(), 2, "one rebuild after the change");
+
+    search.cancel().await.unwrap();
+    all.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
     let (backend, running) = server().await;
     let transport = StreamableHttpClientTransport::from_uri(running.url("/mcp/all"));
@@ -426,6 +460,36 @@ async fn mcp_all_notifies_2026_clients_through_subscriptions_listen() {
 
     subscription.cancel().await.expect("unsubscribe");
     client.cancel().await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn closed_mcp_all_sessions_stop_watching_the_backend() {
+    let (backend, running) = server().await;
+    // Let the catalog subscribe (first query), then count from there.
+    let probe = connect(running.url("/mcp")).await;
+    call(&probe, "retrieve_tools", json!({"query": "file"})).await;
+    probe.cancel().await.unwrap();
+    let baseline = backend.watchers();
+
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let client = connect(running.url("/mcp/all")).await;
+        assert_eq!(tool_names(&client).await.len(), 7);
+        clients.push(client);
+    }
+    // Each session watches (its handler and its notifier task hold a subscription each).
+    wait_until("three sessions watch the tool set", || {
+        backend.watchers() >= baseline + 3
+    })
+    .await;
+    for client in clients {
+        client.cancel().await.unwrap();
+    }
+    wait_until("closed sessions stop watching", || {
+        backend.watchers() == baseline
+    })
+    .await;
     running.stop().await;
 }
 

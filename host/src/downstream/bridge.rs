@@ -18,9 +18,11 @@ use tokio::sync::watch;
 use super::client::mcp_endpoint;
 use super::list_changed;
 
-/// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url`.
+/// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url`, until
+/// stdin closes. Logging must go elsewhere (stderr or a file) while this runs.
 pub async fn run_stdio(base_url: &str) -> anyhow::Result<()> {
-    run_bridge(base_url, rmcp::transport::stdio()).await
+    // Non-blocking pipes when the client launched us with pipes (the usual case).
+    run_bridge(base_url, rmcp::transport::stdio_pipes()).await
 }
 
 /// Serves MCP on `transport` (stdio, or a pipe in tests), forwarding to the daemon at

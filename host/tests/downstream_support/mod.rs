@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ pub struct FakeBackend {
     tools: Mutex<Vec<ToolEntry>>,
     ready: AtomicBool,
     ticks: watch::Sender<u64>,
+    /// How often `tools()` was read (the catalog should read it once per change).
+    pub tools_reads: AtomicUsize,
     pub calls: Mutex<Vec<Call>>,
     /// Notified when a `wait` call has started.
     pub wait_started: Arc<Notify>,
@@ -90,6 +92,7 @@ impl FakeBackend {
             tools: Mutex::new(tools),
             ready: AtomicBool::new(false),
             ticks: watch::channel(0).0,
+            tools_reads: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             wait_started: Arc::new(Notify::new()),
             wait_cancelled: Arc::new(Notify::new()),
@@ -104,6 +107,11 @@ impl FakeBackend {
     pub fn set_tools(&self, tools: Vec<ToolEntry>) {
         *self.tools.lock().unwrap() = tools;
         self.ticks.send_modify(|n| *n += 1);
+    }
+
+    /// Live subscribers of `tools_changed` (the catalog's, plus one per open `/mcp/all` session).
+    pub fn watchers(&self) -> usize {
+        self.ticks.receiver_count()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -147,6 +155,7 @@ impl FakeBackend {
 
 impl Backend for FakeBackend {
     fn tools(&self) -> Vec<ToolEntry> {
+        self.tools_reads.fetch_add(1, Ordering::SeqCst);
         self.tools.lock().unwrap().clone()
     }
 
@@ -221,6 +230,17 @@ impl Backend for FakeBackend {
 
     fn tools_changed(&self) -> watch::Receiver<u64> {
         self.ticks.subscribe()
+    }
+}
+
+/// Polls `condition` until it holds, failing the test with `what` after `PATIENCE`.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !condition() {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
