@@ -43,6 +43,8 @@ pub fn check(path: &Path) -> WriteAccess {
             return read_only("the file has no write permission".into());
         }
         Ok(_) => {}
+        // A missing file (deleted, about to be recreated) is judged by its directory.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return read_only(format!("cannot stat: {e}")),
     }
     let dir = parent_dir(&target);

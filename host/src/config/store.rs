@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::access;
@@ -97,6 +97,7 @@ type Reply = oneshot::Sender<Result<(), ConfigError>>;
 #[derive(Clone)]
 pub struct ConfigStore {
     requests: mpsc::UnboundedSender<(ConfigEdit, Reply)>,
+    errors: watch::Receiver<Option<ConfigError>>,
     stats: Arc<Mutex<ConfigStats>>,
     path: PathBuf,
 }
@@ -150,6 +151,7 @@ impl ConfigStore {
         })?;
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (update_tx, update_rx) = mpsc::channel(UPDATE_QUEUE);
+        let (error_tx, error_rx) = watch::channel(None);
         let actor = Actor {
             // A writable config whose state file still holds edits folds them in right away.
             dirty: writable && !overlay.is_empty(),
@@ -171,11 +173,13 @@ impl ConfigStore {
             first_pending_at: None,
             last_save_at: None,
             updates: update_tx,
+            errors: error_tx,
             stats: stats.clone(),
         };
         runtime.spawn(actor.run(req_rx, watch_rx, watcher));
         let store = ConfigStore {
             requests: req_tx,
+            errors: error_rx,
             stats,
             path,
         };
@@ -191,6 +195,12 @@ impl ConfigStore {
         let (tx, rx) = oneshot::channel();
         self.requests.send((edit, tx)).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
+    }
+
+    /// The invalid-edit notification path: the last outside edit that failed to parse or
+    /// validate, `None` once a valid one arrived. `changed().await` wakes on every change.
+    pub fn errors(&self) -> watch::Receiver<Option<ConfigError>> {
+        self.errors.clone()
     }
 
     /// A snapshot of the counters.
@@ -239,6 +249,7 @@ struct Actor {
     /// The document needs a save even without pending edits.
     dirty: bool,
     updates: mpsc::Sender<ConfigUpdate>,
+    errors: watch::Sender<Option<ConfigError>>,
     stats: Arc<Mutex<ConfigStats>>,
 }
 
@@ -299,6 +310,18 @@ impl Actor {
     /// make the next stale edit look current.)
     fn reference_generation(&self) -> u64 {
         self.last_write.as_ref().map_or(self.generation, |w| w.0)
+    }
+
+    /// Records the outside edit that failed (or `None` once a valid one arrived) for
+    /// `stats()` and `ConfigStore::errors()`.
+    fn set_error(&self, error: Option<ConfigError>) {
+        let text = error.as_ref().map(ToString::to_string);
+        self.with_stats(|s| s.last_config_error = text);
+        self.errors.send_if_modified(|current| {
+            let changed = *current != error;
+            *current = error;
+            changed
+        });
     }
 
     fn with_stats(&self, f: impl FnOnce(&mut ConfigStats)) {
@@ -372,7 +395,7 @@ impl Actor {
             Err(e) => {
                 tracing::error!(error = %e, "invalid config edit; keeping the running config");
                 self.file_invalid = true;
-                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                self.set_error(Some(e));
                 return false;
             }
         };
@@ -407,8 +430,9 @@ impl Actor {
         let mut effective = doc.clone();
         if !self.overlay.is_empty() {
             self.overlay.apply(&mut effective);
-            // Runtime state parked while the file was unusable goes into the file now.
-            self.dirty |= self.writable;
+            // Runtime state parked while the file was unusable goes into the file now (the
+            // save re-checks whether the file can be written).
+            self.dirty = true;
             merged = true;
         }
         let file_generation = file_config.generation;
@@ -422,7 +446,7 @@ impl Actor {
             Err(e) => {
                 tracing::error!(error = %e, "config invalid after merging runtime state; keeping the running config");
                 self.file_invalid = true;
-                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                self.set_error(Some(e));
                 return false;
             }
         };
@@ -433,10 +457,8 @@ impl Actor {
         self.config = config.clone();
         self.file_invalid = false;
         let generation = self.generation;
-        self.with_stats(|s| {
-            s.last_config_error = None;
-            s.config_generation = generation;
-        });
+        self.set_error(None);
+        self.with_stats(|s| s.config_generation = generation);
         if changes.is_empty() {
             tracing::debug!(file = %self.path.display(), "outside edit changes nothing effective");
             return true;
@@ -460,6 +482,15 @@ impl Actor {
         self.last_save_at = Some(Instant::now());
         // Whatever made the document dirty is handled by this save (or set again below).
         self.dirty = false;
+        // Permissions and symlinks can change while the daemon runs.
+        let access = access::check(&self.path);
+        if access.writable() != self.writable {
+            tracing::info!(file = %self.path.display(), writable = access.writable(), why = ?access.read_only_because, "config file writability changed");
+            self.writable = access.writable();
+            let writable = self.writable;
+            self.with_stats(|s| s.writable = writable);
+        }
+        self.target = access.target;
         if !self.writable {
             self.park(batch, "the config file is read-only");
             return;
