@@ -848,3 +848,26 @@ async fn dropping_every_handle_stops_the_store() {
         .expect("store did not stop");
     assert!(end.is_none(), "the update stream ends when the store stops");
 }
+
+#[tokio::test]
+async fn restoring_the_daemons_last_save_after_an_edit_is_an_edit() {
+    let mut f = Fixture::new(json!({"mcpServers": servers(2)}), DEBOUNCE);
+    f.store
+        .edit(ConfigEdit::SetAutoDisabled {
+            server: "s0".into(),
+            reason: "r".into(),
+        })
+        .await
+        .unwrap();
+    let ours = std::fs::read(&f.path).unwrap();
+    let edited = f.edit_file(|d| set_args(d, 1, json!(["user"])));
+    atomic_write(&f.path, &edited);
+    let u = next_update(&mut f.updates).await;
+    assert_modified(&u, "s1", &["args"]);
+    // Undo in the editor: byte for byte the daemon's save, but the user's doing.
+    atomic_write(&f.path, &ours);
+    let u = next_update(&mut f.updates).await;
+    assert_modified(&u, "s1", &["args"]);
+    assert_eq!(u.config.servers[1].args, ["1"]);
+    assert!(f.barrier().await.0.is_empty());
+}

@@ -209,6 +209,11 @@ impl Actor {
         cause: ReloadCause,
     ) -> bool {
         self.known = Some(bytes);
+        // The file has moved on from our last save: if the user later restores exactly those
+        // bytes, that is their edit, not our save.
+        if let Some(w) = self.last_write.as_mut() {
+            w.2 = true;
+        }
         let validated = parsed.and_then(|doc| from_document(&self.path, &doc).map(|c| (doc, c)));
         let (mut doc, file_config) = match validated {
             Ok(v) => v,

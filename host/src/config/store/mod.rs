@@ -219,3 +219,41 @@ impl ConfigStore {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_serialise_with_the_status_field_names() {
+        let stats = ConfigStats {
+            config_generation: 7,
+            state_file: Some(PathBuf::from("/d/state.json")),
+            last_config_error: Some("f.json:1:2: invalid JSON: x".into()),
+            ..ConfigStats::default()
+        };
+        let v = serde_json::to_value(&stats).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "config_generation",
+                "self_writes_suppressed",
+                "reloads",
+                "watch_events",
+                "saves",
+                "last_config_error",
+                "writable",
+                "state_file"
+            ]
+        );
+        assert_eq!(v["state_file"], "/d/state.json");
+        let cause = ReloadCause::Watcher {
+            edit: OutsideEdit::LowerGeneration { disk: 3, ours: 5 },
+        };
+        assert_eq!(
+            serde_json::to_value(cause).unwrap(),
+            serde_json::json!({"found_by": "watcher", "edit": {"case": "lower_generation", "disk": 3, "ours": 5}})
+        );
+    }
+}
