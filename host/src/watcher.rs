@@ -123,9 +123,7 @@ pub fn watch_config(
     if let Ok(target) = std::fs::canonicalize(config) {
         let target_dir = parent_dir(&target);
         let same = std::fs::canonicalize(&dirs[0]).is_ok_and(|d| d == target_dir);
-        let in_data = target
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with(".."));
+        let in_data = crate::config::access::is_configmap_mount(config, &target);
         if !same && !in_data {
             dirs.push(target_dir);
         }

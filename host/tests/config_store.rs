@@ -427,6 +427,18 @@ async fn invalid_edit_keeps_running_config_and_the_next_valid_one_applies() {
     .await;
     let err = f.store.stats().last_config_error.unwrap();
     assert!(err.contains("mcp_config.json:3:19: invalid JSON"), "{err}");
+    let notified = f.store.errors().borrow().clone();
+    assert!(
+        matches!(
+            notified,
+            Some(ConfigError::Syntax {
+                line: 3,
+                column: 19,
+                ..
+            })
+        ),
+        "{notified:?}"
+    );
 
     // A daemon edit now must not overwrite the user's broken file.
     let broken = std::fs::read(&f.path).unwrap();
@@ -478,6 +490,7 @@ async fn invalid_edit_keeps_running_config_and_the_next_valid_one_applies() {
     assert_modified(&u, "s2", &["args"]);
     assert!(u.config.servers[1].auto_disabled);
     assert!(f.store.stats().last_config_error.is_none());
+    assert!(f.store.errors().borrow().is_none());
     let store = f.store.clone();
     let path = f.path.clone();
     wait_until("the parked state folded into the file", || {
@@ -769,4 +782,92 @@ async fn open_reports_bad_files_and_needs_a_runtime() {
             .join()
             .unwrap();
     assert!(matches!(outside, ConfigError::NoRuntime { .. }));
+}
+
+#[tokio::test]
+async fn file_made_read_only_while_running_switches_to_the_state_file() {
+    let f = Fixture::new(json!({"mcpServers": servers(2)}), DEBOUNCE);
+    f.store
+        .edit(ConfigEdit::SetAutoDisabled {
+            server: "s0".into(),
+            reason: "a".into(),
+        })
+        .await
+        .unwrap();
+    assert!(f.store.stats().writable);
+    std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&f.path).unwrap();
+    f.store
+        .edit(ConfigEdit::SetAutoDisabled {
+            server: "s1".into(),
+            reason: "b".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&f.path).unwrap(),
+        before,
+        "read-only file overwritten"
+    );
+    let stats = f.store.stats();
+    assert!(!stats.writable);
+    assert_eq!(stats.state_file, Some(f.dir.join("data/state.json")));
+
+    // Writable again: the next save folds the parked state into the file.
+    std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    f.store
+        .edit(ConfigEdit::SetEnabled {
+            server: "s0".into(),
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    let doc = read_doc(&f.path);
+    assert_eq!(server_entry(&doc, "s1")["auto_disable_reason"], "b");
+    assert!(server_entry(&doc, "s0").get("auto_disabled").is_none());
+    let stats = f.store.stats();
+    assert!(stats.writable && stats.state_file.is_none());
+    assert!(!f.dir.join("data/state.json").exists());
+}
+
+#[tokio::test]
+async fn dropping_every_handle_stops_the_store() {
+    let f = Fixture::new(json!({"mcpServers": servers(1)}), DEBOUNCE);
+    let Fixture {
+        _dir,
+        store,
+        mut updates,
+        ..
+    } = f;
+    let clone = store.clone();
+    drop(store);
+    assert!(!updates.is_closed(), "a clone still holds the store");
+    drop(clone);
+    let end = tokio::time::timeout(DEADLINE, updates.recv())
+        .await
+        .expect("store did not stop");
+    assert!(end.is_none(), "the update stream ends when the store stops");
+}
+
+#[tokio::test]
+async fn restoring_the_daemons_last_save_after_an_edit_is_an_edit() {
+    let mut f = Fixture::new(json!({"mcpServers": servers(2)}), DEBOUNCE);
+    f.store
+        .edit(ConfigEdit::SetAutoDisabled {
+            server: "s0".into(),
+            reason: "r".into(),
+        })
+        .await
+        .unwrap();
+    let ours = std::fs::read(&f.path).unwrap();
+    let edited = f.edit_file(|d| set_args(d, 1, json!(["user"])));
+    atomic_write(&f.path, &edited);
+    let u = next_update(&mut f.updates).await;
+    assert_modified(&u, "s1", &["args"]);
+    // Undo in the editor: byte for byte the daemon's save, but the user's doing.
+    atomic_write(&f.path, &ours);
+    let u = next_update(&mut f.updates).await;
+    assert_modified(&u, "s1", &["args"]);
+    assert_eq!(u.config.servers[1].args, ["1"]);
+    assert!(f.barrier().await.0.is_empty());
 }

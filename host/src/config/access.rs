@@ -35,7 +35,7 @@ pub fn check(path: &Path) -> WriteAccess {
         target: target.clone(),
         read_only_because: Some(why),
     };
-    if is_link && is_configmap_target(&target) {
+    if is_link && is_configmap_mount(path, &target) {
         return read_only("a Kubernetes ConfigMap mount (symlink into ..data)".into());
     }
     match std::fs::metadata(&target) {
@@ -43,6 +43,8 @@ pub fn check(path: &Path) -> WriteAccess {
             return read_only("the file has no write permission".into());
         }
         Ok(_) => {}
+        // A missing file (deleted, about to be recreated) is judged by its directory.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return read_only(format!("cannot stat: {e}")),
     }
     let dir = parent_dir(&target);
@@ -55,12 +57,12 @@ pub fn check(path: &Path) -> WriteAccess {
     }
 }
 
-/// A ConfigMap's files resolve into a `..<timestamp>` directory.
-fn is_configmap_target(target: &Path) -> bool {
-    target.components().any(|c| {
-        let s = c.as_os_str().to_string_lossy();
-        s.starts_with("..") && s.len() > 2
-    })
+/// A ConfigMap volume links each file to `..data/<name>`, and `..data` to a timestamped
+/// directory next to it: the config resolves into what `..data` points at.
+pub(crate) fn is_configmap_mount(path: &Path, target: &Path) -> bool {
+    let data = parent_dir(path).join("..data");
+    let is_data_link = std::fs::symlink_metadata(&data).is_ok_and(|m| m.file_type().is_symlink());
+    is_data_link && std::fs::canonicalize(&data).is_ok_and(|d| target.starts_with(d))
 }
 
 #[cfg(test)]

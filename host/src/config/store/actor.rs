@@ -1,34 +1,31 @@
-//! `ConfigStore`: the single owner of the config file.
+//! The config store's actor: the one task that reads and writes the config file.
 //!
-//! An actor task holds the last bytes read or written, the generation it last stamped, the
-//! running config and the raw document (unknown keys, key order). Daemon edits arrive through
-//! cheap `ConfigStore` handles and are coalesced into few saves; the directory watcher's
-//! signals are classified (own save / nothing new / outside edit); outside edits that parse
-//! and validate are sent as `ConfigUpdate`s with their diff. Nothing else writes the file.
-//! Dropping every handle stops the actor and the watcher.
-//!
-//! The actor does its small file I/O inline: a save is one temp file + fsync + rename.
+//! It classifies watcher signals (own save / nothing new / outside edit), takes outside edits
+//! in (validate, re-apply daemon edits a stale version lacked, merge parked runtime state,
+//! diff, send), and saves coalesced daemon edits with a fresh generation, never over a file
+//! that is invalid and never over an edit it has not taken in.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::access;
-use super::diff::{ConfigDiff, diff};
-use super::edit::{ConfigEdit, apply};
-use super::error::ConfigError;
-use super::load::{GENERATION_KEY, document_generation, from_document, parse_document};
-use super::model::Config;
-use super::save::stage;
-use super::state::{RuntimeState, STATE_FILE_NAME};
-use super::suppress::{FileVerdict, OutsideEdit, Seen, classify, outside_case};
-use crate::watcher::{ConfigWatcher, WatchSignal, watch_config};
+use crate::config::access;
+use crate::config::diff::diff;
+use crate::config::edit::{ConfigEdit, apply};
+use crate::config::error::ConfigError;
+use crate::config::load::{GENERATION_KEY, document_generation, from_document, parse_document};
+use crate::config::model::Config;
+use crate::config::save::stage;
+use crate::config::state::RuntimeState;
+use crate::config::suppress::{FileVerdict, OutsideEdit, Seen, classify, outside_case};
+use crate::watcher::{ConfigWatcher, WatchSignal};
+
+use super::{ConfigStats, ConfigUpdate, ReloadCause, Reply};
 
 /// Edits arriving this close together go into one save.
 const GATHER: Duration = Duration::from_millis(20);
@@ -38,212 +35,46 @@ const MIN_SAVE_INTERVAL: Duration = Duration::from_millis(200);
 const JOURNAL_LEN: usize = 512;
 /// Attempts to save when other writers keep racing the swap.
 const MAX_SAVE_ATTEMPTS: usize = 8;
-/// Updates queued for the consumer before the actor waits for it.
-const UPDATE_QUEUE: usize = 256;
 
-/// How the store is set up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// Where `state.json` goes when the config cannot hold runtime state.
-    pub data_dir: PathBuf,
-    /// The watcher's debounce window; `None` → `watch_debounce_ms` from the file.
-    pub debounce: Option<Duration>,
-}
-
-/// Why a `ConfigUpdate` was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "found_by", rename_all = "snake_case")]
-pub enum ReloadCause {
-    /// The watcher saw an outside edit.
-    Watcher { edit: OutsideEdit },
-    /// A save found the file changed since the store last saw it, and took the edit in first.
-    BeforeSave { edit: OutsideEdit },
-}
-
-/// An outside edit that parsed and validated, against the previously running config.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigUpdate {
-    /// The new running config (runtime state from the state file merged in).
-    pub config: Config,
-    pub diff: ConfigDiff,
-    pub cause: ReloadCause,
-}
-
-/// Counters and state for `status --json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ConfigStats {
-    /// The generation of the config file as last read or written.
-    pub config_generation: u64,
-    /// Watcher events recognised as the daemon's own saves.
-    pub self_writes_suppressed: u64,
-    /// Outside edits delivered as `ConfigUpdate`s.
-    pub reloads: u64,
-    /// Debounced watcher signals looked at (own saves, touches and edits alike).
-    pub watch_events: u64,
-    /// Saves written to the config file.
-    pub saves: u64,
-    /// The last outside edit that failed to parse or validate (file, line/column, server,
-    /// field); cleared by the next valid one.
-    pub last_config_error: Option<String>,
-    /// Whether the daemon can write the config file.
-    pub writable: bool,
-    /// Set while runtime state lives in `<data_dir>/state.json`.
-    pub state_file: Option<PathBuf>,
-}
-
-type Reply = oneshot::Sender<Result<(), ConfigError>>;
-
-/// A cheap handle on the store's actor.
-#[derive(Clone)]
-pub struct ConfigStore {
-    requests: mpsc::UnboundedSender<(ConfigEdit, Reply)>,
-    stats: Arc<Mutex<ConfigStats>>,
-    path: PathBuf,
-}
-
-impl std::fmt::Debug for ConfigStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigStore")
-            .field("path", &self.path)
-            .finish()
-    }
-}
-
-impl ConfigStore {
-    /// Loads `path` (which must exist and be valid; see `ensure_default`), merges runtime
-    /// state from the state file, starts the watcher and the actor (on the current tokio
-    /// runtime). Returns the handle, the running config and the stream of outside edits.
-    pub fn open(
-        path: PathBuf,
-        opts: StoreOptions,
-    ) -> Result<(ConfigStore, Config, mpsc::Receiver<ConfigUpdate>), ConfigError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| ConfigError::NoRuntime { file: path.clone() })?;
-        let bytes = std::fs::read(&path).map_err(|e| ConfigError::io(&path, "cannot read", &e))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let doc = parse_document(&path, &text)?;
-        let file_config = from_document(&path, &doc)?;
-        let access = access::check(&path);
-        if let Some(why) = &access.read_only_because {
-            tracing::warn!(file = %path.display(), reason = %why, "config file is read-only; runtime state goes to the state file");
-        }
-        let state_path = opts.data_dir.join(STATE_FILE_NAME);
-        let overlay = RuntimeState::load(&state_path).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "ignoring an unreadable state file");
-            RuntimeState::default()
-        });
-        let writable = access.writable();
-        let mut effective = doc.clone();
-        overlay.apply(&mut effective);
-        let config = from_document(&path, &effective)?;
-        let stats = Arc::new(Mutex::new(ConfigStats {
-            config_generation: file_config.generation,
-            writable,
-            state_file: (!writable || !overlay.is_empty()).then(|| state_path.clone()),
-            ..ConfigStats::default()
-        }));
-
-        let (watch_tx, watch_rx) = mpsc::unbounded_channel();
-        let debounce = opts.debounce.unwrap_or(config.watch_debounce);
-        let watcher = watch_config(&path, debounce, move |signal| {
-            let _ = watch_tx.send(signal);
-        })?;
-        let (req_tx, req_rx) = mpsc::unbounded_channel();
-        let (update_tx, update_rx) = mpsc::channel(UPDATE_QUEUE);
-        let actor = Actor {
-            // A writable config whose state file still holds edits folds them in right away.
-            dirty: writable && !overlay.is_empty(),
-            path: path.clone(),
-            target: access.target,
-            writable,
-            state_path,
-            overlay,
-            generation: file_config.generation,
-            doc,
-            config: config.clone(),
-            known: Some(bytes),
-            file_invalid: false,
-            missing: false,
-            highest_stamped: 0,
-            last_write: None,
-            journal: VecDeque::new(),
-            pending: Vec::new(),
-            first_pending_at: None,
-            last_save_at: None,
-            updates: update_tx,
-            stats: stats.clone(),
-        };
-        runtime.spawn(actor.run(req_rx, watch_rx, watcher));
-        let store = ConfigStore {
-            requests: req_tx,
-            stats,
-            path,
-        };
-        Ok((store, config, update_rx))
-    }
-
-    /// Applies `edit` and resolves once it is persisted (in the config file, or in the state
-    /// file when the config cannot be written). Edits close together share one save.
-    pub async fn edit(&self, edit: ConfigEdit) -> Result<(), ConfigError> {
-        let closed = || ConfigError::StoreClosed {
-            file: self.path.clone(),
-        };
-        let (tx, rx) = oneshot::channel();
-        self.requests.send((edit, tx)).map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
-    }
-
-    /// A snapshot of the counters.
-    pub fn stats(&self) -> ConfigStats {
-        match self.stats.lock() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// The config file this store owns.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-struct Actor {
-    path: PathBuf,
+/// The actor's state; built once by `ConfigStore::open`, then owned by `run`.
+pub(super) struct Actor {
+    pub(super) path: PathBuf,
     /// The file a save replaces (symlink target).
-    target: PathBuf,
-    writable: bool,
-    state_path: PathBuf,
+    pub(super) target: PathBuf,
+    pub(super) writable: bool,
+    pub(super) state_path: PathBuf,
     /// Runtime state not (yet) in the file.
-    overlay: RuntimeState,
+    pub(super) overlay: RuntimeState,
     /// The generation of the file content last read (valid) or written.
-    generation: u64,
+    pub(super) generation: u64,
     /// The file's last valid document, without the overlay.
-    doc: Map<String, Value>,
+    pub(super) doc: Map<String, Value>,
     /// The running config: `doc` + overlay.
-    config: Config,
+    pub(super) config: Config,
     /// The bytes last read or written.
-    known: Option<Vec<u8>>,
+    pub(super) known: Option<Vec<u8>>,
     /// `known` failed to parse or validate.
-    file_invalid: bool,
+    pub(super) file_invalid: bool,
     /// The file was missing at the last look.
-    missing: bool,
+    pub(super) missing: bool,
     /// The highest generation ever put in the file, including swaps that were undone.
-    highest_stamped: u64,
+    pub(super) highest_stamped: u64,
     /// The last save: generation, bytes, seen by the watcher yet.
-    last_write: Option<(u64, Vec<u8>, bool)>,
+    pub(super) last_write: Option<(u64, Vec<u8>, bool)>,
     /// Saved daemon edits with the generation that first carried them.
-    journal: VecDeque<(u64, ConfigEdit)>,
-    pending: Vec<(ConfigEdit, Reply)>,
-    first_pending_at: Option<Instant>,
-    last_save_at: Option<Instant>,
+    pub(super) journal: VecDeque<(u64, ConfigEdit)>,
+    pub(super) pending: Vec<(ConfigEdit, Reply)>,
+    pub(super) first_pending_at: Option<Instant>,
+    pub(super) last_save_at: Option<Instant>,
     /// The document needs a save even without pending edits.
-    dirty: bool,
-    updates: mpsc::Sender<ConfigUpdate>,
-    stats: Arc<Mutex<ConfigStats>>,
+    pub(super) dirty: bool,
+    pub(super) updates: mpsc::Sender<ConfigUpdate>,
+    pub(super) errors: watch::Sender<Option<ConfigError>>,
+    pub(super) stats: Arc<Mutex<ConfigStats>>,
 }
 
 impl Actor {
-    async fn run(
+    pub(super) async fn run(
         mut self,
         mut requests: mpsc::UnboundedReceiver<(ConfigEdit, Reply)>,
         mut signals: mpsc::UnboundedReceiver<WatchSignal>,
@@ -299,6 +130,18 @@ impl Actor {
     /// make the next stale edit look current.)
     fn reference_generation(&self) -> u64 {
         self.last_write.as_ref().map_or(self.generation, |w| w.0)
+    }
+
+    /// Records the outside edit that failed (or `None` once a valid one arrived) for
+    /// `stats()` and `ConfigStore::errors()`.
+    fn set_error(&self, error: Option<ConfigError>) {
+        let text = error.as_ref().map(ToString::to_string);
+        self.with_stats(|s| s.last_config_error = text);
+        self.errors.send_if_modified(|current| {
+            let changed = *current != error;
+            *current = error;
+            changed
+        });
     }
 
     fn with_stats(&self, f: impl FnOnce(&mut ConfigStats)) {
@@ -366,13 +209,18 @@ impl Actor {
         cause: ReloadCause,
     ) -> bool {
         self.known = Some(bytes);
+        // The file has moved on from our last save: if the user later restores exactly those
+        // bytes, that is their edit, not our save.
+        if let Some(w) = self.last_write.as_mut() {
+            w.2 = true;
+        }
         let validated = parsed.and_then(|doc| from_document(&self.path, &doc).map(|c| (doc, c)));
         let (mut doc, file_config) = match validated {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "invalid config edit; keeping the running config");
                 self.file_invalid = true;
-                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                self.set_error(Some(e));
                 return false;
             }
         };
@@ -407,8 +255,9 @@ impl Actor {
         let mut effective = doc.clone();
         if !self.overlay.is_empty() {
             self.overlay.apply(&mut effective);
-            // Runtime state parked while the file was unusable goes into the file now.
-            self.dirty |= self.writable;
+            // Runtime state parked while the file was unusable goes into the file now (the
+            // save re-checks whether the file can be written).
+            self.dirty = true;
             merged = true;
         }
         let file_generation = file_config.generation;
@@ -422,7 +271,7 @@ impl Actor {
             Err(e) => {
                 tracing::error!(error = %e, "config invalid after merging runtime state; keeping the running config");
                 self.file_invalid = true;
-                self.with_stats(|s| s.last_config_error = Some(e.to_string()));
+                self.set_error(Some(e));
                 return false;
             }
         };
@@ -433,10 +282,8 @@ impl Actor {
         self.config = config.clone();
         self.file_invalid = false;
         let generation = self.generation;
-        self.with_stats(|s| {
-            s.last_config_error = None;
-            s.config_generation = generation;
-        });
+        self.set_error(None);
+        self.with_stats(|s| s.config_generation = generation);
         if changes.is_empty() {
             tracing::debug!(file = %self.path.display(), "outside edit changes nothing effective");
             return true;
@@ -460,6 +307,15 @@ impl Actor {
         self.last_save_at = Some(Instant::now());
         // Whatever made the document dirty is handled by this save (or set again below).
         self.dirty = false;
+        // Permissions and symlinks can change while the daemon runs.
+        let access = access::check(&self.path);
+        if access.writable() != self.writable {
+            tracing::info!(file = %self.path.display(), writable = access.writable(), why = ?access.read_only_because, "config file writability changed");
+            self.writable = access.writable();
+            let writable = self.writable;
+            self.with_stats(|s| s.writable = writable);
+        }
+        self.target = access.target;
         if !self.writable {
             self.park(batch, "the config file is read-only");
             return;
