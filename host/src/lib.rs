@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod downstream;
 pub mod policy;
 pub mod search;

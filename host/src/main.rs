@@ -1,3 +1,5 @@
-//! The `mcpproxy` binary: parses the command line and runs a command from the library.
+//! The `mcpproxy` binary: everything lives in the library; this only runs the CLI.
 
-fn main() {}
+fn main() -> anyhow::Result<std::process::ExitCode> {
+    mcpproxy::cli::main()
+}

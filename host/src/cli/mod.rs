@@ -1,1 +1,183 @@
-//! placeholder, filled in by its owner
+//! The `mcpproxy` command line: argument definitions and dispatch, one file per command group.
+//!
+//! Commands that talk to a running daemon (`call`, `upstream`, `status`, `stdio`) find it
+//! through the same config and data dir as `serve` (see `paths`).
+
+mod client_cmds;
+pub mod paths;
+mod policy_cmds;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// One MCP endpoint over many upstream MCP servers.
+#[derive(Debug, Parser)]
+#[command(name = "mcpproxy", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ~/.mcpproxy/mcp_config.json].
+    #[arg(long, global = true, env = "MCPPROXY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (lock file, caches, state) [default: `data_dir` from the config, else ~/.mcpproxy].
+    #[arg(long, global = true, env = "MCPPROXY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log directory [default: ~/.local/state/mcpproxy/logs].
+    #[arg(long, global = true)]
+    pub log_dir: Option<PathBuf>,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Serve(ServeArgs),
+    /// Call a tool of the running daemon and print its JSON result.
+    #[command(subcommand)]
+    Call(CallCommand),
+    /// Inspect upstream servers of the running daemon.
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+    /// Show the running daemon's status.
+    Status {
+        /// Print the full status document as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bridge stdio to the running daemon, for MCP clients that only launch stdio servers.
+    Stdio,
+    /// Check and author policy components.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of the MCP endpoint [default: `listen` from the config, else 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Policy component to use instead of the config's `policy.path` / the embedded default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCommand {
+    /// Call one tool: `mcpproxy call tool --tool-name=upstream_servers --json_args='{"operation":"list"}'`.
+    Tool {
+        /// The tool: `retrieve_tools`, `call_tool`, `upstream_servers`.
+        #[arg(long = "tool-name")]
+        tool_name: String,
+        /// The tool's arguments as a JSON object.
+        #[arg(long = "json_args", visible_alias = "json-args", default_value = "{}")]
+        json_args: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// List upstream servers and their states.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Load a policy component, check its world, run `configure` and a few built-in scenarios.
+    Check {
+        file: PathBuf,
+        /// Settings JSON handed to `configure`.
+        #[arg(long, default_value = "{}")]
+        settings: String,
+    },
+}
+
+/// Parse the command line and run the command. The binary's `main` is just this.
+pub fn main() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args),
+        Command::Call(CallCommand::Tool {
+            tool_name,
+            json_args,
+        }) => client_cmds::call_tool(&cli.global, &tool_name, &json_args),
+        Command::Upstream(UpstreamCommand::List { json }) => {
+            client_cmds::upstream_list(&cli.global, json)
+        }
+        Command::Status { json } => client_cmds::status(&cli.global, json),
+        Command::Stdio => client_cmds::stdio(&cli.global),
+        Command::Policy(PolicyCommand::Check { file, settings }) => {
+            policy_cmds::check(&file, &settings)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_tool_accepts_the_documented_spellings() {
+        for argv in [
+            &[
+                "mcpproxy",
+                "call",
+                "tool",
+                "--tool-name=upstream_servers",
+                "--json_args={\"operation\":\"list\"}",
+            ][..],
+            &[
+                "mcpproxy",
+                "call",
+                "tool",
+                "--tool-name",
+                "upstream_servers",
+                "--json-args",
+                "{\"operation\":\"list\"}",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            match cli.command {
+                Command::Call(CallCommand::Tool {
+                    tool_name,
+                    json_args,
+                }) => {
+                    assert_eq!(tool_name, "upstream_servers");
+                    assert_eq!(json_args, r#"{"operation":"list"}"#);
+                }
+                other => panic!("parsed as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn global_config_works_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "mcpproxy",
+            "upstream",
+            "list",
+            "--config",
+            "/x/c.json",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.global.config.as_deref(),
+            Some(std::path::Path::new("/x/c.json"))
+        );
+    }
+}

@@ -19,7 +19,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut cond: impl FnMut() -> Opti
         if let Some(v) = cond() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -29,7 +32,10 @@ pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
             // The state letter follows the parenthesised command name.
-            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X"))
         }
         Err(_) => false,
@@ -79,15 +85,29 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn mcpproxy serve");
-        let mut daemon = Daemon { dir, config, data_dir, log_dir, base_url: String::new(), child: Some(child) };
+        let mut daemon = Daemon {
+            dir,
+            config,
+            data_dir,
+            log_dir,
+            base_url: String::new(),
+            child: Some(child),
+        };
         let lock = daemon.data_dir.join("mcpproxy.lock");
-        daemon.base_url = wait_for(Duration::from_secs(60), "the daemon to publish its address", || {
-            if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("mcpproxy serve exited early with {status}; log:\n{}", daemon.main_log());
-            }
-            let info: Value = serde_json::from_slice(&std::fs::read(&lock).ok()?).ok()?;
-            Some(format!("http://{}", info["listen"].as_str()?))
-        });
+        daemon.base_url = wait_for(
+            Duration::from_secs(60),
+            "the daemon to publish its address",
+            || {
+                if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
+                    panic!(
+                        "mcpproxy serve exited early with {status}; log:\n{}",
+                        daemon.main_log()
+                    );
+                }
+                let info: Value = serde_json::from_slice(&std::fs::read(&lock).ok()?).ok()?;
+                Some(format!("http://{}", info["listen"].as_str()?))
+            },
+        );
         daemon
     }
 
@@ -114,7 +134,11 @@ impl Daemon {
             .args(["--data-dir".as_ref(), self.data_dir.as_os_str()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "mcpproxy {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mcpproxy {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -126,14 +150,23 @@ impl Daemon {
 
     pub fn server(&self, name: &str) -> Value {
         let list = self.servers();
-        list["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).cloned().unwrap_or(Value::Null)
+        list["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     /// Wait until every server has left Pending/Connecting.
     pub fn wait_settled(&self, timeout: Duration) -> Value {
         wait_for(timeout, "every server to settle", || {
             let status = self.status();
-            status["settled"].as_bool().unwrap_or(false).then_some(status)
+            status["settled"]
+                .as_bool()
+                .unwrap_or(false)
+                .then_some(status)
         })
     }
 
@@ -147,7 +180,11 @@ impl Daemon {
     /// SIGTERM, then wait for the exit.
     pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("daemon already stopped");
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -155,7 +192,10 @@ impl Daemon {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("mcpproxy did not exit within 30 s of SIGTERM; log:\n{}", self.main_log());
+                panic!(
+                    "mcpproxy did not exit within 30 s of SIGTERM; log:\n{}",
+                    self.main_log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -177,11 +217,91 @@ impl Drop for Daemon {
 
 /// A blocking GET on a fresh current-thread runtime (tests are synchronous).
 pub fn http_get(url: &str) -> Result<String, String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| e.to_string())?;
-        if status.is_success() { Ok(body) } else { Err(format!("{status}: {body}")) }
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(format!("{status}: {body}"))
+        }
     })
+}
+
+/// An HTTP or SSE fixture server in its own process, killed on drop.
+pub struct HttpFixture {
+    child: Child,
+    pub addr: String,
+}
+
+impl HttpFixture {
+    pub fn start(transport: &str, mode: &str) -> HttpFixture {
+        use std::io::BufRead;
+        let mut child = Command::new(FIXTURE)
+            .args([
+                "--transport",
+                transport,
+                "--mode",
+                mode,
+                "--name",
+                transport,
+                "--port",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("fixture said {line:?}"))
+            .to_string();
+        HttpFixture { child, addr }
+    }
+}
+
+impl Drop for HttpFixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The pid a `spawn-child` fixture printed for its grandchild in its server log.
+pub fn grandchild_pid(log_dir: &Path, server: &str) -> Option<u32> {
+    let log = std::fs::read_to_string(log_dir.join(format!("server-{server}.log"))).ok()?;
+    log.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("GRANDCHILD ")?.trim().parse().ok())
+}
+
+/// The config file as JSON.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Write `value` to `path` the way editors do: a temporary file renamed over the original.
+pub fn save_atomically(path: &Path, value: &Value) {
+    let tmp = path.with_extension("json.tmp-edit");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }

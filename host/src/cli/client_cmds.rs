@@ -1,0 +1,144 @@
+//! Commands that talk to the running daemon: `call tool`, `upstream list`, `status`, `stdio`.
+//! They find it through the config and data dir, exactly as `serve` resolves them.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use super::{GlobalArgs, paths};
+use crate::daemon::lock::{RuntimeInfo, find_running};
+use crate::downstream::client;
+use crate::status::ServerList;
+
+/// The base URL (`http://addr`) of the daemon this invocation refers to.
+fn daemon(global: &GlobalArgs) -> anyhow::Result<RuntimeInfo> {
+    let config_path = paths::config_path(global);
+    // The config may name a data dir; a missing or broken config only loses that hint.
+    let from_config = crate::config::load::read(&config_path)
+        .ok()
+        .and_then(|c| c.data_dir);
+    let data_dir = paths::data_dir(global, from_config.as_deref());
+    Ok(find_running(&data_dir)?)
+}
+
+fn base_url(info: &RuntimeInfo) -> String {
+    format!("http://{}", info.listen)
+}
+
+/// One tool call on a fresh session to the daemon's `/mcp`.
+async fn call(
+    base_url: &str,
+    tool: &str,
+    args: serde_json::Map<String, Value>,
+) -> anyhow::Result<Value> {
+    let session = client::connect(base_url).await?;
+    let result = session.call_tool(tool, args).await;
+    session.close().await;
+    Ok(result?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn call_tool(global: &GlobalArgs, tool: &str, json_args: &str) -> anyhow::Result<ExitCode> {
+    let args: Value = serde_json::from_str(json_args)
+        .with_context(|| format!("--json_args is not valid JSON: {json_args}"))?;
+    let Value::Object(args) = args else {
+        bail!("--json_args must be a JSON object, got: {json_args}")
+    };
+    let info = daemon(global)?;
+    let result = runtime()?.block_on(call(&base_url(&info), tool, args))?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let info = daemon(global)?;
+    let args = serde_json::json!({"operation": "list"});
+    let Value::Object(args) = args else {
+        unreachable!()
+    };
+    let result = runtime()?.block_on(call(&base_url(&info), "upstream_servers", args))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list: ServerList = serde_json::from_value(result).context("daemon's server list")?;
+    print!("{}", table(&list));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let info = daemon(global)?;
+    let status = runtime()?.block_on(client::status(&base_url(&info)))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        let get = |k: &str| {
+            status
+                .get(k)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "mcpproxy {} (pid {}) at http://{}/mcp",
+            get("version").trim_matches('"'),
+            info.pid,
+            info.listen
+        );
+        println!("config      {}", info.config.display());
+        println!(
+            "generation  {}   syncs {}   self-writes suppressed {}",
+            get("config_generation"),
+            get("config_syncs"),
+            get("self_writes_suppressed")
+        );
+        println!("servers     {}", get("servers"));
+        println!("last config error  {}", get("last_config_error"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stdio(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let info = daemon(global)?;
+    runtime()?.block_on(crate::downstream::bridge::run_stdio(&base_url(&info)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `upstream list` as a fixed-width table.
+fn table(list: &ServerList) -> String {
+    let mut out = format!(
+        "{:<28} {:<16} {:<14} {:>5} {:>8} {:>7}  {}\n",
+        "NAME", "PROTOCOL", "STATE", "TOOLS", "ATTEMPTS", "PID", "LAST ERROR / REASON"
+    );
+    for s in &list.servers {
+        let note = s
+            .auto_disable_reason
+            .clone()
+            .or_else(|| s.last_error.clone())
+            .unwrap_or_default();
+        let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        out += &format!(
+            "{:<28} {:<16} {:<14} {:>5} {:>8} {:>7}  {}\n",
+            s.name,
+            s.protocol,
+            s.connection_state.as_str(),
+            s.tool_count,
+            s.attempts,
+            pid,
+            note.lines().next().unwrap_or_default()
+        );
+    }
+    let by_state: Vec<String> = list
+        .summary
+        .by_state
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    out += &format!("{} servers ({})\n", list.summary.total, by_state.join(", "));
+    out
+}

@@ -1,0 +1,184 @@
+//! The daemon's answer to the downstream server: tools and calls from the registry,
+//! `upstream_servers` operations through the config store, and the status document.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolResult, JsonObject};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::state::{Counters, DaemonState};
+use crate::config::ConfigEdit;
+use crate::downstream::{Backend, ServersOperation, ServersRequest, ToolEntry};
+use crate::supervisor::plan::PlanStep;
+use crate::upstream::CallError;
+
+pub struct DaemonBackend {
+    state: Arc<DaemonState>,
+}
+
+impl DaemonBackend {
+    pub fn new(state: Arc<DaemonState>) -> Self {
+        DaemonBackend { state }
+    }
+}
+
+impl Backend for DaemonBackend {
+    fn tools(&self) -> Vec<ToolEntry> {
+        self.state.registry.tools()
+    }
+
+    fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<CallToolResult, CallError>> {
+        let registry = self.state.registry.clone();
+        let (server, tool) = (server.to_string(), tool.to_string());
+        async move { registry.call_tool(&server, &tool, arguments, cancel).await }.boxed()
+    }
+
+    fn upstream_servers(
+        &self,
+        request: ServersRequest,
+    ) -> BoxFuture<'static, Result<Value, String>> {
+        let state = self.state.clone();
+        async move { servers_operation(&state, request).await }.boxed()
+    }
+
+    fn status(&self) -> Value {
+        status_document(&self.state)
+    }
+
+    fn ready(&self) -> bool {
+        self.state.registry.settled()
+    }
+
+    fn tools_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.state.registry.tools_changed()
+    }
+}
+
+/// `upstream_servers`: every change is saved through the store first (so it survives a
+/// restart and the user sees it in the file), then applied to the running config.
+async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Result<Value, String> {
+    let op = request.operation;
+    if op == ServersOperation::List {
+        return serde_json::to_value(state.registry.list()).map_err(|e| e.to_string());
+    }
+    let name = match (&request.name, &request.server) {
+        (Some(name), _) => name.clone(),
+        (None, Some(entry)) => entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        (None, None) => String::new(),
+    };
+    if name.is_empty() {
+        return Err(format!("upstream_servers {op:?}: `name` is required").to_lowercase());
+    }
+    let mut running = state.running.lock().await;
+    let known = running.server(&name).cloned();
+    if known.is_none() && op != ServersOperation::Add {
+        return Err(format!("no upstream server named {name:?}"));
+    }
+    let step = match op {
+        ServersOperation::List => unreachable!("handled above"),
+        ServersOperation::Restart => {
+            state
+                .registry
+                .restart(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(json!({"restarted": name}));
+        }
+        ServersOperation::Add => {
+            if known.is_some() {
+                return Err(format!("an upstream server named {name:?} already exists"));
+            }
+            let mut entry = request
+                .server
+                .clone()
+                .ok_or("upstream_servers add: `server` (the entry) is required")?;
+            entry.insert("name".into(), Value::String(name.clone()));
+            let server = crate::config::load::parse_server(
+                &state.config_path,
+                running.servers.len(),
+                &Value::Object(entry.clone()),
+            )
+            .map_err(|e| e.to_string())?;
+            state
+                .store
+                .edit(ConfigEdit::AddServer { entry })
+                .await
+                .map_err(|e| e.to_string())?;
+            running.servers.push(server.clone());
+            PlanStep::Start(server)
+        }
+        ServersOperation::Remove => {
+            state
+                .store
+                .edit(ConfigEdit::RemoveServer {
+                    server: name.clone(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            running.servers.retain(|s| s.name != name);
+            PlanStep::Stop(name.clone())
+        }
+        ServersOperation::Enable | ServersOperation::Disable => {
+            let enabled = op == ServersOperation::Enable;
+            let edit = ConfigEdit::SetEnabled {
+                server: name.clone(),
+                enabled,
+            };
+            state.store.edit(edit).await.map_err(|e| e.to_string())?;
+            let server = running
+                .servers
+                .iter_mut()
+                .find(|s| s.name == name)
+                .expect("checked above");
+            server.enabled = enabled;
+            if enabled {
+                server.auto_disabled = false;
+                server.auto_disable_reason = None;
+                PlanStep::Restart(server.clone())
+            } else {
+                // Not startable any more: the actor stops the session and shows Disabled.
+                PlanStep::Update(server.clone())
+            }
+        }
+    };
+    state.registry.apply(vec![step]).await;
+    Ok(json!({"ok": true, "operation": op, "name": name}))
+}
+
+fn status_document(state: &DaemonState) -> Value {
+    let list = state.registry.list();
+    let config = state.store.stats();
+    let c = &state.counters;
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "pid": std::process::id(),
+        "listen": state.listen.to_string(),
+        "config_path": state.config_path,
+        "data_dir": state.data_dir,
+        "uptime_s": state.started.elapsed().as_secs(),
+        "settled": state.registry.settled(),
+        "config_generation": config.config_generation,
+        "config_syncs": Counters::get(&c.config_syncs),
+        "self_writes_suppressed": config.self_writes_suppressed,
+        "reloads_ignored_by_policy": Counters::get(&c.reloads_ignored_by_policy),
+        "changes_ignored_by_policy": Counters::get(&c.changes_ignored_by_policy),
+        "last_config_error": config.last_config_error,
+        "config_writable": config.writable,
+        "config": config,
+        "servers": list.summary,
+        "policy": state.policy.status(),
+    })
+}

@@ -1,0 +1,133 @@
+//! `mcpproxy serve`: wires the config store, the policy host, the transports, the supervisors
+//! and the downstream server together, and runs until told to stop.
+//!
+//! This is the only place that knows all the parts; each part only knows its seams.
+
+mod backend;
+pub mod lock;
+pub mod logging;
+mod progress;
+mod reload;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::{ConfigStore, StoreOptions};
+use crate::policy::{PolicyHost, PolicyOptions};
+use crate::supervisor::{Registry, RegistryOptions};
+use crate::upstream::{Dialer, DialerOptions};
+use lock::{RuntimeInfo, RuntimeLock};
+use state::DaemonState;
+
+/// How many processes may be in the middle of being spawned at once. Only spawning holds a
+/// slot; a server waiting for its handshake does not (see `upstream::Dialer`).
+const SPAWN_CONCURRENCY: usize = 16;
+/// The sliding window for the policy's `failures-in-window`.
+const FAILURE_WINDOW: Duration = Duration::from_secs(600);
+/// How long a removed server's in-flight calls may run before it is stopped anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `serve` was told on the command line.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub config_path: PathBuf,
+    /// `--data-dir`; wins over the config's `data_dir`.
+    pub data_dir: Option<PathBuf>,
+    pub log_dir: PathBuf,
+    /// `--listen`; wins over the config's `listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--policy`; wins over the config's `policy.path`.
+    pub policy: Option<PathBuf>,
+}
+
+/// Run the daemon until `shutdown` fires, then stop every upstream (no orphans) and return.
+pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    crate::config::ensure_default(&opts.config_path)?;
+    // Read once to learn the data dir: the lock must be held before the store may write.
+    let first = crate::config::load::read(&opts.config_path)?;
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .or(first.data_dir)
+        .unwrap_or_else(crate::config::default_data_dir);
+    let mut lock = RuntimeLock::acquire(&data_dir)?;
+
+    let store_opts = StoreOptions {
+        data_dir: data_dir.clone(),
+        debounce: None,
+    };
+    let (store, config, updates) = ConfigStore::open(opts.config_path.clone(), store_opts)?;
+
+    let policy = PolicyHost::start(PolicyOptions {
+        path: opts.policy.clone().or_else(|| config.policy.path.clone()),
+        settings: config.policy.settings.clone(),
+        deadline: config.policy.deadline,
+        memory_limit: config.policy.memory_limit,
+        cache_dir: Some(data_dir.join("policy-cache")),
+        ..PolicyOptions::default()
+    })
+    .context("starting the policy host")?;
+    // INTEGRATION-PENDING let _policy_watch = policy.watch_file();
+
+    let dialer = Dialer::new(DialerOptions {
+        spawn_concurrency: SPAWN_CONCURRENCY,
+        log_dir: Some(opts.log_dir.clone()),
+    });
+    let registry = Registry::new(RegistryOptions {
+        connector: Arc::new(dialer),
+        policy: policy.clone(),
+        sink: Arc::new(state::StoreSink::new(store.clone())),
+        init_timeout: config.init_timeout,
+        health_check_interval: config.health_check_interval,
+        call_tool_timeout: config.call_tool_timeout,
+        failure_window: FAILURE_WINDOW,
+        drain_timeout: DRAIN_TIMEOUT,
+    });
+
+    let listen = opts.listen.unwrap_or(config.listen);
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    lock.publish(&RuntimeInfo {
+        pid: std::process::id(),
+        listen: local,
+        config: opts.config_path.clone(),
+    })?;
+    info!(config = %opts.config_path.display(), data_dir = %data_dir.display(), "mcpproxy serving MCP at http://{local}/mcp");
+
+    let tools_limit = config.tools_limit;
+    let state = Arc::new(DaemonState::new(
+        opts.config_path.clone(),
+        data_dir,
+        local,
+        store,
+        policy,
+        registry,
+        config,
+    ));
+    reload::initial_sync(&state).await;
+    tokio::spawn(progress::log_until_settled(state.registry.clone()));
+    tokio::spawn(reload::run(state.clone(), updates));
+
+    let backend = Arc::new(backend::DaemonBackend::new(state.clone()));
+    let served = crate::downstream::serve(
+        listener,
+        backend,
+        crate::downstream::DownstreamOptions { tools_limit },
+        shutdown.clone(),
+    )
+    .await;
+    info!("stopping upstream servers");
+    state.registry.shutdown().await;
+    drop(lock);
+    served.context("downstream server")
+}

@@ -1,0 +1,102 @@
+//! The daemon's shared state: handles to each part, the running config, and the reload
+//! counters that only the daemon glue knows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::Mutex;
+use tracing::warn;
+
+use crate::config::Config;
+use crate::config::{ConfigEdit, ConfigStore};
+use crate::policy::PolicyHost;
+use crate::supervisor::{AutoDisableSink, Registry};
+
+pub struct DaemonState {
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub started: Instant,
+    pub store: ConfigStore,
+    pub policy: Arc<PolicyHost>,
+    pub registry: Registry,
+    /// The config the supervisors were last told about. Held across a whole reload or
+    /// `upstream_servers` change, so that those are applied one at a time, in order.
+    pub running: Mutex<Config>,
+    pub counters: Counters,
+}
+
+/// Reload counters reported by `status`.
+#[derive(Default)]
+pub struct Counters {
+    /// `Starting server sync` lines: the start-up sync plus each applied reload.
+    pub config_syncs: AtomicU64,
+    /// Reloads of which the policy ignored every change.
+    pub reloads_ignored_by_policy: AtomicU64,
+    /// Single changes the policy ignored.
+    pub changes_ignored_by_policy: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+impl DaemonState {
+    pub fn new(
+        config_path: PathBuf,
+        data_dir: PathBuf,
+        listen: SocketAddr,
+        store: ConfigStore,
+        policy: Arc<PolicyHost>,
+        registry: Registry,
+        config: Config,
+    ) -> Self {
+        DaemonState {
+            config_path,
+            data_dir,
+            listen,
+            started: Instant::now(),
+            store,
+            policy,
+            registry,
+            running: Mutex::new(config),
+            counters: Counters::default(),
+        }
+    }
+}
+
+/// Persists the supervisors' auto-disables through the config store's one, coalesced save.
+pub struct StoreSink {
+    store: ConfigStore,
+}
+
+impl StoreSink {
+    pub fn new(store: ConfigStore) -> Self {
+        StoreSink { store }
+    }
+}
+
+impl AutoDisableSink for StoreSink {
+    fn auto_disabled(&self, server: &str, reason: &str) {
+        let store = self.store.clone();
+        let edit = ConfigEdit::SetAutoDisabled {
+            server: server.to_string(),
+            reason: reason.to_string(),
+        };
+        let server = server.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = store.edit(edit).await {
+                warn!(server, "could not persist auto-disable: {e}");
+            }
+        });
+    }
+}

