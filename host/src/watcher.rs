@@ -1,17 +1,24 @@
 //! The debounced config-directory watcher.
 //!
 //! Watches the config file's **directory** (non-recursively; a watch on the file itself dies
-//! with the first atomic save) with `notify-debouncer-full`, keeps only events about the
-//! config's name or a Kubernetes `..data` swap, and signals once per debounced burst. It never
-//! reads the file or decides anything: the config store does, when signalled.
+//! with the first atomic save) with `notify`, keeps only events about the config's name, the
+//! daemon's own save temp files or a Kubernetes `..data` swap, and signals once per burst:
+//! the first relevant event opens a window that every further one extends. It never reads the
+//! file or decides anything: the config store does, when signalled.
+//!
+//! Why not `notify-debouncer-full`: it follows rename chains, and the daemon's save (a temp
+//! file swapped with the config by `RENAME_EXCHANGE`, then deleted) makes it move the config's
+//! queued events onto the temp path and drop them all with the delete. The daemon's own saves
+//! then never reached the store, and neither did a user's edit landing just before one. The
+//! debounce needed here is a timer over relevant events, with no rename bookkeeping.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::config::error::ConfigError;
 use crate::config::paths::parent_dir;
@@ -28,7 +35,8 @@ pub enum WatchSignal {
 
 /// A running watcher; dropping it stops it.
 pub struct ConfigWatcher {
-    _debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    /// Dropping the watcher closes its channel, which ends the debounce thread.
+    _watcher: RecommendedWatcher,
     dirs: Vec<PathBuf>,
 }
 
@@ -80,43 +88,46 @@ impl WatchedNames {
         content_may_change
             && paths.iter().any(|p| match p.file_name() {
                 Some(n) => {
-                    self.names.iter().any(|x| x == n) || n.to_string_lossy().starts_with("..data")
+                    self.names.iter().any(|x| x == n)
+                        || n.to_string_lossy().starts_with("..data")
+                        || self.is_save_temp(&n.to_string_lossy())
                 }
                 None => false,
             })
     }
+
+    /// A temp file of the daemon's own save (`.{name}.{pid}.{n}.tmp`, see `config::save`).
+    /// A save swaps it with the config and then deletes it; the debouncer follows the rename
+    /// chain and folds the config's events into that delete, so without this the watcher
+    /// would never see the daemon's own saves (and could not count them as suppressed).
+    fn is_save_temp(&self, file: &str) -> bool {
+        file.ends_with(".tmp")
+            && self.names.iter().any(|n| {
+                file.strip_prefix('.')
+                    .and_then(|rest| rest.strip_prefix(n.to_string_lossy().as_ref()))
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+    }
 }
 
+/// A burst that never goes quiet still signals after this many windows, so that a file
+/// rewritten continuously (a sync tool looping) is still looked at.
+const MAX_WINDOWS_PER_BURST: u32 = 10;
+
 /// Starts watching `config` with the given debounce window; `on_signal` runs on the
-/// debouncer's thread, once per burst that touched the config.
+/// watcher's own thread, once per burst that touched the config.
 pub fn watch_config(
     config: &Path,
     debounce: Duration,
-    mut on_signal: impl FnMut(WatchSignal) + Send + 'static,
+    on_signal: impl FnMut(WatchSignal) + Send + 'static,
 ) -> Result<ConfigWatcher, ConfigError> {
     let names = WatchedNames::for_config(config);
     let err = |e: notify::Error| ConfigError::Watch {
         file: config.to_path_buf(),
         message: e.to_string(),
     };
-    let handler = move |result: DebounceEventResult| match result {
-        Ok(events) => {
-            if events
-                .iter()
-                .any(|e| names.is_relevant(&e.event.kind, &e.event.paths))
-            {
-                on_signal(WatchSignal::Changed);
-            }
-        }
-        Err(errors) => {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            on_signal(WatchSignal::Error(text.join("; ")));
-        }
-    };
-    // The debouncer checks its queue every tick: a finer tick than its default (a quarter of
-    // the window) keeps the delay after the window short. Costs a wake-up per tick.
-    let tick = (debounce / 10).clamp(Duration::from_millis(1), Duration::from_millis(25));
-    let mut debouncer = new_debouncer(debounce, Some(tick.min(debounce)), handler).map_err(err)?;
+    let (events, rx) = channel();
+    let mut watcher = notify::recommended_watcher(events).map_err(err)?;
     let mut dirs = vec![parent_dir(config)];
     // A symlinked config whose target lives elsewhere (not a ConfigMap `..data` link, which
     // swaps in the config's own directory): watch the target's directory too.
@@ -129,14 +140,64 @@ pub fn watch_config(
         }
     }
     for dir in &dirs {
-        debouncer
+        watcher
             .watch(dir, RecursiveMode::NonRecursive)
             .map_err(err)?;
     }
+    std::thread::Builder::new()
+        .name("config-watch".into())
+        .spawn(move || run_bursts(rx, debounce, names, on_signal))
+        .map_err(|e| ConfigError::Watch {
+            file: config.to_path_buf(),
+            message: format!("cannot start the watcher thread: {e}"),
+        })?;
     Ok(ConfigWatcher {
-        _debouncer: debouncer,
+        _watcher: watcher,
         dirs,
     })
+}
+
+/// One signal per burst of relevant events, `window` after the last of them. Returns when
+/// the watcher is dropped.
+fn run_bursts(
+    rx: Receiver<notify::Result<notify::Event>>,
+    window: Duration,
+    names: WatchedNames,
+    mut on_signal: impl FnMut(WatchSignal),
+) {
+    let mut burst: Option<(Instant, Instant)> = None; // (started, quiet deadline)
+    let mut errors: Vec<String> = Vec::new();
+    loop {
+        let received = match burst {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some((started, quiet)) => {
+                let limit = started + window * MAX_WINDOWS_PER_BURST;
+                rx.recv_timeout(quiet.min(limit).saturating_duration_since(Instant::now()))
+            }
+        };
+        let relevant = match received {
+            Ok(Ok(event)) => names.is_relevant(&event.kind, &event.paths),
+            Ok(Err(e)) => {
+                errors.push(e.to_string());
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                burst = None;
+                on_signal(if errors.is_empty() {
+                    WatchSignal::Changed
+                } else {
+                    WatchSignal::Error(std::mem::take(&mut errors).join("; "))
+                });
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if relevant {
+            let now = Instant::now();
+            let started = burst.map_or(now, |(s, _)| s);
+            burst = Some((started, now + window));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +247,18 @@ mod tests {
                 EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
                 vec!["/d/.tmp123".into(), "/d/mcp_config.json".into()],
                 true,
+            ),
+            (
+                "our save's temp file removed after the swap",
+                EventKind::Remove(RemoveKind::File),
+                p("/d/.mcp_config.json.4242.7.tmp"),
+                true,
+            ),
+            (
+                "someone else's temp file",
+                EventKind::Remove(RemoveKind::File),
+                p("/d/.other.json.4242.7.tmp"),
+                false,
             ),
             (
                 "vim backup",
