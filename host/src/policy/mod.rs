@@ -4,6 +4,7 @@
 //! (see `wasm`); tests may script one. Decisions are synchronous and pure: they take values
 //! and return values, and never block on I/O.
 
+pub mod bundle;
 pub mod types;
 
 use std::time::Duration;

@@ -1,0 +1,41 @@
+//! Signed policy bundles and the enterprise pin.
+//!
+//! A bundle is a directory or a `.tar` holding `manifest.json` (canonical JSON: name, strictly
+//! increasing revision, times, WIT world, every file with size and sha256, per-hook component,
+//! settings, limits, failure behaviour), `manifest.json.minisig` (a minisign signature over the
+//! exact manifest bytes) and the listed files. A bundle is only ever activated after `verify`,
+//! the pin's checks and the policy host's `BundleValidator` all pass; activation keeps it as
+//! the last-known-good in the data dir. This module never runs policy code itself.
+//!
+//! - `pack`, `sign`, `inspect`, `keygen`: authoring (and `cli` for the `policy bundle` commands);
+//! - `verify`: the ordered checks, pure;
+//! - `store`: the activation store; `activate`: the I/O flow tying them together;
+//! - `pin`: the enterprise pin file and the pure `decide_policy_source`.
+
+pub mod activate;
+pub mod archive;
+pub mod canonical;
+pub mod cli;
+pub mod error;
+pub mod keys;
+pub mod manifest;
+pub mod pack;
+pub mod pin;
+pub mod signing;
+pub mod status;
+pub mod store;
+pub mod validate;
+pub mod verify;
+pub mod world;
+
+pub use activate::{activate_pinned, load_pinned};
+pub use archive::Bundle;
+pub use error::BundleError;
+pub use keys::{GeneratedKeys, SigningKey, TrustedKey, keygen};
+pub use manifest::{Hook, Manifest, OnFailure};
+pub use pack::{inspect, pack, pack_dir, sign};
+pub use pin::{BundleOrigin, Pin, PinError, PinnedCandidates, PolicySource, decide_policy_source};
+pub use status::BundleStatus;
+pub use store::{BundleState, BundleStore};
+pub use validate::{BundleValidator, validate_bundle};
+pub use verify::{VerifiedBundle, verify};
