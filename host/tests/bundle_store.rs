@@ -269,6 +269,7 @@ fn a_pin_refuses_a_user_policy_path_and_settings_naming_the_pin_file() {
     let no_pin = PinnedCandidates {
         fresh: Err("no pin".into()),
         last_known_good: None,
+        last_known_good_error: None,
     };
     match decide_policy_source(None, Some(&user_policy), None, no_pin).unwrap() {
         PolicySource::UserPolicy(p) => assert_eq!(p, user_policy),
@@ -489,5 +490,37 @@ fn a_tampered_last_known_good_on_disk_is_not_used() {
         load_pinned(&pin, &store, now(), &validator),
     )
     .unwrap_err();
-    assert!(err.to_string().starts_with("refusing to start:"), "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("refusing to start:"), "{text}");
+    assert!(
+        text.contains("last-known-good was refused too") && text.contains("policy.wasm"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tar_made_by_the_system_tar_tool_is_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let dir = tmp.path().join("bundle");
+    std::fs::create_dir(&dir).unwrap();
+    signed_bundle(tmp.path(), &template("acme", 1), &key)
+        .write_dir(&dir)
+        .unwrap();
+    for format in ["gnu", "pax", "ustar"] {
+        let tar = tmp.path().join(format!("acme-{format}.tar"));
+        let status = std::process::Command::new("tar")
+            .arg(format!("--format={format}"))
+            .arg("-C")
+            .arg(&dir)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("run tar");
+        assert!(status.success());
+        let bundle = mcpproxy::policy::bundle::Bundle::open(&tar).unwrap();
+        mcpproxy::policy::bundle::verify(bundle, &[key.trusted()], now(), None)
+            .unwrap_or_else(|e| panic!("{format} tar: {e}"));
+    }
 }

@@ -36,10 +36,11 @@ pub fn load_pinned(
     now: DateTime<Utc>,
     validator: &dyn BundleValidator,
 ) -> PinnedCandidates {
-    let last_known_good = store
-        .load_last_known_good(&pin.name, &pin.trusted_keys, now)
-        .ok()
-        .flatten();
+    let (last_known_good, last_known_good_error) =
+        match store.load_last_known_good(&pin.name, &pin.trusted_keys, now) {
+            Ok(lkg) => (lkg, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
     let fresh = match Bundle::open(&pin.bundle_path) {
         Err(e) => Err(e),
         Ok(bundle) => {
@@ -63,5 +64,6 @@ pub fn load_pinned(
     PinnedCandidates {
         fresh,
         last_known_good,
+        last_known_good_error,
     }
 }

@@ -88,15 +88,16 @@ impl Bundle {
         let entries = archive.entries().map_err(|e| archive_err(e.to_string()))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| archive_err(e.to_string()))?;
+            let kind = entry.header().entry_type();
+            if kind.is_dir() {
+                // Directories are implied by file paths (and `tar -cf x.tar .` adds "./").
+                continue;
+            }
             let raw_path = entry
                 .path()
                 .map_err(|e| archive_err(e.to_string()))?
                 .into_owned();
             let rel = tar_path(&raw_path)?;
-            let kind = entry.header().entry_type();
-            if kind.is_dir() {
-                continue;
-            }
             if !kind.is_file() {
                 return Err(archive_err(format!(
                     "{rel} is not a regular file (links and devices are refused)"

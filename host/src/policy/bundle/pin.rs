@@ -192,6 +192,8 @@ pub struct PinnedCandidates {
     pub fresh: Result<VerifiedBundle, String>,
     /// The last-known-good from the activation store, verified again.
     pub last_known_good: Option<VerifiedBundle>,
+    /// Why a stored last-known-good could not be used, if there was one.
+    pub last_known_good_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +272,10 @@ pub fn decide_policy_source(
             refused: Some(refused),
         });
     }
+    let refused = match candidates.last_known_good_error {
+        Some(lkg_error) => format!("{refused}; the last-known-good was refused too: {lkg_error}"),
+        None => refused,
+    };
     if pin.require_bundle {
         return Err(PinError::RefusingToStart {
             pin_file: pin.path.clone(),

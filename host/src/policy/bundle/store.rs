@@ -195,7 +195,11 @@ fn rev_dir(revision: u64) -> String {
 /// Replace `state.json` atomically: write a temporary file, flush it to disk, rename.
 fn write_state(dir: &Path, state: &BundleState) -> Result<(), BundleError> {
     let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{STATE_FILE}.{}-{:016x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| BundleError::Store {
         path: path.clone(),
         reason: e.to_string(),
