@@ -11,6 +11,22 @@
 //! - `verify`: the ordered checks, pure;
 //! - `store`: the activation store; `activate`: the I/O flow tying them together;
 //! - `pin`: the enterprise pin file and the pure `decide_policy_source`.
+//!
+//! An author's `manifest.json` template (`pack` adds `files`, and `created`/`world` if absent,
+//! and writes it canonically):
+//!
+//! ```json
+//! { "name": "acme-policy", "revision": 7, "expires": "2027-01-01T00:00:00Z",
+//!   "hooks": { "should_disable": "policy.wasm", "backoff": "policy.wasm",
+//!              "filter_reload": "policy.wasm" },
+//!   "settings": { "max_failures": 2 }, "deadline_ms": 10, "memory_limit_mib": 16,
+//!   "on_failure": "fallback-to-default", "smoke_tests": "smoke.json" }
+//! ```
+//!
+//! The daemon's flow with a pin: `pin::load()`, then `load_pinned(&pin, &store, now, &validator)`
+//! and `decide_policy_source(...)` at start, and again whenever the pinned bundle file changes
+//! (a newer valid revision is activated without a restart); `store.status(&pin.name)` for
+//! `status`.
 
 pub mod activate;
 pub mod archive;
