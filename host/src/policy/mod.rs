@@ -15,6 +15,7 @@ mod metrics;
 mod quarantine;
 mod scenarios;
 mod store;
+pub mod bundle;
 pub mod types;
 mod validate;
 
