@@ -190,6 +190,8 @@ struct Live {
     calls: TaskTracker,
     /// Fired at the drain deadline: cancels what is still in flight.
     cancel_calls: CancellationToken,
+    /// `tools/list_changed` ticks since just before the first tool listing.
+    tools_rx: watch::Receiver<u64>,
 }
 
 /// Why the Ready loop stopped serving calls.
@@ -222,7 +224,10 @@ struct Actor {
     rx: mpsc::Receiver<Command>,
 }
 
-type Attempt = BoxFuture<'static, Result<(Box<dyn UpstreamSession>, Vec<Tool>), Failure>>;
+type Attempt = BoxFuture<
+    'static,
+    Result<(Box<dyn UpstreamSession>, Vec<Tool>, watch::Receiver<u64>), Failure>,
+>;
 
 async fn poll_opt<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
     match f {
@@ -340,8 +345,10 @@ impl Actor {
         let attempt: Attempt = Box::pin(async move {
             let connect = async {
                 let session = connector.connect(&config, init_timeout).await?;
+                // Subscribed before listing, so that a change in between is not lost.
+                let tools_rx = session.tools_changed();
                 let tools = session.list_tools().await?;
-                Ok((session, tools))
+                Ok((session, tools, tools_rx))
             };
             match tokio::time::timeout(guard, connect).await {
                 Ok(result) => result,
@@ -357,7 +364,7 @@ impl Actor {
                 result = poll_opt(&mut attempt) => {
                     attempt = None;
                     match result {
-                        Ok((session, tools)) => self.on_ready(session, tools),
+                        Ok((session, tools, tools_rx)) => self.on_ready(session, tools, tools_rx),
                         Err(failure) => {
                             let transport = first_transport(self.config.protocol);
                             self.on_failure(failure, transport).await;
@@ -375,7 +382,12 @@ impl Actor {
         Flow::Continue
     }
 
-    fn on_ready(&mut self, session: Box<dyn UpstreamSession>, tools: Vec<Tool>) {
+    fn on_ready(
+        &mut self,
+        session: Box<dyn UpstreamSession>,
+        tools: Vec<Tool>,
+        tools_rx: watch::Receiver<u64>,
+    ) {
         self.counters.ready(Instant::now());
         self.connected_at = Some(Utc::now());
         self.tools = Arc::new(tools);
@@ -383,6 +395,7 @@ impl Actor {
             session: Arc::new(session),
             calls: TaskTracker::new(),
             cancel_calls: CancellationToken::new(),
+            tools_rx,
         });
         tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready");
         self.enter(ConnectionState::Ready);
@@ -399,14 +412,17 @@ impl Actor {
         let ping_timeout = interval.min(self.init_timeout());
         let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.session.tools_changed()) else {
+        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.tools_rx.clone()) else {
             // Cannot happen: Ready is only entered with a live session.
             self.enter_idle();
             return Flow::Continue;
         };
-        tools_rx.borrow_and_update();
         let mut tools_open = true;
-        let mut refresh_pending = false;
+        // A change between the first listing and now needs a refresh at once.
+        let mut refresh_pending = tools_rx.has_changed().unwrap_or(false);
+        if refresh_pending {
+            tools_rx.borrow_and_update();
+        }
 
         while epoch == self.epoch {
             let event = {

@@ -590,3 +590,84 @@ async fn restart_reconnects_with_fresh_counters() {
     assert_eq!(r.conn.connects("a"), 3);
     assert!(r.conn.sessions("a")[0].is_shut_down());
 }
+
+#[tokio::test(start_paused = true)]
+async fn plan_steps_from_a_reload_disable_and_keep_backoffs() {
+    let r = rig(ScriptedPolicy::fixed(secs(100)));
+    r.conn.script(
+        "sleepy",
+        vec![
+            Outcome::Fail(Failure::new(FailureKind::Refused, "refused")),
+            Outcome::Ready(vec![tool("echo")]),
+        ],
+    );
+    r.reg
+        .apply(initial_plan_of(&[server("a"), server("sleepy")]))
+        .await;
+    wait_state(&r.reg, "a", ConnectionState::Ready).await;
+    let t0 = Instant::now();
+    wait_state(&r.reg, "sleepy", ConnectionState::Sleeping).await;
+
+    // The user switches `a` off in the file: the plan's Update drains and disables it.
+    let mut off = server("a");
+    off.enabled = false;
+    let running = crate::config::Config {
+        servers: vec![server("a"), server("sleepy")],
+        ..test_config()
+    };
+    let mut meta = server("sleepy");
+    meta.extra.insert("note".into(), serde_json::json!("x"));
+    let new = crate::config::Config {
+        servers: vec![off.clone(), meta.clone()],
+        ..test_config()
+    };
+    let diff = crate::config::ConfigDiff {
+        changes: vec![
+            crate::config::Change {
+                target: crate::config::ChangeTarget::Server("a".into()),
+                kind: crate::config::ChangeKind::Modified,
+                fields: vec!["enabled".into()],
+            },
+            crate::config::Change {
+                target: crate::config::ChangeTarget::Server("sleepy".into()),
+                kind: crate::config::ChangeKind::Modified,
+                fields: vec!["note".into()],
+            },
+        ],
+        ..Default::default()
+    };
+    let steps = plan(&running, &new, &diff, &[]);
+    assert_eq!(steps, vec![PlanStep::Update(off), PlanStep::Update(meta)]);
+    r.reg.apply(steps).await;
+    let a = r.reg.status("a").unwrap();
+    assert_eq!(a.connection_state, ConnectionState::Disabled);
+    assert!(r.conn.session("a").unwrap().is_shut_down());
+
+    // The metadata-only update leaves `sleepy` waiting out its backoff.
+    let s = r.reg.status("sleepy").unwrap();
+    assert_eq!(s.connection_state, ConnectionState::Sleeping);
+    assert_eq!(s.consecutive_failures, 1);
+    wait_state(&r.reg, "sleepy", ConnectionState::Ready).await;
+    assert!(t0.elapsed() >= secs(100));
+    assert_eq!(r.conn.connects("sleepy"), 2);
+}
+
+fn test_config() -> crate::config::Config {
+    crate::config::Config {
+        listen: "127.0.0.1:8080".parse().unwrap(),
+        data_dir: None,
+        init_timeout: INIT,
+        call_tool_timeout: secs(120),
+        tools_limit: 15,
+        watch_debounce: Duration::from_millis(300),
+        health_check_interval: HEALTH,
+        policy: crate::config::PolicyConfig {
+            path: None,
+            settings: serde_json::json!({}),
+            deadline: Duration::from_millis(10),
+            memory_limit: 16 << 20,
+        },
+        servers: vec![],
+        generation: 0,
+    }
+}
