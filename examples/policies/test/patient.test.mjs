@@ -22,17 +22,19 @@ describe('patient', async () => {
     }
   });
 
-  it('disables a deterministic failure only on its third time in a row', () => {
+  it('disables a deterministic failure only on its fifth time in a row', () => {
     for (const kind of ['spawn-error', 'exited-before-handshake', 'protocol-error']) {
-      assert.equal(disabled(decisions.shouldDisable(prepared, event({ kind, consecutiveFailures: 1 }))), false, kind);
-      assert.equal(disabled(decisions.shouldDisable(prepared, event({ kind, consecutiveFailures: 2 }))), false, kind);
-      assert.equal(disabled(decisions.shouldDisable(prepared, event({ kind, consecutiveFailures: 3 }))), true, kind);
+      for (const [consecutiveFailures, want] of [[1, false], [3, false], [4, false], [5, true], [9, true]]) {
+        assert.equal(disabled(decisions.shouldDisable(prepared, event({ kind, consecutiveFailures }))), want, `${kind} x${consecutiveFailures}`);
+      }
     }
-    const decision = decisions.shouldDisable(prepared, event({ kind: 'exited-before-handshake', exitCode: 127, consecutiveFailures: 3, detail: ' sh: nope: not found\n' }));
+    const decision = decisions.shouldDisable(prepared, event({ kind: 'exited-before-handshake', exitCode: 127, consecutiveFailures: 5, detail: ' sh: nope: not found\n' }));
     assert.deepEqual(decision, {
       tag: 'disable',
-      val: 'patient policy: server `docs` exited with code 127 before the MCP handshake 3 times in a row: sh: nope: not found',
+      val: 'patient policy: server `docs` exited with code 127 before the MCP handshake 5 times in a row: sh: nope: not found',
     });
+    const sooner = decisions.configure('{"deterministic_failures_to_disable": 1}');
+    assert.equal(disabled(decisions.shouldDisable(sooner, event({ kind: 'spawn-error' }))), true);
   });
 
   it('waits a fixed 30 s, whatever the event', () => {
