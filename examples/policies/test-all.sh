@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the three example policies from source, transpiles each component to JavaScript with
-# jco and runs their decision tables under Node's test runner (test/*.test.mjs).
+# Builds the three example policies from source, runs the Rust and Python unit tests natively,
+# then transpiles each component to JavaScript with jco and runs their contract and decision
+# tables under Node's test runner (test/*.test.mjs).
 # `--no-build` reuses the .wasm files already built.
 # This checks the policies' own logic and their WIT signatures; loading them in mcpproxy's
 # wasmtime host is tested by the host's own suite.
@@ -30,4 +31,12 @@ for wasm in rust-strict/strict.wasm js-patient/patient.wasm python-windowed/wind
     "$node22" "$jco" wit "$wasm" >"$out/$name/component.wit"
 done
 
+# The pure decision code, natively: Rust unit tests, and Python unit tests against the generated
+# bindings (componentize-py writes them; the component build generates its own).
+cargo test --quiet --locked --manifest-path "$here/rust-strict/Cargo.toml"
+rm -rf "${tools:?}/pybindings" # componentize-py refuses to write into an existing folder
+"$tools/venv/bin/componentize-py" -d "$here/../../wit" -w policy bindings "$tools/pybindings" >/dev/null
+PYTHONPATH="$here/python-windowed:$tools/pybindings" "$tools/venv/bin/python" -m unittest discover -s "$here/test" -p 'test_*.py'
+
+# The built components, through jco.
 "$node22" --test "$here"/test/*.test.mjs
