@@ -29,13 +29,6 @@ pub enum PolicySource {
 }
 
 impl PolicySource {
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            PolicySource::Embedded => None,
-            PolicySource::File(p) => Some(p),
-        }
-    }
-
     /// `embedded`, or the file's path: how messages and status name the policy.
     pub fn name(&self) -> String {
         match self {
@@ -220,9 +213,9 @@ impl LoadedPolicy {
         Ok(verdicts)
     }
 
-    /// For benchmarks: one instance reused for `n` backoff decisions (what a fresh Store
-    /// per call costs, compared with none).
-    pub fn backoff_reused(
+    /// For benchmarks: `n` backoff decisions on one reused instance, each timed (what a
+    /// fresh Store per call costs, compared with none).
+    pub fn backoff_timed_reused(
         &self,
         event: &FailureEvent,
         n: usize,
@@ -232,12 +225,14 @@ impl LoadedPolicy {
         let event = event.into();
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
+            let t = std::time::Instant::now();
             store.set_epoch_deadline(DEADLINE_TICKS);
             let ms = policy
                 .mcpproxy_policy_decisions()
                 .call_backoff(&mut store, &self.prepared, &event)
                 .map_err(|e| CallFailure::from_wasmtime(&e))?;
-            out.push(validate::check_backoff(ms)?);
+            validate::check_backoff(ms)?;
+            out.push(t.elapsed());
         }
         Ok(out)
     }

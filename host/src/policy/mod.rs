@@ -4,8 +4,11 @@
 //! (see `wasm`); tests may script one. Decisions are synchronous and pure: they take values
 //! and return values, and never block on I/O.
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod bindings;
 mod cache;
+pub mod check;
 mod engine;
 mod error;
 mod host;
@@ -18,6 +21,7 @@ mod store;
 pub mod bundle;
 pub mod types;
 mod validate;
+mod watch;
 
 use std::time::Duration;
 
@@ -27,6 +31,7 @@ pub use host::{PolicyHost, PolicyOptions, PolicyStatus};
 pub use metrics::LatencyBucket;
 pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;
+pub use watch::PolicyWatch;
 
 /// The default policy (`policies/default.wasm`, rebuilt by `policies/build.sh`), so the daemon
 /// runs with no policy file and no wasm toolchain.

@@ -1,0 +1,113 @@
+//! Watching the configured policy file: a changed file is compiled, configured and
+//! smoke-tested by `PolicyHost::replace` before it replaces the running policy.
+//!
+//! Watches the file's directory (watching the file itself breaks after the first atomic
+//! save) through a debouncer, and filters on the file name. Holds only a weak reference to
+//! the host, and stops when the returned `PolicyWatch` is dropped.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify::event::EventKind;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+
+use super::error::PolicyError;
+use super::host::PolicyHost;
+use super::loaded::sha256_hex;
+
+/// How long the file must be quiet before it is reloaded.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Stops watching when dropped.
+pub struct PolicyWatch {
+    _debouncer: Option<Debouncer<notify::RecommendedWatcher, RecommendedCache>>,
+    path: Option<PathBuf>,
+}
+
+impl PolicyWatch {
+    /// The watched policy file; `None` when the embedded default is configured.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl PolicyHost {
+    /// Watches the configured policy file (even one that failed to load, so fixing it takes
+    /// effect) and reloads it on change. With no policy file, watches nothing. A different
+    /// `path` given to `replace` later needs a new watch.
+    pub fn watch_file(self: &Arc<Self>) -> Result<PolicyWatch, PolicyError> {
+        let (Some(path), _) = self.requested() else {
+            return Ok(PolicyWatch {
+                _debouncer: None,
+                path: None,
+            });
+        };
+        let watch_err = |message: String| PolicyError::Watch {
+            path: path.clone(),
+            message,
+        };
+        let name = path
+            .file_name()
+            .map(OsString::from)
+            .ok_or_else(|| watch_err("not a file path".into()))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let host = Arc::downgrade(self);
+        let target = path.clone();
+        let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+            on_events(&host, &target, &name, result)
+        })
+        .map_err(|e| watch_err(e.to_string()))?;
+        debouncer
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .map_err(|e| watch_err(format!("cannot watch {}: {e}", dir.display())))?;
+        Ok(PolicyWatch {
+            _debouncer: Some(debouncer),
+            path: Some(path),
+        })
+    }
+}
+
+fn on_events(host: &Weak<PolicyHost>, path: &Path, name: &OsString, result: DebounceEventResult) {
+    let events = match result {
+        Ok(events) => events,
+        Err(errors) => {
+            for e in errors {
+                tracing::warn!(policy = %path.display(), "policy watch error: {e}");
+            }
+            return;
+        }
+    };
+    let touched = events.iter().any(|e| {
+        !matches!(e.event.kind, EventKind::Access(_))
+            && e.event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(name.as_os_str()))
+    });
+    if !touched {
+        return;
+    }
+    let Some(host) = host.upgrade() else { return };
+    let (requested, settings) = host.requested();
+    if requested.as_deref() != Some(path) {
+        return; // The config moved on to another policy.
+    }
+    // Saves often come as several events; an unchanged file is not reloaded.
+    match std::fs::read(path) {
+        Ok(bytes) if sha256_hex(&bytes) == host.active_sha256() => return,
+        Ok(_) => {}
+        // Mid-save (renamed away): the event that recreates it follows.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(_) => {}
+    }
+    match host.replace(Some(path.to_path_buf()), settings) {
+        Ok(()) => tracing::info!(policy = %path.display(), "policy file changed; reloaded"),
+        Err(e) => tracing::warn!("{e}; the running policy stays"),
+    }
+}

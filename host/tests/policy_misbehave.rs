@@ -1,0 +1,407 @@
+//! Policies that misbehave (trap, infinite loop, memory bomb, absurd answers, wrong world
+//! version, missing export, file-system and unknown imports, rejected settings): each one is
+//! refused with a clear message or its decision falls back to the embedded default; the host
+//! keeps running and the counters move.
+
+#[path = "policies/guest.rs"]
+mod guest;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use guest::Misbehaviour;
+use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
+use mcpproxy::policy::{
+    DisableDecision, FailureEvent, Policy, PolicyHost, PolicyOptions, QuarantineSettings,
+    Transport, Verdict,
+};
+
+/// A spawn error on its third try (the default disables it), with `attempt` as given
+/// (99 triggers the test guests' misbehaviour).
+fn event(attempt: u32) -> FailureEvent {
+    FailureEvent {
+        server: "srv".into(),
+        transport: Transport::Stdio,
+        kind: FailureKind::SpawnError,
+        detail: "No such file or directory".into(),
+        exit_code: None,
+        http_status: None,
+        attempt,
+        consecutive_failures: 3,
+        failures_in_window: 3,
+        window: Duration::from_secs(600),
+        since_first_failure: Duration::from_secs(10),
+        ready_for: None,
+        seed: 1,
+    }
+}
+
+/// Two changes; `disk_generation` 99 triggers the guests' misbehaviour.
+fn diff(generation: u64) -> ConfigDiff {
+    ConfigDiff {
+        changes: vec![
+            Change {
+                target: ChangeTarget::Server("a".into()),
+                kind: ChangeKind::Modified,
+                fields: vec!["description".into()],
+            },
+            Change {
+                target: ChangeTarget::Global("tools_limit".into()),
+                kind: ChangeKind::Modified,
+                fields: vec![],
+            },
+        ],
+        disk_generation: Some(generation),
+        stamped_generation: None,
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn start(path: &Path) -> Arc<PolicyHost> {
+    PolicyHost::start(PolicyOptions {
+        path: Some(path.to_path_buf()),
+        ..PolicyOptions::default()
+    })
+    .unwrap()
+}
+
+fn count(host: &PolicyHost, hook: &str, outcome: &str) -> u64 {
+    host.status().decisions[hook]
+        .get(outcome)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The embedded default's answer to `event(_)`: the guests would say `keep`.
+fn default_disables(d: &DisableDecision) -> bool {
+    matches!(d, DisableDecision::Disable { reason } if reason.contains("command was not found"))
+}
+
+fn wait_until(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::yield_now();
+        std::thread::park_timeout(Duration::from_millis(5));
+    }
+    cond()
+}
+
+#[test]
+fn well_behaved_guest_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(
+        dir.path(),
+        "ok.wasm",
+        &guest::policy(Misbehaviour::Nothing),
+    ));
+    let status = host.status();
+    assert!(status.source.ends_with("ok.wasm"), "{status:?}");
+    assert!(!status.fallback_active);
+    assert_eq!(status.world_version, "0.1.0");
+    assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
+    assert_eq!(host.backoff(&event(1)), Duration::from_millis(4242));
+    assert_eq!(
+        host.filter_reload(&diff(1)),
+        vec![Verdict::Apply, Verdict::Apply]
+    );
+    assert_eq!(count(&host, "should-disable", "ok"), 1);
+    assert_eq!(host.status().fallbacks, 0);
+}
+
+#[test]
+fn trap_falls_back_to_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(
+        dir.path(),
+        "trap.wasm",
+        &guest::policy(Misbehaviour::Trap),
+    ));
+    assert!(default_disables(&host.should_disable(&event(99))));
+    assert_eq!(count(&host, "should-disable", "trap"), 1);
+    // A trap poisons nothing: the next decision runs the guest again.
+    assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
+    let backoff = host.backoff(&event(99));
+    assert!(
+        backoff <= Duration::from_secs(4),
+        "the default's backoff, not 4242 ms: {backoff:?}"
+    );
+    assert_eq!(count(&host, "backoff", "trap"), 1);
+    let filtered = host.filter_reload(&diff(99));
+    assert!(
+        matches!(filtered[0], Verdict::Ignore { .. }),
+        "the default ignores a description edit"
+    );
+    let status = host.status();
+    assert_eq!(status.fallbacks, 3);
+    assert!(status.last_error.unwrap().contains("trap"));
+}
+
+#[test]
+fn infinite_loop_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(
+        dir.path(),
+        "loop.wasm",
+        &guest::policy(Misbehaviour::InfiniteLoop),
+    ));
+    let backoff = host.backoff(&event(99));
+    assert_ne!(
+        backoff,
+        Duration::from_millis(4242),
+        "the guest cannot have answered"
+    );
+    assert!(
+        backoff <= Duration::from_secs(4),
+        "the default's backoff for a 3rd failure"
+    );
+    assert_eq!(count(&host, "backoff", "timeout"), 1);
+    assert!(host.status().last_error.unwrap().contains("timeout"));
+}
+
+#[test]
+fn memory_bomb_hits_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(
+        dir.path(),
+        "bomb.wasm",
+        &guest::policy(Misbehaviour::MemoryBomb),
+    ));
+    assert!(default_disables(&host.should_disable(&event(99))));
+    assert_eq!(count(&host, "should-disable", "limit"), 1);
+}
+
+#[test]
+fn absurd_answers_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(
+        dir.path(),
+        "absurd.wasm",
+        &guest::policy(Misbehaviour::AbsurdAnswers),
+    ));
+    assert!(
+        default_disables(&host.should_disable(&event(99))),
+        "empty reason refused"
+    );
+    assert!(
+        host.backoff(&event(99)) <= Duration::from_secs(4),
+        "10-day backoff refused"
+    );
+    assert_eq!(
+        host.filter_reload(&diff(99)).len(),
+        2,
+        "three verdicts for two changes refused"
+    );
+    for hook in ["should-disable", "backoff", "filter-reload"] {
+        assert_eq!(count(&host, hook, "invalid"), 1, "{hook}");
+    }
+    assert!(
+        host.status()
+            .last_error
+            .unwrap()
+            .contains("verdicts for 2 changes")
+    );
+}
+
+#[test]
+fn repeated_failures_quarantine_then_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "trap.wasm", &guest::policy(Misbehaviour::Trap));
+    let host = PolicyHost::start(PolicyOptions {
+        path: Some(path),
+        quarantine: QuarantineSettings {
+            failures: 3,
+            window: Duration::from_secs(60),
+            initial: Duration::from_millis(300),
+            max: Duration::from_secs(10),
+        },
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        host.should_disable(&event(99));
+    }
+    let status = host.status();
+    assert!(status.quarantine.quarantined, "{:?}", status.quarantine);
+    assert_eq!(status.quarantine.quarantines, 1);
+    // Quarantined: even a harmless event is decided by the default.
+    assert!(default_disables(&host.should_disable(&event(1))));
+    assert_eq!(count(&host, "should-disable", "quarantined"), 1);
+    // Released after the backoff: the guest decides again.
+    assert!(wait_until(Duration::from_secs(5), || !host
+        .status()
+        .quarantine
+        .quarantined));
+    assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
+    assert_eq!(count(&host, "should-disable", "ok"), 1);
+}
+
+/// A policy refused at start: the embedded default runs and `status` says why.
+fn assert_refused(bytes: &[u8], fragments: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bad.wasm", bytes);
+    let host = start(&path);
+    let status = host.status();
+    assert_eq!(status.source, "embedded");
+    assert!(status.fallback_active);
+    assert_eq!(status.configured_path.as_deref(), Some(path.as_path()));
+    let error = status.last_error.expect("an error is reported");
+    for f in fragments {
+        assert!(error.contains(f), "{error:?} lacks {f:?}");
+    }
+    assert!(error.contains("bad.wasm"), "{error}");
+    // The daemon keeps deciding.
+    assert!(default_disables(&host.should_disable(&event(1))));
+    // `policy check` refuses it with the same message.
+    let check = mcpproxy::policy::check::run(&path, &serde_json::json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(check.contains(fragments[0]), "{check}");
+}
+
+#[test]
+fn wrong_world_version_is_refused() {
+    assert_refused(
+        &guest::wrong_version(),
+        &["exports mcpproxy:policy/decisions@0.2.0, this mcpproxy needs @0.1.0"],
+    );
+}
+
+#[test]
+fn missing_export_is_refused() {
+    assert_refused(
+        &guest::missing_filter_reload(),
+        &["lacks the function(s) filter-reload"],
+    );
+}
+
+#[test]
+fn unknown_import_is_refused() {
+    assert_refused(
+        &guest::imports_network(),
+        &["imports `evil:net/socket@1.0.0`"],
+    );
+}
+
+#[test]
+fn not_a_component_is_refused() {
+    assert_refused(b"\0asm garbage", &["not a valid WebAssembly component"]);
+}
+
+#[test]
+fn rejected_settings_refuse_the_policy() {
+    assert_refused(
+        &guest::rejecting("threshold must be positive"),
+        &["threshold must be positive"],
+    );
+}
+
+#[test]
+fn file_system_access_finds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(dir.path(), "fs.wasm", &guest::reads_files()));
+    let status = host.status();
+    assert!(status.uses_wasi, "{status:?}");
+    assert!(status.source.ends_with("fs.wasm"));
+    // No preopened directory: the guest traps instead of answering "escaped".
+    let d = host.should_disable(&event(99));
+    assert!(default_disables(&d), "{d:?}");
+    assert_eq!(count(&host, "should-disable", "trap"), 1);
+}
+
+#[test]
+fn replace_keeps_the_running_policy_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "good.wasm",
+        &guest::policy(Misbehaviour::Nothing),
+    );
+    let bad = write(dir.path(), "bad.wasm", &guest::wrong_version());
+    let host = start(&good);
+    let sha = host.status().sha256;
+    let err = host
+        .replace(Some(bad), serde_json::json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("@0.2.0"), "{err}");
+    assert_eq!(host.status().sha256, sha);
+    assert_eq!(host.backoff(&event(1)), Duration::from_millis(4242));
+    // Back to the embedded default, then to the guest again.
+    host.replace(None, serde_json::json!({})).unwrap();
+    assert_eq!(host.status().source, "embedded");
+    host.replace(Some(good), serde_json::json!({})).unwrap();
+    assert_eq!(host.status().sha256, sha);
+}
+
+#[test]
+fn watched_file_is_reloaded_and_a_broken_save_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "policy.wasm",
+        &guest::policy(Misbehaviour::Nothing),
+    );
+    let host = start(&path);
+    let first = host.status().sha256;
+    let watch = host.watch_file().unwrap();
+    assert_eq!(watch.path(), Some(path.as_path()));
+
+    // An atomic save of a different (valid) policy.
+    let trap = guest::policy(Misbehaviour::Trap);
+    let tmp = write(dir.path(), ".policy.wasm.tmp", &trap);
+    std::fs::rename(&tmp, &path).unwrap();
+    let want = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&trap))
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || host.status().sha256 == want),
+        "reloaded"
+    );
+    assert_ne!(want, first);
+
+    // A broken save: reported, and the running policy stays.
+    std::fs::write(&path, b"not wasm").unwrap();
+    assert!(wait_until(Duration::from_secs(30), || host
+        .status()
+        .last_error
+        .is_some()));
+    assert_eq!(host.status().sha256, want);
+    assert!(host.status().last_error.unwrap().contains("policy.wasm"));
+
+    drop(watch);
+}
+
+#[test]
+fn compiled_code_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("policy-cache");
+    let opts = PolicyOptions {
+        cache_dir: Some(cache.clone()),
+        ..PolicyOptions::default()
+    };
+    let first = PolicyHost::start(opts.clone()).unwrap();
+    assert_eq!(first.status().cache, mcpproxy::policy::CacheOutcome::Stored);
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let name = entries[0].to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&first.status().sha256) && name.ends_with(".cwasm"),
+        "{name}"
+    );
+    let second = PolicyHost::start(opts).unwrap();
+    assert_eq!(second.status().cache, mcpproxy::policy::CacheOutcome::Hit);
+    assert_eq!(second.backoff(&event(1)), first.backoff(&event(1)));
+}
