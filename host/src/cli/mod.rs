@@ -104,6 +104,38 @@ pub enum PolicyCommand {
         #[arg(long, default_value = "{}")]
         settings: String,
     },
+    /// Make a minisign key pair for signing policy bundles: PREFIX.pub and PREFIX.key.
+    Keygen {
+        /// Output prefix, e.g. `keys/acme`.
+        prefix: PathBuf,
+    },
+    /// Pack, sign, verify and inspect signed policy bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Pack a directory holding `manifest.json` and its files into an unsigned `.tar` bundle.
+    Pack {
+        dir: PathBuf,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Sign a bundle's manifest with a minisign secret key (`manifest.json.minisig`).
+    Sign {
+        bundle: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Verify a bundle's signature, file list, hashes, expiry and world.
+    Verify {
+        bundle: PathBuf,
+        #[arg(long)]
+        pubkey: PathBuf,
+    },
+    /// Show a bundle's manifest.
+    Inspect { bundle: PathBuf },
 }
 
 /// Parse the command line and run the command. The binary's `main` is just this.
@@ -120,9 +152,7 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Status { json } => client_cmds::status(&cli.global, json),
         Command::Stdio => client_cmds::stdio(&cli.global),
-        Command::Policy(PolicyCommand::Check { file, settings }) => {
-            policy_cmds::check(&file, &settings)
-        }
+        Command::Policy(command) => policy_cmds::run(command),
     }
 }
 

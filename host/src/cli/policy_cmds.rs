@@ -1,16 +1,36 @@
-//! `mcpproxy policy ...`: checking policy components.
+//! `mcpproxy policy ...`: checking policy components and handling signed policy bundles.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-pub fn check(file: &Path, settings: &str) -> anyhow::Result<ExitCode> {
+use super::{BundleCommand, PolicyCommand};
+use crate::policy::bundle::cli as bundle;
+
+pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
+    let text = match command {
+        PolicyCommand::Check { file, settings } => check(&file, &settings)?,
+        PolicyCommand::Keygen { prefix } => bundle::keygen(&prefix)?,
+        PolicyCommand::Bundle(BundleCommand::Pack { dir, output }) => bundle::pack(&dir, &output)?,
+        PolicyCommand::Bundle(BundleCommand::Sign { bundle: path, key }) => {
+            bundle::sign(&path, &key)?
+        }
+        PolicyCommand::Bundle(BundleCommand::Verify {
+            bundle: path,
+            pubkey,
+        }) => bundle::verify(&path, &pubkey)?,
+        PolicyCommand::Bundle(BundleCommand::Inspect { bundle: path }) => bundle::inspect(&path)?,
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(file: &Path, settings: &str) -> anyhow::Result<String> {
     let settings: serde_json::Value = serde_json::from_str(settings)
         .with_context(|| format!("--settings is not valid JSON: {settings}"))?;
-    // INTEGRATION-PENDING
-    let _ = (file, settings);
-    let report = "";
-    print!("{report}");
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::policy::check::run(file, &settings)?.to_string())
 }

@@ -180,5 +180,6 @@ fn status_document(state: &DaemonState) -> Value {
         "config": config,
         "servers": list.summary,
         "policy": state.policy.status(),
+        "bundle": state.pinned.as_ref().map(|p| p.status()),
     })
 }

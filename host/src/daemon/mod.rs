@@ -6,6 +6,7 @@
 mod backend;
 pub mod lock;
 pub mod logging;
+mod policy_source;
 mod progress;
 mod reload;
 mod state;
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::{ConfigStore, StoreOptions};
-use crate::policy::{PolicyHost, PolicyOptions};
+use crate::policy::PolicyHost;
 use crate::supervisor::{Registry, RegistryOptions};
 use crate::upstream::{Dialer, DialerOptions};
 use lock::{RuntimeInfo, RuntimeLock};
@@ -66,16 +67,20 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     };
     let (store, config, updates) = ConfigStore::open(opts.config_path.clone(), store_opts)?;
 
-    let policy = PolicyHost::start(PolicyOptions {
-        path: opts.policy.clone().or_else(|| config.policy.path.clone()),
-        settings: config.policy.settings.clone(),
-        deadline: config.policy.deadline,
-        memory_limit: config.policy.memory_limit,
-        cache_dir: Some(data_dir.join("policy-cache")),
-        ..PolicyOptions::default()
-    })
-    .context("starting the policy host")?;
-    // INTEGRATION-PENDING let _policy_watch = policy.watch_file();
+    let chosen = policy_source::choose(opts.policy.clone(), &config.policy, &data_dir)?;
+    let policy = PolicyHost::start(chosen.options.clone()).context("starting the policy host")?;
+    let pinned = chosen.pinned.map(Arc::new);
+    let _bundle_watch = match &pinned {
+        Some(p) => Some(policy_source::watch(
+            p.clone(),
+            policy.clone(),
+            chosen.options.clone(),
+        )?),
+        None => None,
+    };
+    // Keep watching the policy file while serving: a new version is checked before it replaces
+    // the running one (see `policy::watch`).
+    let _policy_watch = policy.watch_file().context("watching the policy file")?;
 
     let dialer = Dialer::new(DialerOptions {
         spawn_concurrency: SPAWN_CONCURRENCY,
@@ -111,6 +116,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         local,
         store,
         policy,
+        pinned,
         registry,
         config,
     ));

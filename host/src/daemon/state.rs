@@ -10,6 +10,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use tracing::warn;
 
+use super::policy_source::Pinned;
 use crate::config::Config;
 use crate::config::{ConfigEdit, ConfigStore};
 use crate::policy::PolicyHost;
@@ -22,6 +23,8 @@ pub struct DaemonState {
     pub started: Instant,
     pub store: ConfigStore,
     pub policy: Arc<PolicyHost>,
+    /// The enterprise pin in force, if any.
+    pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,
     /// The config the supervisors were last told about. Held across a whole reload or
     /// `upstream_servers` change, so that those are applied one at a time, in order.
@@ -57,6 +60,7 @@ impl DaemonState {
         listen: SocketAddr,
         store: ConfigStore,
         policy: Arc<PolicyHost>,
+        pinned: Option<Arc<Pinned>>,
         registry: Registry,
         config: Config,
     ) -> Self {
@@ -67,6 +71,7 @@ impl DaemonState {
             started: Instant::now(),
             store,
             policy,
+            pinned,
             registry,
             running: Mutex::new(config),
             counters: Counters::default(),

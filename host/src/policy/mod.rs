@@ -7,6 +7,7 @@
 #[doc(hidden)]
 pub mod bench_support;
 pub mod bindings;
+pub mod bundle;
 mod cache;
 pub mod check;
 mod engine;
@@ -18,7 +19,6 @@ mod metrics;
 mod quarantine;
 mod scenarios;
 mod store;
-pub mod bundle;
 pub mod types;
 mod validate;
 mod watch;

@@ -71,6 +71,16 @@ impl Daemon {
     }
 
     pub fn start_on(dir: tempfile::TempDir, config: PathBuf, extra_args: &[&str]) -> Daemon {
+        Self::start_with_env(dir, config, extra_args, &[])
+    }
+
+    /// `start_on` with extra environment variables for the daemon.
+    pub fn start_with_env(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        extra_args: &[&str],
+        envs: &[(&str, &std::ffi::OsStr)],
+    ) -> Daemon {
         let data_dir = dir.path().join("data");
         let log_dir = dir.path().join("logs");
         let child = Command::new(MCPPROXY)
@@ -80,6 +90,7 @@ impl Daemon {
             .args(["--log-dir".as_ref(), log_dir.as_os_str()])
             .args(["--log-level", "info,mcpproxy=debug"])
             .args(extra_args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

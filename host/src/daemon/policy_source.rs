@@ -1,0 +1,207 @@
+//! Which policy the daemon runs. An enterprise pin decides first: while one exists, only its
+//! signed bundle (or, failing that, its last-known-good) may run, and a user's `--policy`,
+//! `policy.path` or `policy.settings` is refused with an error naming the pin file. Without a
+//! pin: the user's policy, else the embedded default.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::config::PolicyConfig;
+use crate::policy::bundle::{
+    self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
+};
+use crate::policy::{PolicyHost, PolicyOptions, check};
+use crate::watcher::ConfigWatcher;
+
+/// The policy to start, and the pin that chose it (if any).
+pub struct Chosen {
+    pub options: PolicyOptions,
+    pub pinned: Option<Pinned>,
+}
+
+/// A pin in force, kept for `status` and for activating newer revisions while running.
+pub struct Pinned {
+    pub pin: Pin,
+    pub store: BundleStore,
+}
+
+impl Pinned {
+    pub fn status(&self) -> Value {
+        let mut doc = match self.store.status(&self.pin.name) {
+            Ok(status) => serde_json::to_value(status).unwrap_or(Value::Null),
+            Err(e) => serde_json::json!({"name": self.pin.name, "last_error": e.to_string()}),
+        };
+        doc["pin_file"] = Value::String(self.pin.path.display().to_string());
+        doc
+    }
+
+    /// Look at the pinned bundle again (it changed on disk): activate a newer valid revision,
+    /// or keep the last-known-good. Returns the options to swap in, if a bundle is active.
+    pub fn reload(&self, base: &PolicyOptions) -> anyhow::Result<Option<PolicyOptions>> {
+        let candidates =
+            bundle::load_pinned(&self.pin, &self.store, chrono::Utc::now(), &HostValidator);
+        match bundle::decide_policy_source(Some(&self.pin), None, None, candidates)? {
+            PolicySource::PinnedBundle {
+                bundle, refused, ..
+            } => {
+                if let Some(why) = refused {
+                    warn!(pin = %self.pin.path.display(), "pinned bundle refused, last-known-good stays: {why}");
+                }
+                Ok(Some(self.options_for(&bundle, base)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn options_for(
+        &self,
+        bundle: &VerifiedBundle,
+        base: &PolicyOptions,
+    ) -> anyhow::Result<PolicyOptions> {
+        let manifest = bundle.manifest();
+        let files = manifest.hooks.distinct_files();
+        let [file] = files.as_slice() else {
+            bail!(
+                "policy bundle {} revision {}: hooks use different components ({}); this mcpproxy runs one component per policy",
+                manifest.name,
+                manifest.revision,
+                files.join(", ")
+            );
+        };
+        let dir = self
+            .store
+            .active_dir(&manifest.name)?
+            .context("pinned bundle has no active copy")?;
+        Ok(PolicyOptions {
+            path: Some(dir.join(file)),
+            settings: manifest.settings.clone(),
+            deadline: Duration::from_millis(manifest.deadline_ms),
+            memory_limit: (manifest.memory_limit_mib as usize) << 20,
+            ..base.clone()
+        })
+    }
+}
+
+/// Re-check the pinned bundle whenever its file changes, and swap in a newer valid revision
+/// without a restart. Runs on the watcher's own thread: verifying and compiling take a while.
+pub fn watch(
+    pinned: Arc<Pinned>,
+    policy: Arc<PolicyHost>,
+    base: PolicyOptions,
+) -> anyhow::Result<ConfigWatcher> {
+    let path = pinned.pin.bundle_path.clone();
+    let watcher = crate::watcher::watch_config(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
+        Ok(Some(next)) => match policy.replace(next.path, next.settings) {
+            Ok(()) => info!(bundle = %pinned.pin.name, "pinned policy bundle re-checked and active"),
+            Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
+        },
+        Ok(None) => {}
+        Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
+    })
+    .with_context(|| format!("watching the pinned bundle {}", path.display()))?;
+    Ok(watcher)
+}
+
+/// Bundles are replaced whole (a new `.tar` or directory renamed into place).
+const BUNDLE_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Decide at start-up. An error here means the daemon must not start (a broken pin file, a
+/// user policy while pinned, `require_bundle` without a valid bundle).
+pub fn choose(
+    cli_policy: Option<PathBuf>,
+    config: &PolicyConfig,
+    data_dir: &Path,
+) -> anyhow::Result<Chosen> {
+    let user_policy = cli_policy.or_else(|| config.path.clone());
+    let base = PolicyOptions {
+        path: user_policy.clone(),
+        settings: config.settings.clone(),
+        deadline: config.deadline,
+        memory_limit: config.memory_limit,
+        cache_dir: Some(data_dir.join("policy-cache")),
+        ..PolicyOptions::default()
+    };
+    let Some(pin) = bundle::pin::load()? else {
+        return Ok(Chosen {
+            options: base,
+            pinned: None,
+        });
+    };
+    info!(pin = %pin.path.display(), bundle = %pin.name, "enterprise policy pin in force");
+    let store = BundleStore::new(data_dir);
+    let candidates = bundle::load_pinned(&pin, &store, chrono::Utc::now(), &HostValidator);
+    let source = bundle::decide_policy_source(
+        Some(&pin),
+        user_policy.as_deref(),
+        Some(&config.settings),
+        candidates,
+    )?;
+    let pinned = Pinned { pin, store };
+    let options = match source {
+        PolicySource::PinnedBundle {
+            bundle,
+            origin,
+            refused,
+        } => {
+            if let Some(why) = refused {
+                warn!("pinned bundle refused; running the last-known-good: {why}");
+            }
+            let m = bundle.manifest();
+            let from = if origin == BundleOrigin::Fresh {
+                "bundle"
+            } else {
+                "last-known-good"
+            };
+            info!(bundle = %m.name, revision = m.revision, key = %bundle.key_id(), "running pinned policy {from}");
+            pinned.options_for(&bundle, &base)?
+        }
+        PolicySource::PinnedBuiltIn { pin_file, refused } => {
+            warn!(pin = %pin_file.display(), "no valid pinned bundle; running the embedded default: {refused}");
+            PolicyOptions {
+                path: None,
+                settings: Value::Object(Default::default()),
+                ..base
+            }
+        }
+        PolicySource::BuiltIn | PolicySource::UserPolicy(_) => unreachable!("a pin is in force"),
+    };
+    Ok(Chosen {
+        options,
+        pinned: Some(pinned),
+    })
+}
+
+/// Checks a bundle's component with the real policy host before it may be activated:
+/// it must load, accept the bundle's settings and answer every built-in scenario.
+pub struct HostValidator;
+
+impl BundleValidator for HostValidator {
+    fn validate(
+        &self,
+        component: &[u8],
+        settings: &Value,
+        _deadline: Duration,
+        _memory_limit_mib: u64,
+    ) -> Result<(), String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
+        let path = dir.path().join("component.wasm");
+        std::fs::write(&path, component).map_err(|e| format!("{}: {e}", path.display()))?;
+        let report = check::run(&path, settings).map_err(|e| e.to_string())?;
+        match report.failures {
+            0 => Ok(()),
+            n => Err(format!("{n} built-in scenarios failed:\n{report}")),
+        }
+    }
+
+    fn run_smoke_tests(&self, bundle: &VerifiedBundle, _smoke_tests: &[u8]) -> Result<(), String> {
+        Err(format!(
+            "bundle {} names smoke tests, which this mcpproxy cannot run yet; remove `smoke_tests` from the manifest",
+            bundle.manifest().name
+        ))
+    }
+}

@@ -1,0 +1,199 @@
+//! End-to-end: enterprise-pinned, signed policy bundles in the running daemon. The pin
+//! overrides a user's policy, a newer signed revision is activated without a restart, and
+//! `require_bundle` without a valid bundle stops the daemon from starting.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn default_wasm() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/default.wasm")
+}
+
+fn mcpproxy(args: &[&str]) -> std::process::Output {
+    Command::new(MCPPROXY).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = mcpproxy(args);
+    assert!(
+        out.status.success(),
+        "mcpproxy {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Pack and sign a bundle of the default policy at `revision` with `settings` into `out`.
+fn signed_bundle(work: &Path, key: &Path, revision: u64, settings: Value, out: &Path) {
+    let dir = work.join(format!("bundle-src-{revision}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(default_wasm(), dir.join("policy.wasm")).unwrap();
+    let manifest = json!({
+        "name": "acme-policy", "revision": revision,
+        "hooks": {"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"},
+        "settings": settings, "deadline_ms": 10, "memory_limit_mib": 16, "on_failure": "fallback-to-default",
+    });
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let staged = work.join(format!("staged-{revision}.tar"));
+    ok(&[
+        "policy",
+        "bundle",
+        "pack",
+        dir.to_str().unwrap(),
+        "-o",
+        staged.to_str().unwrap(),
+    ]);
+    ok(&[
+        "policy",
+        "bundle",
+        "sign",
+        staged.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    std::fs::rename(&staged, out).unwrap(); // replaced whole, as a deployment would
+}
+
+struct Setup {
+    work: tempfile::TempDir,
+    key: PathBuf,
+    pin: PathBuf,
+    bundle: PathBuf,
+}
+
+fn setup(require_bundle: bool) -> Setup {
+    let work = tempfile::tempdir().unwrap();
+    let prefix = work.path().join("acme");
+    ok(&["policy", "keygen", prefix.to_str().unwrap()]);
+    let bundle = work.path().join("acme-policy.tar");
+    let pin = work.path().join("policy-pin.json");
+    let pubkey = std::fs::read_to_string(prefix.with_extension("pub")).unwrap();
+    let pin_doc = json!({"trusted_keys": [pubkey], "name": "acme-policy", "bundle_path": bundle, "require_bundle": require_bundle});
+    std::fs::write(&pin, pin_doc.to_string()).unwrap();
+    Setup {
+        key: prefix.with_extension("key"),
+        work,
+        pin,
+        bundle,
+    }
+}
+
+fn start_pinned(setup: &Setup, config: Value, args: &[&str]) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mcp_config.json");
+    let mut config = config;
+    config["listen"] = json!("127.0.0.1:0");
+    std::fs::write(&path, config.to_string()).unwrap();
+    Daemon::start_with_env(
+        dir,
+        path,
+        args,
+        &[("MCPPROXY_POLICY_PIN", setup.pin.as_os_str())],
+    )
+}
+
+fn serve_pinned_expecting_failure(setup: &Setup, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp_config.json");
+    std::fs::write(&config, r#"{"listen": "127.0.0.1:0", "mcpServers": []}"#).unwrap();
+    let out = Command::new(MCPPROXY)
+        .arg("serve")
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["--data-dir".as_ref(), dir.path().join("data").as_os_str()])
+        .args(["--log-dir".as_ref(), dir.path().join("logs").as_os_str()])
+        .args(args)
+        .env("MCPPROXY_POLICY_PIN", &setup.pin)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve should have refused to start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() {
+    let s = setup(true);
+    signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
+    let daemon = start_pinned(&s, json!({"mcpServers": []}), &[]);
+    let status = daemon.status();
+    assert_eq!(status["bundle"]["name"], "acme-policy", "{status}");
+    assert_eq!(status["bundle"]["revision"], 1, "{}", status["bundle"]);
+    assert!(
+        status["bundle"]["key_id"].is_string(),
+        "{}",
+        status["bundle"]
+    );
+    let first_path = status["policy"]["configured_path"].clone();
+    assert!(
+        first_path.as_str().unwrap().contains("acme-policy"),
+        "{}",
+        status["policy"]
+    );
+
+    signed_bundle(
+        s.work.path(),
+        &s.key,
+        2,
+        json!({"deterministic_failures": 1}),
+        &s.bundle,
+    );
+    let status = wait_for(Duration::from_secs(60), "revision 2 to be active", || {
+        let st = daemon.status();
+        (st["bundle"]["revision"] == 2 && st["policy"]["configured_path"] != first_path)
+            .then_some(st)
+    });
+    assert!(
+        status["bundle"]["last_error"].is_null(),
+        "{}",
+        status["bundle"]
+    );
+
+    // A rollback to revision 1 is refused; revision 2 stays active.
+    signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
+    let status = wait_for(
+        Duration::from_secs(60),
+        "the rollback to be refused",
+        || {
+            let st = daemon.status();
+            st["bundle"]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("revision"))
+                .then_some(st)
+        },
+    );
+    assert_eq!(status["bundle"]["revision"], 2, "{}", status["bundle"]);
+}
+
+#[test]
+fn while_pinned_a_user_policy_is_refused_naming_the_pin_file() {
+    let s = setup(false);
+    signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
+    let stderr =
+        serve_pinned_expecting_failure(&s, &["--policy", default_wasm().to_str().unwrap()]);
+    assert!(stderr.contains(s.pin.to_str().unwrap()), "{stderr}");
+}
+
+#[test]
+fn require_bundle_without_a_valid_bundle_refuses_to_start() {
+    let s = setup(true);
+    signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
+    // Tamper with the signed bundle: flip a byte of the component inside the tar.
+    let mut bytes = std::fs::read(&s.bundle).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"\0asm")
+        .expect("component in the tar")
+        + 64;
+    bytes[at] ^= 0xff;
+    std::fs::write(&s.bundle, bytes).unwrap();
+    let stderr = serve_pinned_expecting_failure(&s, &[]);
+    assert!(
+        stderr.contains("refusing to start") && stderr.contains(s.pin.to_str().unwrap()),
+        "{stderr}"
+    );
+}
