@@ -54,6 +54,21 @@ impl Default for PolicyOptions {
     }
 }
 
+impl PolicyOptions {
+    /// Options for the config's `policy` section; compiled code is cached in
+    /// `<data_dir>/policy-cache/` when a data dir is given.
+    pub fn from_config(config: &crate::config::PolicyConfig, data_dir: Option<&Path>) -> Self {
+        PolicyOptions {
+            path: config.path.clone(),
+            settings: config.settings.clone(),
+            deadline: config.deadline,
+            memory_limit: config.memory_limit,
+            cache_dir: data_dir.map(|d| d.join("policy-cache")),
+            quarantine: QuarantineSettings::default(),
+        }
+    }
+}
+
 /// The active policy, as `status` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PolicyStatus {
@@ -293,20 +308,23 @@ impl PolicyHost {
                         active.source_name(),
                         hook.as_str()
                     ));
-                    if !Arc::ptr_eq(&active, &self.default)
-                        && let Some(until) = lock(&self.quarantine).record_failure(started)
-                    {
-                        tracing::warn!(
-                            policy = active.source_name(),
-                            "policy quarantined for {:?} after repeated failures",
-                            until.saturating_duration_since(started)
-                        );
-                    }
                     let class = failure.class;
-                    (
-                        self.fallback(hook, &call, last_resort),
-                        Outcome::Fallback(class),
-                    )
+                    if Arc::ptr_eq(&active, &self.default) {
+                        // The safety net itself failed: nothing to quarantine or retry.
+                        (last_resort(), Outcome::Fallback(class))
+                    } else {
+                        if let Some(until) = lock(&self.quarantine).record_failure(started) {
+                            tracing::warn!(
+                                policy = active.source_name(),
+                                "policy quarantined for {:?} after repeated failures",
+                                until.saturating_duration_since(started)
+                            );
+                        }
+                        (
+                            self.fallback(hook, &call, last_resort),
+                            Outcome::Fallback(class),
+                        )
+                    }
                 }
             }
         };
