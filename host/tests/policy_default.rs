@@ -149,6 +149,15 @@ fn long_details_are_cut() {
     };
     assert!(reason.len() < 400, "{} bytes", reason.len());
     assert!(reason.ends_with('…'));
+    // Larger than the guest's 64 KiB arena: its allocator has to grow memory.
+    let huge = "é".repeat(150_000);
+    let DisableDecision::Disable { reason } =
+        p.should_disable(&event(FailureKind::ProtocolError, &huge, 3))
+    else {
+        panic!("not disabled");
+    };
+    assert!(reason.contains("éé") && reason.len() < 400, "{reason}");
+    assert_eq!(p.status().fallbacks, 0);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+mod bump;
 mod decide;
 mod settings;
 
@@ -45,7 +46,7 @@ impl Guest for DefaultPolicy {
 export!(DefaultPolicy);
 
 #[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOC: bump::BumpAlloc = bump::BumpAlloc::new();
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
