@@ -136,15 +136,18 @@ impl PolicyHost {
         let limits = CallLimits {
             memory_limit: opts.memory_limit,
         };
-        let default = Arc::new(LoadedPolicy::load(
-            &engine,
-            &linkers,
-            EMBEDDED_DEFAULT,
-            PolicySource::Embedded,
-            &serde_json::Value::Object(Default::default()),
-            limits,
-            opts.cache_dir.as_deref(),
-        )?);
+        let default = Arc::new(
+            LoadedPolicy::load(
+                &engine,
+                &linkers,
+                EMBEDDED_DEFAULT,
+                PolicySource::Embedded,
+                &serde_json::Value::Object(Default::default()),
+                limits,
+                opts.cache_dir.as_deref(),
+            )?
+            .in_service(),
+        );
         let host = Arc::new(PolicyHost {
             engine,
             linkers,
@@ -210,7 +213,7 @@ impl PolicyHost {
                 return Ok(self.default.clone());
             }
             let p = self.load_bytes(EMBEDDED_DEFAULT, PolicySource::Embedded, settings)?;
-            return Ok(Arc::new(p));
+            return Ok(Arc::new(p.in_service()));
         };
         let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
             source_name: path.display().to_string(),
@@ -219,7 +222,7 @@ impl PolicyHost {
         })?;
         let p = self.load_bytes(&bytes, PolicySource::File(path.to_path_buf()), settings)?;
         smoke_test(&p)?;
-        Ok(Arc::new(p))
+        Ok(Arc::new(p.in_service()))
     }
 
     fn load_bytes(
