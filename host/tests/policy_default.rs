@@ -27,8 +27,16 @@ fn event(kind: FailureKind, detail: &str, consecutive: u32) -> FailureEvent {
     }
 }
 
+/// A deadline generous enough that a busy CI machine never times out a decision.
+fn options() -> PolicyOptions {
+    PolicyOptions {
+        deadline: Duration::from_millis(250),
+        ..PolicyOptions::default()
+    }
+}
+
 fn host() -> std::sync::Arc<PolicyHost> {
-    PolicyHost::start(PolicyOptions::default()).unwrap()
+    PolicyHost::start(options()).unwrap()
 }
 
 /// `None`: keep; `Some(fragment)`: disable with a reason containing `fragment`.
@@ -149,6 +157,15 @@ fn long_details_are_cut() {
     };
     assert!(reason.len() < 400, "{} bytes", reason.len());
     assert!(reason.ends_with('…'));
+    // Larger than the guest's 64 KiB arena: its allocator has to grow memory.
+    let huge = "é".repeat(150_000);
+    let DisableDecision::Disable { reason } =
+        p.should_disable(&event(FailureKind::ProtocolError, &huge, 3))
+    else {
+        panic!("not disabled");
+    };
+    assert!(reason.contains("éé") && reason.len() < 400, "{reason}");
+    assert_eq!(p.status().fallbacks, 0);
 }
 
 #[test]
@@ -267,7 +284,7 @@ fn reload_filter() {
 fn settings_change_thresholds() {
     let p = PolicyHost::start(PolicyOptions {
         settings: json!({"max_consecutive_failures": 2, "backoff_base_ms": 500, "backoff_max_ms": 500}),
-        ..PolicyOptions::default()
+        ..options()
     })
     .unwrap();
     assert!(p.status().last_error.is_none());

@@ -63,12 +63,18 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn start(path: &Path) -> Arc<PolicyHost> {
-    PolicyHost::start(PolicyOptions {
+/// Options for these tests: a deadline generous enough that a busy CI machine never times
+/// out a well-behaved decision (the infinite loop still hits it).
+fn options(path: &Path) -> PolicyOptions {
+    PolicyOptions {
         path: Some(path.to_path_buf()),
+        deadline: Duration::from_millis(250),
         ..PolicyOptions::default()
-    })
-    .unwrap()
+    }
+}
+
+fn start(path: &Path) -> Arc<PolicyHost> {
+    PolicyHost::start(options(path)).unwrap()
 }
 
 fn count(host: &PolicyHost, hook: &str, outcome: &str) -> u64 {
@@ -211,21 +217,24 @@ fn absurd_answers_are_invalid() {
     );
 }
 
-#[test]
-fn repeated_failures_quarantine_then_retry() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "trap.wasm", &guest::policy(Misbehaviour::Trap));
-    let host = PolicyHost::start(PolicyOptions {
-        path: Some(path),
+fn quarantining_host(path: PathBuf, initial: Duration) -> Arc<PolicyHost> {
+    PolicyHost::start(PolicyOptions {
         quarantine: QuarantineSettings {
             failures: 3,
-            window: Duration::from_secs(60),
-            initial: Duration::from_millis(300),
-            max: Duration::from_secs(10),
+            window: Duration::from_secs(600),
+            initial,
+            max: Duration::from_secs(3600),
         },
-        ..PolicyOptions::default()
+        ..options(&path)
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn repeated_failures_quarantine_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "trap.wasm", &guest::policy(Misbehaviour::Trap));
+    let host = quarantining_host(path.clone(), Duration::from_secs(3600));
     for _ in 0..3 {
         host.should_disable(&event(99));
     }
@@ -235,8 +244,23 @@ fn repeated_failures_quarantine_then_retry() {
     // Quarantined: even a harmless event is decided by the default.
     assert!(default_disables(&host.should_disable(&event(1))));
     assert_eq!(count(&host, "should-disable", "quarantined"), 1);
+    // Loading the policy again lifts the quarantine.
+    host.replace(Some(path), serde_json::json!({})).unwrap();
+    assert!(!host.status().quarantine.quarantined);
+    assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
+}
+
+#[test]
+fn quarantined_policy_is_retried_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "trap.wasm", &guest::policy(Misbehaviour::Trap));
+    let host = quarantining_host(path, Duration::from_millis(200));
+    for _ in 0..3 {
+        host.should_disable(&event(99));
+    }
+    assert_eq!(host.status().quarantine.quarantines, 1);
     // Released after the backoff: the guest decides again.
-    assert!(wait_until(Duration::from_secs(5), || !host
+    assert!(wait_until(Duration::from_secs(30), || !host
         .status()
         .quarantine
         .quarantined));
@@ -386,8 +410,9 @@ fn compiled_code_is_cached() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("policy-cache");
     let opts = PolicyOptions {
+        path: None,
         cache_dir: Some(cache.clone()),
-        ..PolicyOptions::default()
+        ..options(dir.path())
     };
     let first = PolicyHost::start(opts.clone()).unwrap();
     assert_eq!(first.status().cache, mcpproxy::policy::CacheOutcome::Stored);

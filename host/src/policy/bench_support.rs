@@ -36,7 +36,8 @@ impl Bench {
                 memory_limit: 16 << 20,
             },
             None,
-        )?;
+        )?
+        .in_service();
         Ok(Bench {
             engine,
             policy,

@@ -48,7 +48,8 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
             memory_limit: opts.memory_limit,
         },
         None,
-    )?;
+    )?
+    .in_service();
     let mut decisions = Vec::new();
     let mut failures = 0;
     let mut push = |scenario: &str, hook: &'static str, answer: Result<String, String>| {

@@ -15,6 +15,8 @@ use super::error::PolicyError;
 
 /// Epoch ticks a decision may run for.
 pub const DEADLINE_TICKS: u64 = 5;
+/// Epoch ticks for the calls made while loading a policy (`configure`, the smoke test).
+pub const SETUP_DEADLINE_TICKS: u64 = 20 * DEADLINE_TICKS;
 
 pub fn new_engine() -> Result<Engine, PolicyError> {
     let mut config = Config::new();

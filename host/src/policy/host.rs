@@ -54,6 +54,21 @@ impl Default for PolicyOptions {
     }
 }
 
+impl PolicyOptions {
+    /// Options for the config's `policy` section; compiled code is cached in
+    /// `<data_dir>/policy-cache/` when a data dir is given.
+    pub fn from_config(config: &crate::config::PolicyConfig, data_dir: Option<&Path>) -> Self {
+        PolicyOptions {
+            path: config.path.clone(),
+            settings: config.settings.clone(),
+            deadline: config.deadline,
+            memory_limit: config.memory_limit,
+            cache_dir: data_dir.map(|d| d.join("policy-cache")),
+            quarantine: QuarantineSettings::default(),
+        }
+    }
+}
+
 /// The active policy, as `status` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PolicyStatus {
@@ -121,15 +136,18 @@ impl PolicyHost {
         let limits = CallLimits {
             memory_limit: opts.memory_limit,
         };
-        let default = Arc::new(LoadedPolicy::load(
-            &engine,
-            &linkers,
-            EMBEDDED_DEFAULT,
-            PolicySource::Embedded,
-            &serde_json::Value::Object(Default::default()),
-            limits,
-            opts.cache_dir.as_deref(),
-        )?);
+        let default = Arc::new(
+            LoadedPolicy::load(
+                &engine,
+                &linkers,
+                EMBEDDED_DEFAULT,
+                PolicySource::Embedded,
+                &serde_json::Value::Object(Default::default()),
+                limits,
+                opts.cache_dir.as_deref(),
+            )?
+            .in_service(),
+        );
         let host = Arc::new(PolicyHost {
             engine,
             linkers,
@@ -195,7 +213,7 @@ impl PolicyHost {
                 return Ok(self.default.clone());
             }
             let p = self.load_bytes(EMBEDDED_DEFAULT, PolicySource::Embedded, settings)?;
-            return Ok(Arc::new(p));
+            return Ok(Arc::new(p.in_service()));
         };
         let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
             source_name: path.display().to_string(),
@@ -204,7 +222,7 @@ impl PolicyHost {
         })?;
         let p = self.load_bytes(&bytes, PolicySource::File(path.to_path_buf()), settings)?;
         smoke_test(&p)?;
-        Ok(Arc::new(p))
+        Ok(Arc::new(p.in_service()))
     }
 
     fn load_bytes(
@@ -293,20 +311,23 @@ impl PolicyHost {
                         active.source_name(),
                         hook.as_str()
                     ));
-                    if !Arc::ptr_eq(&active, &self.default)
-                        && let Some(until) = lock(&self.quarantine).record_failure(started)
-                    {
-                        tracing::warn!(
-                            policy = active.source_name(),
-                            "policy quarantined for {:?} after repeated failures",
-                            until.saturating_duration_since(started)
-                        );
-                    }
                     let class = failure.class;
-                    (
-                        self.fallback(hook, &call, last_resort),
-                        Outcome::Fallback(class),
-                    )
+                    if Arc::ptr_eq(&active, &self.default) {
+                        // The safety net itself failed: nothing to quarantine or retry.
+                        (last_resort(), Outcome::Fallback(class))
+                    } else {
+                        if let Some(until) = lock(&self.quarantine).record_failure(started) {
+                            tracing::warn!(
+                                policy = active.source_name(),
+                                "policy quarantined for {:?} after repeated failures",
+                                until.saturating_duration_since(started)
+                            );
+                        }
+                        (
+                            self.fallback(hook, &call, last_resort),
+                            Outcome::Fallback(class),
+                        )
+                    }
                 }
             }
         };

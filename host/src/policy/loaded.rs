@@ -14,7 +14,7 @@ use wasmtime::{Engine, Store};
 
 use super::bindings::{Policy as WitPolicy, PolicyPre};
 use super::cache::{self, CacheOutcome};
-use super::engine::DEADLINE_TICKS;
+use super::engine::{DEADLINE_TICKS, SETUP_DEADLINE_TICKS};
 use super::error::PolicyError;
 use super::inspect::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
@@ -76,6 +76,9 @@ pub struct LoadedPolicy {
     pre: PolicyPre<StoreState>,
     prepared: Vec<u8>,
     limits: CallLimits,
+    /// Epoch ticks per call: generous while loading (`configure`, smoke test), so a busy
+    /// machine does not get a good policy refused; `DEADLINE_TICKS` once it is in service.
+    deadline_ticks: u64,
 }
 
 /// The sha256 of `bytes`, in hex.
@@ -126,6 +129,7 @@ impl LoadedPolicy {
             pre,
             prepared: Vec::new(),
             limits,
+            deadline_ticks: SETUP_DEADLINE_TICKS,
         };
         let settings_text = settings_json(settings);
         policy.prepared = match policy.configure(&settings_text) {
@@ -146,6 +150,12 @@ impl LoadedPolicy {
         Ok(policy)
     }
 
+    /// Puts the policy in service: from now on calls get the normal deadline.
+    pub fn in_service(mut self) -> Self {
+        self.deadline_ticks = DEADLINE_TICKS;
+        self
+    }
+
     pub fn source_name(&self) -> &str {
         &self.source_name
     }
@@ -157,7 +167,7 @@ impl LoadedPolicy {
             StoreState::new(self.limits.memory_limit, self.source_name.clone()),
         );
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(DEADLINE_TICKS);
+        store.set_epoch_deadline(self.deadline_ticks);
         store
     }
 

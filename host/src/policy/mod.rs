@@ -1,7 +1,7 @@
 //! Policies: who decides auto-disable, retry backoff and reload filtering.
 //!
-//! The daemon only ever talks to a `Policy`. The real one runs WebAssembly components
-//! (see `wasm`); tests may script one. Decisions are synchronous and pure: they take values
+//! The daemon only ever talks to a `Policy`. The real one, `PolicyHost`, runs WebAssembly
+//! components (see `host`; `check` backs `mcpproxy policy check`); tests may script one. Decisions are synchronous and pure: they take values
 //! and return values, and never block on I/O.
 
 #[doc(hidden)]
@@ -31,12 +31,12 @@ pub use host::{PolicyHost, PolicyOptions, PolicyStatus};
 pub use metrics::LatencyBucket;
 pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;
+pub use types::{DisableDecision, FailureEvent, Transport, Verdict};
 pub use watch::PolicyWatch;
 
 /// The default policy (`policies/default.wasm`, rebuilt by `policies/build.sh`), so the daemon
 /// runs with no policy file and no wasm toolchain.
 pub const EMBEDDED_DEFAULT: &[u8] = include_bytes!("../../../policies/default.wasm");
-pub use types::{DisableDecision, FailureEvent, Transport, Verdict};
 
 /// The three decisions the daemon delegates.
 pub trait Policy: Send + Sync + 'static {

@@ -5,9 +5,11 @@
 //! It must never grant a policy anything: no preopened directories, no environment, no
 //! network, no inherited stdio.
 
+use std::time::Duration;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::mcpproxy::policy::{host, types};
 
@@ -54,15 +56,47 @@ impl StoreState {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        // `WasiCtx::builder()` grants nothing by default: no args, env, preopens or sockets,
-        // and stdin/stdout/stderr are closed or discarded.
         let wasi = self
             .wasi
-            .get_or_insert_with(|| Box::new((WasiCtx::builder().build(), ResourceTable::new())));
+            .get_or_insert_with(|| Box::new((deny_all_wasi(), ResourceTable::new())));
         WasiCtxView {
             ctx: &mut wasi.0,
             table: &mut wasi.1,
         }
+    }
+}
+
+/// WASI with nothing behind it. `WasiCtx::builder()` already gives no args, env or preopened
+/// directories, a closed stdin and discarding stdout/stderr; on top, sockets are off and the
+/// clocks are frozen at zero, so a decision cannot depend on time (the WASI random interfaces
+/// still answer: policies must use the event's `seed` to stay reproducible).
+fn deny_all_wasi() -> WasiCtx {
+    WasiCtx::builder()
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .wall_clock(FrozenClock)
+        .monotonic_clock(FrozenClock)
+        .build()
+}
+
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
     }
 }
 

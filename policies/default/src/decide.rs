@@ -47,12 +47,14 @@ const INERT_GLOBAL_KEYS: &[&str] = &["generation", "description", "$schema", "co
 /// Is this failure one that retrying will not fix?
 fn is_deterministic(e: &FailureEvent) -> bool {
     match e.kind {
-        FailureKind::SpawnError | FailureKind::ExitedBeforeHandshake | FailureKind::ProtocolError => {
-            true
-        }
+        FailureKind::SpawnError
+        | FailureKind::ExitedBeforeHandshake
+        | FailureKind::ProtocolError => true,
         // 4xx means the request itself is wrong (bad URL, missing credentials), except the
         // statuses that explicitly say "later".
-        FailureKind::HttpStatus => matches!(e.http_status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429),
+        FailureKind::HttpStatus => {
+            matches!(e.http_status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429)
+        }
         FailureKind::InitTimeout
         | FailureKind::Refused
         | FailureKind::CrashedAfterReady
@@ -117,7 +119,11 @@ fn deterministic_reason(e: &FailureEvent) -> String {
             None => "the server answered with an HTTP error".to_string(),
         },
     };
-    let times = if n == 1 { String::from("once") } else { format!("{n} times in a row") };
+    let times = if n == 1 {
+        String::from("once")
+    } else {
+        format!("{n} times in a row")
+    };
     format!("{what} ({times}){}", detail_suffix(e))
 }
 
@@ -186,7 +192,11 @@ pub fn filter_reload(diff: &ConfigDiff) -> Vec<Verdict> {
 fn verdict(c: &Change) -> Verdict {
     match (&c.target, c.kind) {
         (ChangeTarget::Server(_), ChangeKind::Modified) => {
-            if c.fields.is_empty() || c.fields.iter().any(|f| EFFECTIVE_SERVER_FIELDS.contains(&f.as_str())) {
+            if c.fields.is_empty()
+                || c.fields
+                    .iter()
+                    .any(|f| EFFECTIVE_SERVER_FIELDS.contains(&f.as_str()))
+            {
                 Verdict::Apply
             } else {
                 Verdict::Ignore(format!(

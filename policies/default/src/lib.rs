@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+mod bump;
 mod decide;
 mod settings;
 
@@ -45,7 +46,7 @@ impl Guest for DefaultPolicy {
 export!(DefaultPolicy);
 
 #[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOC: bump::BumpAlloc = bump::BumpAlloc::new();
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -73,7 +74,11 @@ pub unsafe extern "C" fn cabi_realloc(
         if old_len == 0 {
             alloc(Layout::from_size_align_unchecked(new_len, align))
         } else {
-            realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len)
+            realloc(
+                old_ptr,
+                Layout::from_size_align_unchecked(old_len, align),
+                new_len,
+            )
         }
     };
     if ptr.is_null() {

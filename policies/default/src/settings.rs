@@ -70,7 +70,10 @@ impl Settings {
 
     /// The bytes `configure` returns and every decision receives.
     pub fn encode(&self) -> Vec<u8> {
-        self.as_array().iter().flat_map(|v| v.to_le_bytes()).collect()
+        self.as_array()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
     }
 
     /// Reads `prepared`; anything malformed (the host never sends that) means the defaults.
@@ -91,7 +94,10 @@ impl Settings {
 /// Parses and validates the JSON text of `policy.settings`.
 pub fn parse(text: &str) -> Result<Settings, String> {
     let mut values = DEFAULTS.as_array();
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     p.ws();
     p.expect(b'{')?;
     p.ws();
@@ -110,9 +116,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
                     KEYS.join(", ")
                 ));
             };
-            values[slot] = p
-                .integer()
-                .map_err(|e| format!("setting `{key}`: {e}"))?;
+            values[slot] = p.integer().map_err(|e| format!("setting `{key}`: {e}"))?;
             p.ws();
             match p.peek() {
                 Some(b',') => p.i += 1,
@@ -135,7 +139,9 @@ pub fn parse(text: &str) -> Result<Settings, String> {
 
 fn check(s: &Settings) -> Result<(), String> {
     const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-    if s.max_consecutive_failures == 0 || s.deterministic_failures == 0 || s.max_failures_in_window == 0
+    if s.max_consecutive_failures == 0
+        || s.deterministic_failures == 0
+        || s.max_failures_in_window == 0
     {
         return Err("failure thresholds must be at least 1".into());
     }
@@ -168,7 +174,10 @@ impl Parser<'_> {
     }
 
     fn error(&self, wanted: &str) -> String {
-        format!("settings must be a JSON object of non-negative integers: expected {wanted} at byte {}", self.i)
+        format!(
+            "settings must be a JSON object of non-negative integers: expected {wanted} at byte {}",
+            self.i
+        )
     }
 
     fn expect(&mut self, c: u8) -> Result<(), String> {

@@ -1,0 +1,104 @@
+//! Policy decision latency and load times, printed as figures (no assertions):
+//! - a backoff decision in a fresh Store + instance (what the host does), p50/p99;
+//! - the same through `PolicyHost` (locks, metrics, validation included);
+//! - a backoff decision on a reused instance, for comparison;
+//! - cold compile of `default.wasm` vs. a compile-cache hit.
+//!
+//! Targets (issue 4): fresh-Store p50 ≤ 30 µs, p99 ≤ 150 µs; reused ≤ 1 µs; cached load ≤ 5 ms.
+//! Run: `cargo bench -p mcpproxy --bench policy`.
+
+use std::time::{Duration, Instant};
+
+use mcpproxy::policy::bench_support::Bench;
+use mcpproxy::policy::types::FailureKind;
+use mcpproxy::policy::{FailureEvent, Policy, PolicyHost, PolicyOptions, Transport};
+
+const DECISIONS: usize = 20_000;
+const LOADS: usize = 20;
+
+fn event() -> FailureEvent {
+    FailureEvent {
+        server: "bench".into(),
+        transport: Transport::Stdio,
+        kind: FailureKind::InitTimeout,
+        detail: "no handshake within 30s".into(),
+        exit_code: None,
+        http_status: None,
+        attempt: 4,
+        consecutive_failures: 4,
+        failures_in_window: 4,
+        window: Duration::from_secs(600),
+        since_first_failure: Duration::from_secs(20),
+        ready_for: None,
+        seed: 12345,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "{name:<42} n={:<6} p50={:>9.2} µs  p99={:>9.2} µs  max={:>9.2} µs",
+        samples.len(),
+        us(percentile(&samples, 0.50)),
+        us(percentile(&samples, 0.99)),
+        us(*samples.last().unwrap_or(&Duration::ZERO)),
+    );
+}
+
+fn main() {
+    let bench = Bench::new().expect("the embedded default loads");
+    let e = event();
+
+    // Warm up caches and the allocator before measuring.
+    bench.fresh_store(&e, 1_000).expect("decisions succeed");
+    report(
+        "fresh Store + instance, backoff",
+        bench.fresh_store(&e, DECISIONS).expect("decisions succeed"),
+    );
+
+    let host = PolicyHost::start(PolicyOptions::default()).expect("host starts");
+    let through_host: Vec<Duration> = (0..DECISIONS)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(host.backoff(&e));
+            t.elapsed()
+        })
+        .collect();
+    report("PolicyHost::backoff (fresh Store)", through_host);
+
+    bench.reused_instance(&e, 1_000).expect("decisions succeed");
+    report(
+        "reused instance, backoff",
+        bench
+            .reused_instance(&e, DECISIONS)
+            .expect("decisions succeed"),
+    );
+
+    let cold: Vec<Duration> = (0..LOADS)
+        .map(|_| bench.compile(None).expect("compiles").0)
+        .collect();
+    report("cold compile of default.wasm", cold);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, first) = bench
+        .compile(Some(dir.path()))
+        .expect("compiles and stores");
+    let cached: Vec<Duration> = (0..LOADS)
+        .map(|_| {
+            let (took, outcome) = bench.compile(Some(dir.path())).expect("loads");
+            assert_eq!(
+                outcome,
+                mcpproxy::policy::CacheOutcome::Hit,
+                "after {first:?}"
+            );
+            took
+        })
+        .collect();
+    report("cached load of default.wasm", cached);
+}
