@@ -209,3 +209,66 @@ fn client_commands_say_clearly_when_no_daemon_runs() {
         "{out:?}"
     );
 }
+
+#[test]
+fn upstream_servers_operations_change_the_daemon_and_the_file_without_a_reload() {
+    let daemon = Daemon::start(json!({"mcpServers": [fixture_server("a", "healthy")]}), &[]);
+    let a = daemon.wait_state("a", "Ready", Duration::from_secs(30));
+    let op = |args: Value| call_tool_json(&daemon, "upstream_servers", args);
+    let entry_in_file = |name: &str| {
+        read_json(&daemon.config)["mcpServers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+    };
+
+    let b_entry = json!({"command": FIXTURE, "args": ["--mode", "healthy", "--tools", "1"]});
+    op(json!({"operation": "add", "name": "b", "server": b_entry}));
+    let b = daemon.wait_state("b", "Ready", Duration::from_secs(30));
+    assert_eq!(b["tool_count"], 4, "{b}");
+    assert_eq!(entry_in_file("b").unwrap()["command"], FIXTURE);
+
+    op(json!({"operation": "disable", "name": "a"}));
+    daemon.wait_state("a", "Disabled", Duration::from_secs(30));
+    let a_pid = a["pid"].as_u64().unwrap() as u32;
+    wait_for(Duration::from_secs(10), "a's process to end", || {
+        (!pid_alive(a_pid)).then_some(())
+    });
+    assert_eq!(entry_in_file("a").unwrap()["enabled"], false);
+    op(json!({"operation": "enable", "name": "a"}));
+    daemon.wait_state("a", "Ready", Duration::from_secs(30));
+    assert_eq!(entry_in_file("a").unwrap()["enabled"], true);
+
+    op(json!({"operation": "restart", "name": "b"}));
+    wait_for(Duration::from_secs(30), "b to restart", || {
+        let now = daemon.server("b");
+        (now["connection_state"] == "Ready" && now["pid"] != b["pid"]).then_some(())
+    });
+
+    op(json!({"operation": "remove", "name": "b"}));
+    wait_for(Duration::from_secs(30), "b to be gone", || {
+        daemon.server("b").is_null().then_some(())
+    });
+    assert!(entry_in_file("b").is_none());
+
+    let unknown = std::process::Command::new(MCPPROXY)
+        .args([
+            "call",
+            "tool",
+            "--tool-name=upstream_servers",
+            r#"--json_args={"operation":"enable","name":"nope"}"#,
+        ])
+        .args(["--config".as_ref(), daemon.config.as_os_str()])
+        .args(["--data-dir".as_ref(), daemon.data_dir.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("nope"),
+        "{unknown:?}"
+    );
+    // The daemon's own saves never come back as reloads.
+    assert_eq!(daemon.status()["config_syncs"], 1);
+}
