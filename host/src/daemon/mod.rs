@@ -110,16 +110,18 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     info!(config = %opts.config_path.display(), data_dir = %data_dir.display(), "mcpproxy serving MCP at http://{local}/mcp");
 
     let tools_limit = config.tools_limit;
-    let state = Arc::new(DaemonState::new(
-        opts.config_path.clone(),
+    let state = Arc::new(DaemonState {
+        config_path: opts.config_path.clone(),
         data_dir,
-        local,
+        listen: local,
+        started: std::time::Instant::now(),
         store,
         policy,
         pinned,
         registry,
-        config,
-    ));
+        running: tokio::sync::Mutex::new(config),
+        counters: state::Counters::default(),
+    });
     reload::initial_sync(&state).await;
     tokio::spawn(progress::log_until_settled(state.registry.clone()));
     tokio::spawn(reload::run(state.clone(), updates));

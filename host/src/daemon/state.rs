@@ -53,32 +53,6 @@ impl Counters {
     }
 }
 
-impl DaemonState {
-    pub fn new(
-        config_path: PathBuf,
-        data_dir: PathBuf,
-        listen: SocketAddr,
-        store: ConfigStore,
-        policy: Arc<PolicyHost>,
-        pinned: Option<Arc<Pinned>>,
-        registry: Registry,
-        config: Config,
-    ) -> Self {
-        DaemonState {
-            config_path,
-            data_dir,
-            listen,
-            started: Instant::now(),
-            store,
-            policy,
-            pinned,
-            registry,
-            running: Mutex::new(config),
-            counters: Counters::default(),
-        }
-    }
-}
-
 /// Persists the supervisors' auto-disables through the config store's one, coalesced save.
 pub struct StoreSink {
     store: ConfigStore,
