@@ -48,21 +48,6 @@ impl ConfigDiff {
     }
 }
 
-/// The server fields `diff` compares, by their file names (unknown keys come from `extra`).
-const SERVER_FIELDS: &[&str] = &[
-    "protocol",
-    "command",
-    "args",
-    "env",
-    "working_dir",
-    "url",
-    "headers",
-    "enabled",
-    "auto_disabled",
-    "auto_disable_reason",
-    "init_timeout",
-];
-
 /// What changed from `old` (running) to `new` (just read): servers removed (in `old`'s order),
 /// then added and modified (in `new`'s order), then global keys. `generation` is not a change:
 /// it goes to `disk_generation`; the store fills `stamped_generation`. Pure.
@@ -132,7 +117,8 @@ pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> 
         "init_timeout" => a.init_timeout != b.init_timeout,
         _ => false,
     };
-    let mut fields: Vec<String> = SERVER_FIELDS
+    // Every known key but the name (a renamed server is a removal plus an addition).
+    let mut fields: Vec<String> = super::load::SERVER_KEYS[1..]
         .iter()
         .filter(|f| differs(f))
         .map(|f| f.to_string())

@@ -31,8 +31,8 @@ pub const SERVERS_KEY: &str = "mcpServers";
 /// The daemon-managed save counter.
 pub const GENERATION_KEY: &str = "generation";
 
-/// Server keys mcpproxy reads; every other key of an entry goes to `extra`.
-const SERVER_KEYS: &[&str] = &[
+/// Server keys mcpproxy reads, `name` first; every other key of an entry goes to `extra`.
+pub(crate) const SERVER_KEYS: &[&str] = &[
     "name",
     "protocol",
     "command",

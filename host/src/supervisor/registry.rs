@@ -97,6 +97,13 @@ impl Registry {
         }
     }
 
+    /// Servers joined or left the list: progress and the tool set both changed.
+    fn tick_state_and_tools(&self) {
+        let shared = &self.inner.shared;
+        shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
+        shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Servers> {
         self.inner.servers.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -156,14 +163,7 @@ impl Registry {
             }));
         futures::future::join(configured, futures::future::join_all(stopping)).await;
         // The stopped servers left the list: progress and tools changed.
-        self.inner
-            .shared
-            .state_tick
-            .send_modify(|n| *n = n.wrapping_add(1));
-        self.inner
-            .shared
-            .tools_tick
-            .send_modify(|n| *n = n.wrapping_add(1));
+        self.tick_state_and_tools();
     }
 
     /// For an existing server, the command to send; a new one is spawned (it starts by
@@ -337,14 +337,7 @@ impl Registry {
             servers.map.drain().map(|(_, h)| h).collect()
         };
         futures::future::join_all(handles.into_iter().map(stop)).await;
-        self.inner
-            .shared
-            .state_tick
-            .send_modify(|n| *n = n.wrapping_add(1));
-        self.inner
-            .shared
-            .tools_tick
-            .send_modify(|n| *n = n.wrapping_add(1));
+        self.tick_state_and_tools();
     }
 }
 
