@@ -67,9 +67,9 @@ impl WasiView for StoreState {
 }
 
 /// WASI with nothing behind it. `WasiCtx::builder()` already gives no args, env or preopened
-/// directories, a closed stdin and discarding stdout/stderr; on top, sockets are off and the
-/// clocks are frozen at zero, so a decision cannot depend on time (the WASI random interfaces
-/// still answer: policies must use the event's `seed` to stay reproducible).
+/// directories, a closed stdin and discarding stdout/stderr; on top, sockets are off, the
+/// clocks are frozen at zero and "random" is all zeros, so a decision cannot depend on time or
+/// on anything but its arguments (the event's `seed` is the policy's randomness).
 fn deny_all_wasi() -> WasiCtx {
     WasiCtx::builder()
         .allow_tcp(false)
@@ -77,7 +77,31 @@ fn deny_all_wasi() -> WasiCtx {
         .allow_ip_name_lookup(false)
         .wall_clock(FrozenClock)
         .monotonic_clock(FrozenClock)
+        .secure_random(ZeroRandom)
+        .insecure_random(ZeroRandom)
+        .insecure_random_seed(0)
         .build()
+}
+
+/// A "random" source that always answers zeros: WASI guests (Rust std, componentize-py)
+/// read random bytes at start-up for hash seeds; they get the same bytes every time.
+struct ZeroRandom;
+
+impl rand_core_wasi::TryRng for ZeroRandom {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(0)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(0)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.fill(0);
+        Ok(())
+    }
 }
 
 struct FrozenClock;
