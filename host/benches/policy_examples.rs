@@ -6,6 +6,8 @@
 //! Builds a component from source only if its `.wasm` is missing (run
 //! `examples/policies/build-all.sh` to rebuild).
 //! Run: `cargo bench -p mcpproxy --bench policy_examples`
+//! or, where wasmtime has no release build yet, `cargo bench --profile dev -p mcpproxy --bench
+//! policy_examples` (dependencies at opt-level 1: same guest code, slightly slower host side).
 //! (`POLICY_BENCH_DECISIONS=N` for N timed decisions per hook, default 500).
 
 #[path = "../tests/policy_examples_support/mod.rs"]
