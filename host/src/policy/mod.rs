@@ -5,6 +5,7 @@
 //! and return values, and never block on I/O.
 
 pub mod bindings;
+pub mod bundle;
 mod cache;
 mod engine;
 mod error;
@@ -14,8 +15,8 @@ mod loaded;
 mod metrics;
 mod quarantine;
 mod scenarios;
+pub mod simulate;
 mod store;
-pub mod bundle;
 pub mod types;
 mod validate;
 
