@@ -46,14 +46,28 @@ fn the_embedded_default_meets_the_example_scenario() {
     );
     // the timeouts at 0, 31 s and 93 s: attempts 1..3, each backoff within the default's
     // documented full-jitter range 1 s ..= 1 s * 2^(n-1)
-    for (row, n) in [(&report.rows[0], 1u32), (&report.rows[4], 2), (&report.rows[5], 3)] {
+    for (row, n) in [
+        (&report.rows[0], 1u32),
+        (&report.rows[4], 2),
+        (&report.rows[5], 3),
+    ] {
         assert_eq!((row.attempt, row.consecutive), (Some(n), Some(n)));
         let ms = row.backoff.unwrap().as_millis();
-        assert!((1000..=1000 << (n - 1)).contains(&ms), "backoff {ms} ms after failure {n}");
+        assert!(
+            (1000..=1000 << (n - 1)).contains(&ms),
+            "backoff {ms} ms after failure {n}"
+        );
     }
-    assert!(report.rows[3].reason.contains("the command was not found (3 times in a row)"));
+    assert!(
+        report.rows[3]
+            .reason
+            .contains("the command was not found (3 times in a row)")
+    );
     let table = report.to_string();
-    assert!(table.contains("1m33s") && table.contains("ok: every expectation met"), "{table}");
+    assert!(
+        table.contains("1m33s") && table.contains("ok: every expectation met"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -103,7 +117,10 @@ fn cli_run_loads_the_policy_file_and_passes() {
     )
     .unwrap();
     assert!(passed, "{text}");
-    assert!(text.contains("default.wasm") && text.contains("sha256"), "{text}");
+    assert!(
+        text.contains("default.wasm") && text.contains("sha256"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -127,7 +144,10 @@ fn a_policy_that_does_not_load_is_an_error_not_a_fallback() {
     std::fs::write(&broken, b"not a component").unwrap();
     let e = cli_run(&broken, &example_scenario(), None).unwrap_err();
     let msg = format!("{e:#}");
-    assert!(msg.contains("broken.wasm") && msg.contains("could not be loaded"), "{msg}");
+    assert!(
+        msg.contains("broken.wasm") && msg.contains("could not be loaded"),
+        "{msg}"
+    );
 
     let missing = dir.path().join("missing.wasm");
     let e = cli_run(&missing, &example_scenario(), None).unwrap_err();

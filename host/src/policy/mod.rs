@@ -14,6 +14,7 @@ mod inspect;
 mod loaded;
 mod metrics;
 mod quarantine;
+pub mod scaffold;
 mod scenarios;
 pub mod simulate;
 mod store;
