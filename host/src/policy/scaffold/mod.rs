@@ -102,9 +102,16 @@ fn render(lang: Lang, name: &str) -> Vec<(String, String, bool)> {
         Lang::Python => PYTHON,
     };
     let crate_name = name.replace('-', "_");
+    // JS and Python components need more time and memory per decision than the host's
+    // defaults (10 ms, 16 MiB); their scenario runs them under what they need in the daemon.
+    let limits = match lang {
+        Lang::Rust => "",
+        Lang::Js | Lang::Python => "  \"deadline_ms\": 200,\n  \"memory_limit_mib\": 64,\n",
+    };
     let fill = |t: &str| {
         t.replace("{{name}}", name)
             .replace("{{crate}}", &crate_name)
+            .replace("{{limits}}", limits)
     };
     let mut out: Vec<(String, String, bool)> = templates
         .iter()
