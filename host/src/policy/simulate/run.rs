@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use super::report::{Report, Row};
 use super::scenario::{Action, Expect, ExpectVerdict, Scenario, Step};
 use crate::policy::Policy;
-use crate::policy::types::{ChangeKind, ChangeTarget, ConfigDiff, DisableDecision, Verdict};
+use crate::policy::types::{
+    ChangeKind, ChangeTarget, ConfigDiff, DisableDecision, Transport, Verdict,
+};
 use crate::supervisor::counters::Counters;
 use crate::upstream::Failure;
 
@@ -34,7 +36,14 @@ pub fn run(policy: &dyn Policy, scenario: &Scenario) -> Report {
     for (index, step) in scenario.steps.iter().enumerate() {
         let now = base + step.at;
         match &step.action {
-            Action::Failure { server, .. } => {
+            Action::Failure {
+                server,
+                transport,
+                kind,
+                exit_code,
+                http_status,
+                detail,
+            } => {
                 let state = servers
                     .entry(server.clone())
                     .or_insert_with(|| ServerState {
@@ -42,10 +51,20 @@ pub fn run(policy: &dyn Policy, scenario: &Scenario) -> Report {
                         ready: false,
                         disabled: false,
                     });
-                let seed = event_seed(scenario.seed, index);
-                report
-                    .rows
-                    .push(failure_row(policy, step, state, now, seed));
+                let failure = Failure {
+                    kind: *kind,
+                    detail: detail.clone(),
+                    exit_code: *exit_code,
+                    http_status: *http_status,
+                };
+                let attempt = Attempt {
+                    server,
+                    transport: *transport,
+                    failure: &failure,
+                    now,
+                    seed: event_seed(scenario.seed, index),
+                };
+                report.rows.push(failure_row(policy, step, state, attempt));
             }
             Action::Ready { server } => {
                 let state = servers
@@ -80,28 +99,27 @@ pub fn event_seed(scenario_seed: u64, index: usize) -> u64 {
     (z ^ (z >> 31)) & ((1 << 53) - 1)
 }
 
-fn failure_row(
-    policy: &dyn Policy,
-    step: &Step,
-    state: &mut ServerState,
+/// One failed attempt, as the supervisor sees it before counting it.
+struct Attempt<'a> {
+    server: &'a str,
+    transport: Transport,
+    failure: &'a Failure,
     now: Instant,
     seed: u64,
-) -> Row {
-    let Action::Failure {
+}
+
+fn failure_row(policy: &dyn Policy, step: &Step, state: &mut ServerState, a: Attempt<'_>) -> Row {
+    let Attempt {
         server,
         transport,
-        kind,
-        exit_code,
-        http_status,
-        detail,
-    } = &step.action
-    else {
-        unreachable!("failure_row is only called for failure steps")
-    };
+        failure,
+        now,
+        seed,
+    } = a;
     let mut row = Row {
         at: step.at,
-        target: server.clone(),
-        event: event_name(*kind, *exit_code, *http_status),
+        target: server.to_string(),
+        event: event_name(failure.kind, failure.exit_code, failure.http_status),
         attempt: None,
         consecutive: None,
         decision: "-".into(),
@@ -123,13 +141,7 @@ fn failure_row(
         state.counters.begin_attempt();
     }
     state.ready = false;
-    let failure = Failure {
-        kind: *kind,
-        detail: detail.clone(),
-        exit_code: *exit_code,
-        http_status: *http_status,
-    };
-    let event = state.counters.fail(now, server, *transport, &failure, seed);
+    let event = state.counters.fail(now, server, transport, failure, seed);
     row.attempt = Some(event.attempt);
     row.consecutive = Some(event.consecutive_failures);
     let (disable, reason, backoff) = match policy.should_disable(&event) {

@@ -69,7 +69,8 @@ fn rows_carry_the_daemons_counters_and_decisions() {
     let p = Scripted::default();
     let r = run(&p, &s);
     // (attempt, consecutive, decision, backoff seconds)
-    let want: [(Option<u32>, Option<u32>, &str, Option<u64>); 9] = [
+    type Want = (Option<u32>, Option<u32>, &'static str, Option<u64>);
+    let want: [Want; 9] = [
         (Some(1), Some(1), "keep", Some(1)),
         (Some(2), Some(2), "keep", Some(2)),
         (Some(3), Some(0), "-", None),
