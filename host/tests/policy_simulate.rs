@@ -167,3 +167,45 @@ fn a_policy_that_does_not_load_is_an_error_not_a_fallback() {
     let e = cli_run(&repo().join("policies/default.wasm"), &bad_scenario, None).unwrap_err();
     assert!(format!("{e:#}").contains("bad.json"), "{e:#}");
 }
+
+/// Builds `examples/policies/rust-strict` (into a target dir under mcpproxy's `target/`, so the
+/// source folder stays clean and only the first run compiles its dependencies).
+fn build_rust_strict() -> PathBuf {
+    let target = repo().join("target/scaffold-test");
+    let out = std::process::Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .current_dir(repo().join("examples/policies/rust-strict"))
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target.join("wasm32-wasip2/release/strict_policy.wasm")
+}
+
+#[test]
+fn the_strict_example_meets_its_scenario_and_not_the_defaults() {
+    let strict = build_rust_strict();
+    let (text, passed) = cli_run(
+        &strict,
+        &repo().join("examples/scenarios/strict-policy.json"),
+        None,
+    )
+    .unwrap();
+    assert!(passed, "{text}");
+    // strict gives up on a missing command at once: the default's expectations fail
+    let (text, passed) = cli_run(&strict, &example_scenario(), None).unwrap();
+    assert!(!passed, "{text}");
+    assert!(text.contains("✗ expected disable: false"), "{text}");
+}
