@@ -1,0 +1,78 @@
+//! The edge of `mcpproxy policy test`: read the policy and scenario files, load the policy in a
+//! real `PolicyHost`, run the simulator, and hand back the text to print.
+//!
+//! A policy that fails to load is an error here: the daemon would silently fall back to the
+//! embedded default, but a test of *this* policy must not.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use super::run::run;
+use super::scenario::Scenario;
+use crate::policy::{PolicyHost, PolicyOptions};
+
+/// Runs `scenario` through the policy component at `policy_path`. `settings` (JSON text)
+/// replaces the scenario's own settings. Returns the report text and whether every
+/// expectation was met (`true`: exit 0; `false`: exit non-zero).
+pub fn cli_run(
+    policy_path: &Path,
+    scenario: &Path,
+    settings: Option<&str>,
+) -> anyhow::Result<(String, bool)> {
+    let text = std::fs::read_to_string(scenario)
+        .with_context(|| format!("cannot read scenario {}", scenario.display()))?;
+    let mut scenario_value = Scenario::from_json(&scenario.display().to_string(), &text)?;
+    if let Some(s) = settings {
+        let value: serde_json::Value =
+            serde_json::from_str(s).context("--settings is not valid JSON")?;
+        if !value.is_object() {
+            bail!("--settings must be a JSON object, got {s}");
+        }
+        scenario_value.settings = value;
+    }
+    if !policy_path.is_file() {
+        bail!("policy {}: no such file", policy_path.display());
+    }
+    let defaults = PolicyOptions::default();
+    let host = PolicyHost::start(PolicyOptions {
+        path: Some(policy_path.to_path_buf()),
+        settings: scenario_value.settings.clone(),
+        deadline: scenario_value.deadline.unwrap_or(defaults.deadline),
+        memory_limit: scenario_value.memory_limit.unwrap_or(defaults.memory_limit),
+        ..defaults
+    })
+    .with_context(|| {
+        format!(
+            "policy {}: the policy host did not start",
+            policy_path.display()
+        )
+    })?;
+    let status = host.status();
+    if status.fallback_active {
+        bail!(
+            "policy {} could not be loaded: {}",
+            policy_path.display(),
+            status.last_error.unwrap_or_else(|| "unknown error".into())
+        );
+    }
+    let mut report = run(host.as_ref(), &scenario_value);
+    let after = host.status();
+    report.notes.push(format!(
+        "policy {} (sha256 {}), {} step(s)",
+        policy_path.display(),
+        after.sha256,
+        scenario_value.steps.len()
+    ));
+    if after.fallbacks > 0 {
+        // The daemon would carry on with the default's answers; a test must not pass on them.
+        report.run_failure = true;
+        report.notes.push(format!(
+            "✗ {} decision(s) fell back to the embedded default: {}",
+            after.fallbacks,
+            after.last_error.unwrap_or_else(|| "unknown error".into())
+        ));
+    }
+    let passed = !report.failed();
+    Ok((report.to_string(), passed))
+}
