@@ -104,6 +104,23 @@ pub enum PolicyCommand {
         #[arg(long, default_value = "{}")]
         settings: String,
     },
+    /// Dry-run a policy on a scenario of events over time; prints a timeline of its decisions and
+    /// exits non-zero when a decision differs from the scenario's expectations.
+    Test {
+        policy: PathBuf,
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Settings JSON handed to `configure` (overrides the scenario's).
+        #[arg(long)]
+        settings: Option<String>,
+    },
+    /// Create a policy project (Rust, JavaScript or Python) that builds and passes `policy check`.
+    New {
+        #[arg(long, value_parser = ["rust", "js", "python"])]
+        lang: String,
+        /// Project name; also the folder created in the current directory.
+        name: String,
+    },
     /// Make a minisign key pair for signing policy bundles: PREFIX.pub and PREFIX.key.
     Keygen {
         /// Output prefix, e.g. `keys/acme`.

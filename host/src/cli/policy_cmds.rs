@@ -11,6 +11,24 @@ use crate::policy::bundle::cli as bundle;
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     let text = match command {
         PolicyCommand::Check { file, settings } => check(&file, &settings)?,
+        PolicyCommand::Test {
+            policy,
+            scenario,
+            settings,
+        } => {
+            let (table, passed) =
+                crate::policy::simulate::cli_run(&policy, &scenario, settings.as_deref())?;
+            print!("{table}");
+            return Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        PolicyCommand::New { lang, name } => {
+            let lang: crate::policy::scaffold::Lang = lang.parse()?;
+            crate::policy::scaffold::new_project(lang, &name, Path::new(&name))?
+        }
         PolicyCommand::Keygen { prefix } => bundle::keygen(&prefix)?,
         PolicyCommand::Bundle(BundleCommand::Pack { dir, output }) => bundle::pack(&dir, &output)?,
         PolicyCommand::Bundle(BundleCommand::Sign { bundle: path, key }) => {

@@ -1,0 +1,98 @@
+//! The `mcpproxy policy` commands as a user runs them: `check`, `test` (exit status follows the
+//! scenario's expectations, so authors can use it in their own CI) and `new`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const MCPPROXY: &str = env!("CARGO_BIN_EXE_mcpproxy");
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(MCPPROXY).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn policy_check_reports_the_world_and_decisions_of_the_default() {
+    let (ok, out) = run(&[
+        "policy",
+        "check",
+        repo("policies/default.wasm").to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0.1.0"), "{out}");
+}
+
+#[test]
+fn policy_test_exits_by_the_scenarios_expectations() {
+    let policy = repo("policies/default.wasm");
+    let scenario = repo("examples/scenarios/default-policy.json");
+    let (ok, out) = run(&[
+        "policy",
+        "test",
+        policy.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("DISABLE") && out.contains("the command was not found"),
+        "{out}"
+    );
+
+    // The same policy with a stricter setting disables B at its first failure: the scenario's
+    // expectation ("not yet") no longer holds, and the command says so by its exit status.
+    let (ok, out) = run(&[
+        "policy",
+        "test",
+        policy.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--settings",
+        r#"{"deterministic_failures": 1}"#,
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAILED"), "{out}");
+}
+
+#[test]
+fn policy_new_scaffolds_a_project_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = |name: &str| {
+        let out = Command::new(MCPPROXY)
+            .args(["policy", "new", "--lang", "rust", name])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = new("my-policy");
+    assert!(ok, "{err}");
+    for file in [
+        "README.md",
+        "build.sh",
+        "wit/policy.wit",
+        "scenario.json",
+        "Cargo.toml",
+    ] {
+        assert!(
+            dir.path().join("my-policy").join(file).exists(),
+            "{file} missing"
+        );
+    }
+    let (ok, err) = new("my-policy");
+    assert!(!ok && err.contains("my-policy"), "{err}");
+}
