@@ -31,14 +31,30 @@ fn ok(args: &[&str]) -> String {
 
 /// Pack and sign a bundle of the default policy at `revision` with `settings` into `out`.
 fn signed_bundle(work: &Path, key: &Path, revision: u64, settings: Value, out: &Path) {
+    signed_bundle_with_smoke_tests(work, key, revision, settings, None, out)
+}
+
+fn signed_bundle_with_smoke_tests(
+    work: &Path,
+    key: &Path,
+    revision: u64,
+    settings: Value,
+    smoke: Option<Value>,
+    out: &Path,
+) {
     let dir = work.join(format!("bundle-src-{revision}"));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(default_wasm(), dir.join("policy.wasm")).unwrap();
-    let manifest = json!({
+    let mut manifest = json!({
         "name": "acme-policy", "revision": revision,
         "hooks": {"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"},
         "settings": settings, "deadline_ms": 10, "memory_limit_mib": 16, "on_failure": "fallback-to-default",
     });
+    if let Some(scenario) = smoke {
+        std::fs::write(dir.join("smoke.json"), scenario.to_string()).unwrap();
+        manifest["smoke_tests"] = json!("smoke.json");
+    }
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     let staged = work.join(format!("staged-{revision}.tar"));
     ok(&[
@@ -194,6 +210,46 @@ fn require_bundle_without_a_valid_bundle_refuses_to_start() {
     let stderr = serve_pinned_expecting_failure(&s, &[]);
     assert!(
         stderr.contains("refusing to start") && stderr.contains(s.pin.to_str().unwrap()),
+        "{stderr}"
+    );
+}
+
+/// A `policy test` scenario: a missing command, disabled at the third failure under the
+/// default settings.
+fn smoke_scenario() -> Value {
+    let step = |at: &str, disable: bool| json!({"at": at, "server": "B", "kind": "spawn_error", "detail": "command not found", "expect": {"disable": disable}});
+    json!({"steps": [step("0s", false), step("1s", false), step("3s", true)]})
+}
+
+#[test]
+fn a_bundles_smoke_tests_must_pass_before_it_is_activated() {
+    let s = setup(true);
+    signed_bundle_with_smoke_tests(
+        s.work.path(),
+        &s.key,
+        1,
+        json!({}),
+        Some(smoke_scenario()),
+        &s.bundle,
+    );
+    let daemon = start_pinned(&s, json!({"mcpServers": []}), &[]);
+    assert_eq!(daemon.status()["bundle"]["revision"], 1);
+    drop(daemon);
+
+    // Settings that disable at the first failure contradict the bundle's own smoke tests.
+    let s = setup(true);
+    let strict = json!({"deterministic_failures": 1});
+    signed_bundle_with_smoke_tests(
+        s.work.path(),
+        &s.key,
+        1,
+        strict,
+        Some(smoke_scenario()),
+        &s.bundle,
+    );
+    let stderr = serve_pinned_expecting_failure(&s, &[]);
+    assert!(
+        stderr.contains("refusing to start") && stderr.contains("smoke tests failed"),
         "{stderr}"
     );
 }

@@ -12,10 +12,11 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::config::PolicyConfig;
+use crate::policy::bundle::Hook;
 use crate::policy::bundle::{
     self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
 };
-use crate::policy::{PolicyHost, PolicyOptions, check};
+use crate::policy::{PolicyHost, PolicyOptions, check, simulate};
 use crate::watcher::ConfigWatcher;
 
 /// The policy to start, and the pin that chose it (if any).
@@ -198,10 +199,25 @@ impl BundleValidator for HostValidator {
         }
     }
 
-    fn run_smoke_tests(&self, bundle: &VerifiedBundle, _smoke_tests: &[u8]) -> Result<(), String> {
-        Err(format!(
-            "bundle {} names smoke tests, which this mcpproxy cannot run yet; remove `smoke_tests` from the manifest",
-            bundle.manifest().name
-        ))
+    /// A bundle's smoke tests are a `policy test` scenario (`examples/scenarios/`), run through
+    /// the bundle's component with the bundle's settings; every expectation must hold.
+    fn run_smoke_tests(&self, bundle: &VerifiedBundle, smoke_tests: &[u8]) -> Result<(), String> {
+        let manifest = bundle.manifest();
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
+        let component = dir.path().join("component.wasm");
+        let scenario = dir.path().join("smoke-tests.json");
+        let write = |path: &Path, bytes: &[u8]| {
+            std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        write(&component, bundle.component(Hook::ShouldDisable))?;
+        write(&scenario, smoke_tests)?;
+        let settings = manifest.settings.to_string();
+        let (table, passed) = simulate::cli_run(&component, &scenario, Some(&settings))
+            .map_err(|e| format!("{e:#}"))?;
+        if passed {
+            Ok(())
+        } else {
+            Err(format!("smoke tests failed:\n{table}"))
+        }
     }
 }
