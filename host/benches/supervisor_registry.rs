@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcpproxy::config::{Protocol, ServerConfig};
+use mcpproxy::config::ServerConfig;
 use mcpproxy::supervisor::testing::{
     Outcome, RecordingSink, ScriptedConnector, ScriptedPolicy, tool,
 };
@@ -17,21 +17,7 @@ use rmcp::model::CallToolRequestParams;
 use tokio_util::sync::CancellationToken;
 
 fn server(name: &str) -> ServerConfig {
-    ServerConfig {
-        name: name.to_string(),
-        protocol: Protocol::Stdio,
-        command: Some("scripted".into()),
-        args: vec![],
-        env: Default::default(),
-        working_dir: None,
-        url: None,
-        headers: Default::default(),
-        enabled: true,
-        auto_disabled: false,
-        auto_disable_reason: None,
-        init_timeout: None,
-        extra: Default::default(),
-    }
+    mcpproxy::supervisor::testing::stdio_server(name, "scripted")
 }
 
 fn config(servers: Vec<ServerConfig>) -> mcpproxy::config::Config {

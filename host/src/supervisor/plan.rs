@@ -116,19 +116,8 @@ mod tests {
 
     fn server(name: &str) -> ServerConfig {
         ServerConfig {
-            name: name.to_string(),
-            protocol: Protocol::Stdio,
-            command: Some("fixture".into()),
             args: vec!["healthy".into()],
-            env: Default::default(),
-            working_dir: None,
-            url: None,
-            headers: Default::default(),
-            enabled: true,
-            auto_disabled: false,
-            auto_disable_reason: None,
-            init_timeout: None,
-            extra: Default::default(),
+            ..crate::supervisor::testing::stdio_server(name, "fixture")
         }
     }
 

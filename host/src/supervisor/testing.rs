@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::AutoDisableSink;
-use crate::config::{ConfigDiff, ServerConfig};
+use crate::config::{ConfigDiff, Protocol, ServerConfig};
 use crate::policy::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
 use crate::upstream::{CallError, Connector, Failure, FailureKind, UpstreamSession};
 
@@ -25,6 +25,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A tool with an empty object schema.
+/// An enabled stdio server entry running `command`, with every optional field empty.
+pub fn stdio_server(name: &str, command: &str) -> ServerConfig {
+    ServerConfig {
+        name: name.to_string(),
+        protocol: Protocol::Stdio,
+        command: Some(command.to_string()),
+        args: vec![],
+        env: Default::default(),
+        working_dir: None,
+        url: None,
+        headers: Default::default(),
+        enabled: true,
+        auto_disabled: false,
+        auto_disable_reason: None,
+        init_timeout: None,
+        extra: Default::default(),
+    }
+}
+
 pub fn tool(name: &str) -> Tool {
     let mut schema = serde_json::Map::new();
     schema.insert("type".into(), serde_json::json!("object"));

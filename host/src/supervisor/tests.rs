@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::testing::{Outcome, RecordingSink, ScriptedConnector, ScriptedPolicy, tool};
 use super::*;
-use crate::config::{Protocol, ServerConfig};
+use crate::config::ServerConfig;
 use crate::status::{ConnectionState, ServerStatus};
 use crate::upstream::{CallError, Failure, FailureKind};
 
@@ -22,21 +22,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn server(name: &str) -> ServerConfig {
-    ServerConfig {
-        name: name.to_string(),
-        protocol: Protocol::Stdio,
-        command: Some("fixture".into()),
-        args: vec![],
-        env: Default::default(),
-        working_dir: None,
-        url: None,
-        headers: Default::default(),
-        enabled: true,
-        auto_disabled: false,
-        auto_disable_reason: None,
-        init_timeout: None,
-        extra: Default::default(),
-    }
+    super::testing::stdio_server(name, "fixture")
 }
 
 struct Rig {
