@@ -272,3 +272,24 @@ fn upstream_servers_operations_change_the_daemon_and_the_file_without_a_reload()
     // The daemon's own saves never come back as reloads.
     assert_eq!(daemon.status()["config_syncs"], 1);
 }
+
+#[test]
+fn sigint_stops_the_daemon_cleanly_like_sigterm() {
+    let mut daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("one", "healthy")]}),
+        &[],
+    );
+    let pid = daemon.wait_state("one", "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    let status = daemon.stop_with(nix::sys::signal::Signal::SIGINT);
+    assert!(status.success(), "exit status {status}");
+    wait_for(Duration::from_secs(5), "the upstream to be gone", || {
+        (!pid_alive(pid)).then_some(())
+    });
+    assert!(
+        daemon.main_log().contains("SIGINT"),
+        "{}",
+        daemon.main_log()
+    );
+}
