@@ -80,7 +80,11 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
         (None, None) => String::new(),
     };
     if name.is_empty() {
-        return Err(format!("upstream_servers {op:?}: `name` is required").to_lowercase());
+        let op = serde_json::to_value(op).unwrap_or_default();
+        return Err(format!(
+            "upstream_servers {}: `name` is required",
+            op.as_str().unwrap_or("?")
+        ));
     }
     let mut running = state.running.lock().await;
     let known = running.server(&name).cloned();
