@@ -71,11 +71,17 @@ async fn connect_streamable(
         .collect();
     let config =
         StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(custom);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    handshake(transport, Transport::StreamableHttp).await
+}
+
+/// The MCP handshake over an HTTP-based transport, watched for closing.
+async fn handshake<T>(transport: T, kind: Transport) -> Result<Box<dyn UpstreamSession>, Failure>
+where
+    T: rmcp::transport::Transport<rmcp::RoleClient> + Send + 'static,
+{
     let transport_closed = CancellationToken::new();
-    let transport = CloseSignalled::new(
-        StreamableHttpClientTransport::from_config(config),
-        transport_closed.clone(),
-    );
+    let transport = CloseSignalled::new(transport, transport_closed.clone());
     let (client, tools_changed) = UpstreamClient::new();
     let service = client
         .serve(transport)
@@ -83,7 +89,7 @@ async fn connect_streamable(
         .map_err(|e| classify::init_error(&e))?;
     Ok(Box::new(McpSession {
         service,
-        transport: Transport::StreamableHttp,
+        transport: kind,
         tools_changed,
         transport_closed,
         process: None,
@@ -98,20 +104,7 @@ async fn connect_sse(
     let transport = SseClientTransport::connect(url, headers)
         .await
         .map_err(|e| e.to_failure())?;
-    let transport_closed = CancellationToken::new();
-    let transport = CloseSignalled::new(transport, transport_closed.clone());
-    let (client, tools_changed) = UpstreamClient::new();
-    let service = client
-        .serve(transport)
-        .await
-        .map_err(|e| classify::init_error(&e))?;
-    Ok(Box::new(McpSession {
-        service,
-        transport: Transport::Sse,
-        tools_changed,
-        transport_closed,
-        process: None,
-    }))
+    handshake(transport, Transport::Sse).await
 }
 
 /// rmcp drops the body of 5xx answers; fetch it once more (same POST, remaining time) so

@@ -24,6 +24,23 @@ pub struct Row {
     pub mismatches: Vec<String>,
 }
 
+impl Row {
+    /// A row with no decision yet: the caller fills in what the step produced.
+    pub fn blank(at: Duration, target: impl Into<String>, event: impl Into<String>) -> Row {
+        Row {
+            at,
+            target: target.into(),
+            event: event.into(),
+            attempt: None,
+            consecutive: None,
+            decision: "-".into(),
+            backoff: None,
+            reason: String::new(),
+            mismatches: Vec::new(),
+        }
+    }
+}
+
 /// A whole simulation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {

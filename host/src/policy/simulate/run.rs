@@ -116,17 +116,8 @@ fn failure_row(policy: &dyn Policy, step: &Step, state: &mut ServerState, a: Att
         now,
         seed,
     } = a;
-    let mut row = Row {
-        at: step.at,
-        target: server.to_string(),
-        event: event_name(failure.kind, failure.exit_code, failure.http_status),
-        attempt: None,
-        consecutive: None,
-        decision: "-".into(),
-        backoff: None,
-        reason: String::new(),
-        mismatches: Vec::new(),
-    };
+    let event = event_name(failure.kind, failure.exit_code, failure.http_status);
+    let mut row = Row::blank(step.at, server, event);
     if state.disabled {
         row.reason = "server is auto-disabled: the daemon makes no attempt".into();
         if step.expect.is_some() {
@@ -210,17 +201,7 @@ fn check_failure(
 }
 
 fn ready_row(step: &Step, server: &str, state: &mut ServerState, now: Instant) -> Row {
-    let mut row = Row {
-        at: step.at,
-        target: server.to_string(),
-        event: "ready".into(),
-        attempt: None,
-        consecutive: None,
-        decision: "-".into(),
-        backoff: None,
-        reason: String::new(),
-        mismatches: Vec::new(),
-    };
+    let mut row = Row::blank(step.at, server, "ready");
     if state.disabled {
         row.reason = "server is auto-disabled: it cannot become ready".into();
     } else {
@@ -273,15 +254,9 @@ fn reload_rows(
                 servers.remove(name);
             }
             Row {
-                at: step.at,
-                target,
-                event,
-                attempt: None,
-                consecutive: None,
                 decision: decision.into(),
-                backoff: None,
                 reason,
-                mismatches: Vec::new(),
+                ..Row::blank(step.at, target, event)
             }
         })
         .collect();
@@ -314,15 +289,8 @@ fn reload_rows(
     match rows.first_mut() {
         Some(first) => first.mismatches = problems,
         None if !problems.is_empty() => rows.push(Row {
-            at: step.at,
-            target: "-".into(),
-            event: "reload (no changes)".into(),
-            attempt: None,
-            consecutive: None,
-            decision: "-".into(),
-            backoff: None,
-            reason: String::new(),
             mismatches: problems,
+            ..Row::blank(step.at, "-", "reload (no changes)")
         }),
         None => {}
     }
