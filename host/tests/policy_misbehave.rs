@@ -67,7 +67,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// out a well-behaved decision (the infinite loop still hits it).
 fn options(path: &Path) -> PolicyOptions {
     PolicyOptions {
-        path: Some(path.to_path_buf()),
+        files: Some(path.into()),
         deadline: Duration::from_millis(250),
         ..PolicyOptions::default()
     }
@@ -245,7 +245,8 @@ fn repeated_failures_quarantine_the_policy() {
     assert!(default_disables(&host.should_disable(&event(1))));
     assert_eq!(count(&host, "should-disable", "quarantined"), 1);
     // Loading the policy again lifts the quarantine.
-    host.replace(Some(path), serde_json::json!({})).unwrap();
+    host.replace(Some(path.into()), serde_json::json!({}))
+        .unwrap();
     assert!(!host.status().quarantine.quarantined);
     assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
 }
@@ -353,7 +354,7 @@ fn replace_keeps_the_running_policy_on_error() {
     let host = start(&good);
     let sha = host.status().sha256;
     let err = host
-        .replace(Some(bad), serde_json::json!({}))
+        .replace(Some(bad.into()), serde_json::json!({}))
         .unwrap_err()
         .to_string();
     assert!(err.contains("@0.2.0"), "{err}");
@@ -362,7 +363,8 @@ fn replace_keeps_the_running_policy_on_error() {
     // Back to the embedded default, then to the guest again.
     host.replace(None, serde_json::json!({})).unwrap();
     assert_eq!(host.status().source, "embedded");
-    host.replace(Some(good), serde_json::json!({})).unwrap();
+    host.replace(Some(good.into()), serde_json::json!({}))
+        .unwrap();
     assert_eq!(host.status().sha256, sha);
 }
 
@@ -410,7 +412,7 @@ fn compiled_code_is_cached() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("policy-cache");
     let opts = PolicyOptions {
-        path: None,
+        files: None,
         cache_dir: Some(cache.clone()),
         ..options(dir.path())
     };
@@ -429,4 +431,43 @@ fn compiled_code_is_cached() {
     let second = PolicyHost::start(opts).unwrap();
     assert_eq!(second.status().cache, mcpproxy::policy::CacheOutcome::Hit);
     assert_eq!(second.backoff(&event(1)), first.backoff(&event(1)));
+}
+
+/// The instance pool holds a few instances; callers beyond it wait for one. Many threads
+/// each running a decision that spins until its deadline keep every slot busy: each decision
+/// must still end in its own timeout, never in a failure to get an instance.
+#[test]
+fn decisions_beyond_the_instance_pool_wait_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "loop.wasm",
+        &guest::policy(Misbehaviour::InfiniteLoop),
+    );
+    let host = PolicyHost::start(PolicyOptions {
+        deadline: Duration::from_millis(40),
+        // Never quarantine: every decision must run the spinning guest.
+        quarantine: QuarantineSettings {
+            failures: u32::MAX,
+            window: Duration::from_secs(600),
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(1),
+        },
+        ..options(&path)
+    })
+    .unwrap();
+    const THREADS: u64 = 24;
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| host.backoff(&event(99)));
+        }
+    });
+    let status = host.status();
+    assert_eq!(
+        count(&host, "backoff", "timeout"),
+        THREADS,
+        "{:?}",
+        status.decisions
+    );
+    assert_eq!(status.fallbacks, THREADS);
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -16,7 +16,7 @@ use crate::policy::bundle::Hook;
 use crate::policy::bundle::{
     self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
 };
-use crate::policy::{PolicyHost, PolicyOptions, check, simulate};
+use crate::policy::{PerHook, PolicyFiles, PolicyHost, PolicyOptions, check, simulate};
 use crate::watcher::ConfigWatcher;
 
 /// The policy to start, and the pin that chose it (if any).
@@ -59,27 +59,25 @@ impl Pinned {
         }
     }
 
+    /// Options running the bundle's active copy: its component per hook (each distinct one
+    /// loaded once), settings and limits.
     fn options_for(
         &self,
         bundle: &VerifiedBundle,
         base: &PolicyOptions,
     ) -> anyhow::Result<PolicyOptions> {
         let manifest = bundle.manifest();
-        let files = manifest.hooks.distinct_files();
-        let [file] = files.as_slice() else {
-            bail!(
-                "policy bundle {} revision {}: hooks use different components ({}); this mcpproxy runs one component per policy",
-                manifest.name,
-                manifest.revision,
-                files.join(", ")
-            );
-        };
         let dir = self
             .store
             .active_dir(&manifest.name)?
             .context("pinned bundle has no active copy")?;
+        let hooks = &manifest.hooks;
         Ok(PolicyOptions {
-            path: Some(dir.join(file)),
+            files: Some(PerHook {
+                should_disable: dir.join(&hooks.should_disable),
+                backoff: dir.join(&hooks.backoff),
+                filter_reload: dir.join(&hooks.filter_reload),
+            }),
             settings: manifest.settings.clone(),
             deadline: Duration::from_millis(manifest.deadline_ms),
             memory_limit: (manifest.memory_limit_mib as usize) << 20,
@@ -97,7 +95,7 @@ pub fn watch(
 ) -> anyhow::Result<ConfigWatcher> {
     let path = pinned.pin.bundle_path.clone();
     let watcher = crate::watcher::watch_config(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
-        Ok(Some(next)) => match policy.replace(next.path, next.settings) {
+        Ok(Some(next)) => match policy.replace(next.files, next.settings) {
             Ok(()) => info!(bundle = %pinned.pin.name, "pinned policy bundle re-checked and active"),
             Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
         },
@@ -120,7 +118,7 @@ pub fn choose(
 ) -> anyhow::Result<Chosen> {
     let user_policy = cli_policy.or_else(|| config.path.clone());
     let base = PolicyOptions {
-        path: user_policy.clone(),
+        files: user_policy.clone().map(PolicyFiles::from),
         settings: config.settings.clone(),
         deadline: config.deadline,
         memory_limit: config.memory_limit,
@@ -164,7 +162,7 @@ pub fn choose(
         PolicySource::PinnedBuiltIn { pin_file, refused } => {
             warn!(pin = %pin_file.display(), "no valid pinned bundle; running the embedded default: {refused}");
             PolicyOptions {
-                path: None,
+                files: None,
                 settings: Value::Object(Default::default()),
                 ..base
             }
@@ -200,19 +198,35 @@ impl BundleValidator for HostValidator {
     }
 
     /// A bundle's smoke tests are a `policy test` scenario (`examples/scenarios/`), run through
-    /// the bundle's component with the bundle's settings; every expectation must hold.
+    /// the bundle's components (each serving its hooks) with the bundle's settings; every
+    /// expectation must hold.
     fn run_smoke_tests(&self, bundle: &VerifiedBundle, smoke_tests: &[u8]) -> Result<(), String> {
         let manifest = bundle.manifest();
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
-        let component = dir.path().join("component.wasm");
-        let scenario = dir.path().join("smoke-tests.json");
         let write = |path: &Path, bytes: &[u8]| {
             std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
         };
-        write(&component, bundle.component(Hook::ShouldDisable))?;
+        // Bundle paths may have directories: each distinct component gets a flat name.
+        let distinct = manifest.hooks.distinct_files();
+        let local = |hook: Hook| {
+            let i = distinct
+                .iter()
+                .position(|f| *f == manifest.hooks.file(hook));
+            dir.path()
+                .join(format!("component-{}.wasm", i.unwrap_or(0)))
+        };
+        for hook in Hook::ALL {
+            write(&local(hook), bundle.component(hook))?;
+        }
+        let components = PerHook {
+            should_disable: local(Hook::ShouldDisable),
+            backoff: local(Hook::Backoff),
+            filter_reload: local(Hook::FilterReload),
+        };
+        let scenario = dir.path().join("smoke-tests.json");
         write(&scenario, smoke_tests)?;
         let settings = manifest.settings.to_string();
-        let (table, passed) = simulate::cli_run(&component, &scenario, Some(&settings))
+        let (table, passed) = simulate::run_files(&components, &scenario, Some(&settings))
             .map_err(|e| format!("{e:#}"))?;
         if passed {
             Ok(())

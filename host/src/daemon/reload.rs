@@ -91,10 +91,10 @@ fn apply_globals(
     for key in applied_globals {
         match key {
             "policy" if old.policy != new.policy => {
-                if let Err(e) = state
-                    .policy
-                    .replace(new.policy.path.clone(), new.policy.settings.clone())
-                {
+                if let Err(e) = state.policy.replace(
+                    new.policy.path.clone().map(Into::into),
+                    new.policy.settings.clone(),
+                ) {
                     warn!("new policy config not applied, the previous policy keeps running: {e}");
                 }
             }

@@ -4,10 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wasmtime::Engine;
-
 use super::cache::{self, CacheOutcome};
-use super::engine::{self, EpochTicker};
+use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, sha256_hex};
 use super::types::FailureEvent;
@@ -15,26 +13,27 @@ use super::validate::CallFailure;
 
 /// An engine with the default policy loaded, as the host runs it.
 pub struct Bench {
-    engine: Engine,
+    engine: PolicyEngine,
     policy: LoadedPolicy,
     _ticker: EpochTicker,
 }
 
 impl Bench {
     pub fn new() -> Result<Bench, PolicyError> {
-        let engine = engine::new_engine()?;
-        let ticker =
-            EpochTicker::start(engine.clone(), engine::tick_for(Duration::from_millis(10)))?;
-        let linkers = Linkers::new(&engine)?;
+        let memory_limit = 16 << 20;
+        let engine = PolicyEngine::new(memory_limit)?;
+        let ticker = EpochTicker::start(
+            engine.engine.clone(),
+            engine::tick_for(Duration::from_millis(10)),
+        )?;
+        let linkers = Linkers::new(&engine.engine)?;
         let policy = LoadedPolicy::load(
             &engine,
             &linkers,
             super::EMBEDDED_DEFAULT,
             PolicySource::Embedded,
             &serde_json::json!({}),
-            CallLimits {
-                memory_limit: 16 << 20,
-            },
+            CallLimits { memory_limit },
             None,
         )?
         .in_service();
@@ -77,7 +76,7 @@ impl Bench {
         let bytes = super::EMBEDDED_DEFAULT;
         let t = Instant::now();
         let (_, outcome) =
-            cache::load_or_compile(&self.engine, bytes, &sha256_hex(bytes), cache_dir)
+            cache::load_or_compile(&self.engine.engine, bytes, &sha256_hex(bytes), cache_dir)
                 .map_err(|e| PolicyError::Engine(format!("{e:#}")))?;
         Ok((t.elapsed(), outcome))
     }

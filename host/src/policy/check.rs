@@ -5,10 +5,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::engine::{self, EpochTicker};
+use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
-use super::host::PolicyOptions;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource};
+use super::options::PolicyOptions;
 use super::scenarios;
 use super::types::{DisableDecision, Verdict};
 
@@ -30,9 +30,9 @@ pub struct CheckReport {
 /// Loads `path` with `settings` under the default limits and runs the scenarios.
 pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, PolicyError> {
     let opts = PolicyOptions::default();
-    let engine = engine::new_engine()?;
-    let linkers = Linkers::new(&engine)?;
-    let _ticker = EpochTicker::start(engine.clone(), engine::tick_for(opts.deadline))?;
+    let engine = PolicyEngine::new(opts.memory_limit)?;
+    let linkers = Linkers::new(&engine.engine)?;
+    let _ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
     let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
         source_name: path.display().to_string(),
         path: path.to_path_buf(),

@@ -1,28 +1,140 @@
-//! The wasmtime `Engine` shared by all policies of one host, and the epoch ticker that
-//! enforces per-decision deadlines.
+//! The wasmtime `Engine` shared by all policies of one host, its instance pool, and the
+//! epoch ticker that enforces per-decision deadlines.
+//!
+//! Every decision instantiates the policy afresh, so instantiation is most of a decision's
+//! cost. The pooling allocator keeps linear memories, tables and instance slots mapped
+//! between decisions (and a slot is reused by the module it last held), which takes the
+//! `mmap`/`munmap` and most page faults out of each call. The pool holds
+//! `CONCURRENT_INSTANCES` component instances; `InstanceSlots` makes callers wait for a free
+//! one instead of failing, so a burst of decisions queues for microseconds rather than
+//! falling back. Where the pool cannot be reserved (a tight `ulimit -v`), the engine
+//! allocates per instance, as wasmtime does by default.
 //!
 //! A decision's `Store` gets an epoch deadline of `DEADLINE_TICKS` ticks; a thread bumps the
 //! epoch every `deadline / (DEADLINE_TICKS - 1)`, so a runaway decision traps after between
 //! one and 1.25 deadlines. The ticker stops when its `EpochTicker` is dropped.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::error::PolicyError;
+use super::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 
 /// Epoch ticks a decision may run for.
 pub const DEADLINE_TICKS: u64 = 5;
 /// Epoch ticks for the calls made while loading a policy (`configure`, the smoke test).
 pub const SETUP_DEADLINE_TICKS: u64 = 20 * DEADLINE_TICKS;
 
-pub fn new_engine() -> Result<Engine, PolicyError> {
+/// Policy component instances alive at once (decisions, `configure` calls and smoke tests);
+/// further callers wait for a slot. Decisions take tens of microseconds, so this is ample.
+pub const CONCURRENT_INSTANCES: u32 = 8;
+
+/// Linear memory a WebAssembly page is.
+const WASM_PAGE: usize = 64 * 1024;
+
+/// The engine all of one host's policies are compiled for, and the gate to its pool.
+#[derive(Clone)]
+pub struct PolicyEngine {
+    pub engine: Engine,
+    slots: Arc<InstanceSlots>,
+}
+
+impl PolicyEngine {
+    /// An engine whose instances may use up to `memory_limit` bytes of linear memory each.
+    pub fn new(memory_limit: usize) -> Result<PolicyEngine, PolicyError> {
+        let pooled = Engine::new(&config(Some(pool(memory_limit))));
+        let (engine, slots) = match pooled {
+            Ok(engine) => (engine, CONCURRENT_INSTANCES as usize),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot reserve the policy instance pool ({e:#}); \
+                     policy instances are allocated per decision"
+                );
+                let engine = Engine::new(&config(None))
+                    .map_err(|e| PolicyError::Engine(format!("{e:#}")))?;
+                (engine, usize::MAX)
+            }
+        };
+        Ok(PolicyEngine {
+            engine,
+            slots: Arc::new(InstanceSlots {
+                free: Mutex::new(slots),
+                freed: Condvar::new(),
+            }),
+        })
+    }
+
+    /// Waits for room for one more instance; the room is given back when the guard drops.
+    pub fn slot(&self) -> SlotGuard {
+        let mut free = self.slots.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self
+                .slots
+                .freed
+                .wait(free)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        SlotGuard(self.slots.clone())
+    }
+}
+
+fn config(pool: Option<PoolingAllocationConfig>) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    Engine::new(&config).map_err(|e| PolicyError::Engine(format!("{e:#}")))
+    if let Some(pool) = pool {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// A pool for `CONCURRENT_INSTANCES` component instances, each within the limits
+/// `StoreState` enforces (so the pool never refuses what the store limits allow).
+fn pool(memory_limit: usize) -> PoolingAllocationConfig {
+    let components = CONCURRENT_INSTANCES;
+    // Rounded up to whole pages, and within the 4 GiB a 32-bit memory can address.
+    let max_memory = memory_limit
+        .div_ceil(WASM_PAGE)
+        .saturating_mul(WASM_PAGE)
+        .clamp(WASM_PAGE, 1 << 32);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(components)
+        .total_core_instances(components * MAX_INSTANCES as u32)
+        .total_memories(components * MAX_MEMORIES as u32)
+        .total_tables(components * MAX_TABLES as u32)
+        .total_stacks(0)
+        .max_core_instances_per_component(MAX_INSTANCES as u32)
+        .max_memories_per_component(MAX_MEMORIES as u32)
+        .max_tables_per_component(MAX_TABLES as u32)
+        .max_memories_per_module(MAX_MEMORIES as u32)
+        .max_tables_per_module(MAX_TABLES as u32)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_memory_size(max_memory)
+        // Caps on instance metadata, not reservations: JS and Python components have
+        // large ones.
+        .max_core_instance_size(16 << 20)
+        .max_component_instance_size(64 << 20);
+    pool
+}
+
+/// Counts free pool slots.
+struct InstanceSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One pool slot, held while an instance lives: drop it after the `Store`.
+pub struct SlotGuard(Arc<InstanceSlots>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// The tick period that makes `DEADLINE_TICKS` ticks last at least `deadline`.

@@ -3,79 +3,42 @@
 //!
 //! Every decision runs the active policy in a fresh instance; a trap, timeout, limit hit or
 //! invalid answer makes the embedded default answer instead (logged and counted), and repeated
-//! failures quarantine the custom policy for a while. The active policy is an `Arc` swapped
-//! atomically by `replace`, which compiles, configures and smoke-tests the new one first.
+//! failures quarantine the custom policy for a while. The active policy (one component, or a
+//! bundle's component per hook) is an `Arc` swapped atomically by `replace`, which compiles,
+//! configures and smoke-tests every new component first.
 //! Nothing here panics on a policy's behaviour.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
-use wasmtime::Engine;
-
 use super::cache::CacheOutcome;
-use super::engine::{self, EpochTicker};
+use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
 use super::metrics::{Hook, LatencyBucket, Metrics, Outcome};
+use super::options::PolicyOptions;
+use super::per_hook::{PerHook, PolicyFiles};
 use super::quarantine::{Quarantine, QuarantineSettings, QuarantineState};
 use super::scenarios;
 use super::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 use super::validate::CallFailure;
 use super::{EMBEDDED_DEFAULT, Policy};
 
-/// How to run policies.
-#[derive(Debug, Clone)]
-pub struct PolicyOptions {
-    /// A policy component file; `None` runs the embedded default.
-    pub path: Option<PathBuf>,
-    /// `policy.settings`, handed to `configure` as JSON text.
-    pub settings: serde_json::Value,
-    /// Longest a decision may run (default 10 ms).
-    pub deadline: Duration,
-    /// Linear memory cap per decision, in bytes (default 16 MiB).
-    pub memory_limit: usize,
-    /// Where compiled code is cached (`<data dir>/policy-cache/`); `None` compiles every time.
-    pub cache_dir: Option<PathBuf>,
-    /// When a failing custom policy is quarantined.
-    pub quarantine: QuarantineSettings,
-}
-
-impl Default for PolicyOptions {
-    fn default() -> Self {
-        PolicyOptions {
-            path: None,
-            settings: serde_json::Value::Object(Default::default()),
-            deadline: Duration::from_millis(10),
-            memory_limit: 16 * 1024 * 1024,
-            cache_dir: None,
-            quarantine: QuarantineSettings::default(),
-        }
-    }
-}
-
-impl PolicyOptions {
-    /// Options for the config's `policy` section; compiled code is cached in
-    /// `<data_dir>/policy-cache/` when a data dir is given.
-    pub fn from_config(config: &crate::config::PolicyConfig, data_dir: Option<&Path>) -> Self {
-        PolicyOptions {
-            path: config.path.clone(),
-            settings: config.settings.clone(),
-            deadline: config.deadline,
-            memory_limit: config.memory_limit,
-            cache_dir: data_dir.map(|d| d.join("policy-cache")),
-            quarantine: QuarantineSettings::default(),
-        }
-    }
-}
-
-/// The active policy, as `status` shows it.
+/// The active policy, as `status` shows it. With a component per hook, `source`, `sha256`,
+/// `world_version`, `uses_wasi` and `cache` describe the should-disable component and
+/// `hooks` lists all three.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PolicyStatus {
     /// The active policy's path, or `embedded`.
     pub source: String,
-    /// The policy file the config asks for, if any.
+    /// The policy file the config asks for, if any (the should-disable one of a bundle).
     pub configured_path: Option<PathBuf>,
+    /// Per hook (`should-disable`, `backoff`, `filter-reload`): the component serving it, when
+    /// they are not all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<BTreeMap<String, HookComponent>>,
     /// A policy file is configured but could not be loaded: the embedded default runs.
     pub fallback_active: bool,
     pub sha256: String,
@@ -97,20 +60,30 @@ pub struct PolicyStatus {
     pub last_error: Option<String>,
 }
 
+/// One hook's component, in `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HookComponent {
+    pub source: String,
+    pub sha256: String,
+}
+
 /// What the config asks for.
 struct Requested {
-    path: Option<PathBuf>,
+    files: Option<PolicyFiles>,
     settings: serde_json::Value,
 }
 
+/// The policy answering each hook.
+type ActiveSet = PerHook<Arc<LoadedPolicy>>;
+
 pub struct PolicyHost {
-    engine: Engine,
+    engine: PolicyEngine,
     linkers: Linkers,
     limits: CallLimits,
     cache_dir: Option<PathBuf>,
     /// The embedded default with default settings: the safety net for every decision.
     default: Arc<LoadedPolicy>,
-    active: RwLock<Arc<LoadedPolicy>>,
+    active: RwLock<Arc<ActiveSet>>,
     requested: Mutex<Requested>,
     quarantine: Mutex<Quarantine>,
     quarantine_settings: QuarantineSettings,
@@ -130,9 +103,9 @@ impl PolicyHost {
     /// Starts the host. A broken custom policy falls back to the embedded default with a
     /// warning (see `status`); only a broken embedded default is an error.
     pub fn start(opts: PolicyOptions) -> Result<Arc<PolicyHost>, PolicyError> {
-        let engine = engine::new_engine()?;
-        let linkers = Linkers::new(&engine)?;
-        let ticker = EpochTicker::start(engine.clone(), engine::tick_for(opts.deadline))?;
+        let engine = PolicyEngine::new(opts.memory_limit)?;
+        let linkers = Linkers::new(&engine.engine)?;
+        let ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
         let limits = CallLimits {
             memory_limit: opts.memory_limit,
         };
@@ -153,10 +126,10 @@ impl PolicyHost {
             linkers,
             limits,
             cache_dir: opts.cache_dir.clone(),
-            active: RwLock::new(default.clone()),
+            active: RwLock::new(Arc::new(PerHook::same(default.clone()))),
             default,
             requested: Mutex::new(Requested {
-                path: opts.path.clone(),
+                files: opts.files.clone(),
                 settings: opts.settings.clone(),
             }),
             quarantine: Mutex::new(Quarantine::new(opts.quarantine)),
@@ -166,32 +139,35 @@ impl PolicyHost {
             replacing: Mutex::new(()),
             _ticker: ticker,
         });
-        if let Err(e) = host.replace(opts.path, opts.settings) {
+        if let Err(e) = host.replace(opts.files, opts.settings) {
             tracing::warn!("{e}; running the embedded default policy instead");
         }
         Ok(host)
     }
 
     /// Loads, configures and smoke-tests a policy (`None`: the embedded default with these
-    /// settings), then makes it the active one. On error the running policy stays.
+    /// settings; a bundle's files per hook: each distinct one), then makes it the active
+    /// one. On error the running policy stays.
     pub fn replace(
         &self,
-        path: Option<PathBuf>,
+        files: Option<PolicyFiles>,
         settings: serde_json::Value,
     ) -> Result<(), PolicyError> {
         let _one_at_a_time = lock(&self.replacing);
         *lock(&self.requested) = Requested {
-            path: path.clone(),
+            files: files.clone(),
             settings: settings.clone(),
         };
-        match self.prepare(path.as_deref(), &settings) {
+        let prepared = match &files {
+            None => self.prepare(None, &settings).map(PerHook::same),
+            Some(files) => self.prepare_each(files, &settings),
+        };
+        match prepared {
             Ok(new) => {
-                tracing::info!(
-                    policy = new.source_name(),
-                    sha256 = %new.sha256,
-                    "policy active"
-                );
-                *self.active.write().unwrap_or_else(|e| e.into_inner()) = new;
+                for p in new.distinct_by(Arc::ptr_eq) {
+                    tracing::info!(policy = p.source_name(), sha256 = %p.sha256, "policy active");
+                }
+                *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
                 *lock(&self.quarantine) = Quarantine::new(self.quarantine_settings);
                 *lock(&self.last_error) = None;
                 Ok(())
@@ -201,6 +177,25 @@ impl PolicyHost {
                 Err(e)
             }
         }
+    }
+
+    /// Prepares each distinct file of `files` once.
+    fn prepare_each(
+        &self,
+        files: &PolicyFiles,
+        settings: &serde_json::Value,
+    ) -> Result<ActiveSet, PolicyError> {
+        let mut loaded: Vec<(&PathBuf, Arc<LoadedPolicy>)> = Vec::new();
+        for path in files.distinct() {
+            loaded.push((path, self.prepare(Some(path.as_path()), settings)?));
+        }
+        files.try_map(|path| {
+            let (_, p) = loaded
+                .iter()
+                .find(|(f, _)| *f == path)
+                .expect("prepared above");
+            Ok(p.clone())
+        })
     }
 
     fn prepare(
@@ -242,18 +237,18 @@ impl PolicyHost {
         )
     }
 
-    /// The policy file the config asks for, and its settings (for the watcher).
-    pub(super) fn requested(&self) -> (Option<PathBuf>, serde_json::Value) {
+    /// The policy files the config asks for, and their settings (for the watcher).
+    pub(super) fn requested(&self) -> (Option<PolicyFiles>, serde_json::Value) {
         let r = lock(&self.requested);
-        (r.path.clone(), r.settings.clone())
+        (r.files.clone(), r.settings.clone())
     }
 
-    /// The sha256 of the active policy.
+    /// The sha256 of the active policy (of its should-disable component).
     pub fn active_sha256(&self) -> String {
-        self.active().sha256.clone()
+        self.active().should_disable.sha256.clone()
     }
 
-    fn active(&self) -> Arc<LoadedPolicy> {
+    fn active(&self) -> Arc<ActiveSet> {
         self.active
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -261,12 +256,28 @@ impl PolicyHost {
     }
 
     pub fn status(&self) -> PolicyStatus {
-        let active = self.active();
-        let configured_path = lock(&self.requested).path.clone();
+        let set = self.active();
+        let active = &set.should_disable;
+        let configured_path = lock(&self.requested)
+            .files
+            .as_ref()
+            .map(|f| f.should_disable.clone());
+        let hooks = (set.distinct_by(Arc::ptr_eq).len() > 1).then(|| {
+            set.iter()
+                .map(|(hook, p)| {
+                    let component = HookComponent {
+                        source: p.source.name(),
+                        sha256: p.sha256.clone(),
+                    };
+                    (hook.as_str().to_string(), component)
+                })
+                .collect()
+        });
         PolicyStatus {
             source: active.source.name(),
             fallback_active: configured_path.is_some() && active.source == PolicySource::Embedded,
             configured_path,
+            hooks,
             sha256: active.sha256.clone(),
             world_version: active.world.version.clone(),
             uses_wasi: active.world.needs_wasi,
@@ -288,7 +299,7 @@ impl PolicyHost {
         last_resort: impl FnOnce() -> T,
     ) -> T {
         let started = Instant::now();
-        let active = self.active();
+        let active = self.active().get(hook).clone();
         let (answer, outcome) = if !lock(&self.quarantine).allows(started) {
             (
                 self.fallback(hook, &call, last_resort),

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{AsContext, AsContextMut, Engine, Store, StoreContext, StoreContextMut};
 
 use super::bindings::{Policy as WitPolicy, PolicyPre};
 use super::cache::{self, CacheOutcome};
-use super::engine::{DEADLINE_TICKS, SETUP_DEADLINE_TICKS};
+use super::engine::{DEADLINE_TICKS, PolicyEngine, SETUP_DEADLINE_TICKS, SlotGuard};
 use super::error::PolicyError;
 use super::inspect::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
@@ -72,7 +72,7 @@ pub struct LoadedPolicy {
     /// The settings JSON `configure` accepted.
     pub settings: serde_json::Value,
     source_name: Arc<str>,
-    engine: Engine,
+    engine: PolicyEngine,
     pre: PolicyPre<StoreState>,
     prepared: Vec<u8>,
     limits: CallLimits,
@@ -89,7 +89,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 impl LoadedPolicy {
     /// Compiles (or loads from `cache_dir`), checks the world, links and configures `bytes`.
     pub fn load(
-        engine: &Engine,
+        engine: &PolicyEngine,
         linkers: &Linkers,
         bytes: &[u8],
         source: PolicySource,
@@ -99,12 +99,12 @@ impl LoadedPolicy {
     ) -> Result<LoadedPolicy, PolicyError> {
         let source_name = source.name();
         let sha256 = sha256_hex(bytes);
-        let (component, cache) = cache::load_or_compile(engine, bytes, &sha256, cache_dir)
+        let (component, cache) = cache::load_or_compile(&engine.engine, bytes, &sha256, cache_dir)
             .map_err(|e| PolicyError::Compile {
                 source_name: source_name.clone(),
                 message: format!("{e:#}"),
             })?;
-        let world = inspect::inspect(engine, &component).map_err(|p| match p {
+        let world = inspect::inspect(&engine.engine, &component).map_err(|p| match p {
             WorldProblem::World(message) => PolicyError::World {
                 source_name: source_name.clone(),
                 message,
@@ -160,18 +160,19 @@ impl LoadedPolicy {
         &self.source_name
     }
 
-    /// A fresh store under the per-call limits and deadline.
-    fn store(&self) -> Store<StoreState> {
+    /// A fresh store under the per-call limits and deadline, once the pool has room.
+    fn store(&self) -> CallStore {
+        let slot = self.engine.slot();
         let mut store = Store::new(
-            &self.engine,
+            &self.engine.engine,
             StoreState::new(self.limits.memory_limit, self.source_name.clone()),
         );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.deadline_ticks);
-        store
+        CallStore { store, _slot: slot }
     }
 
-    fn instantiate(&self, store: &mut Store<StoreState>) -> Result<WitPolicy, CallFailure> {
+    fn instantiate(&self, store: &mut CallStore) -> Result<WitPolicy, CallFailure> {
         self.pre
             .instantiate(&mut *store)
             .map_err(|e| CallFailure::from_wasmtime(&e))
@@ -236,7 +237,7 @@ impl LoadedPolicy {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let t = std::time::Instant::now();
-            store.set_epoch_deadline(DEADLINE_TICKS);
+            store.store.set_epoch_deadline(DEADLINE_TICKS);
             let ms = policy
                 .mcpproxy_policy_decisions()
                 .call_backoff(&mut store, &self.prepared, &event)
@@ -245,6 +246,26 @@ impl LoadedPolicy {
             out.push(t.elapsed());
         }
         Ok(out)
+    }
+}
+
+/// A decision's `Store` and its pool slot. Fields drop in order: the store (and with it the
+/// instance) first, then the slot, so a slot is only handed on once its instance is gone.
+struct CallStore {
+    store: Store<StoreState>,
+    _slot: SlotGuard,
+}
+
+impl AsContext for CallStore {
+    type Data = StoreState;
+    fn as_context(&self) -> StoreContext<'_, StoreState> {
+        self.store.as_context()
+    }
+}
+
+impl AsContextMut for CallStore {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, StoreState> {
+        self.store.as_context_mut()
     }
 }
 

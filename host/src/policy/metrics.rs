@@ -17,7 +17,7 @@ pub enum Hook {
 }
 
 impl Hook {
-    const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
+    pub const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
 
     pub fn as_str(self) -> &'static str {
         match self {

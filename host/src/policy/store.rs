@@ -14,12 +14,13 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 use super::bindings::mcpproxy::policy::{host, types};
 
 /// Most core instances one component instantiation may create (componentize-py needs > 8).
-const MAX_INSTANCES: usize = 32;
+/// These limits also size the engine's instance pool (`engine.rs`).
+pub(super) const MAX_INSTANCES: usize = 32;
 /// Most tables and memories per instantiation.
-const MAX_TABLES: usize = 32;
-const MAX_MEMORIES: usize = 8;
+pub(super) const MAX_TABLES: usize = 32;
+pub(super) const MAX_MEMORIES: usize = 8;
 /// Most elements in one table.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+pub(super) const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// Log lines a policy may write per decision; further lines are dropped.
 const MAX_LOG_LINES_PER_CALL: u32 = 8;
 /// Longest log line kept, in bytes.

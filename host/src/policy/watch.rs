@@ -36,10 +36,17 @@ impl PolicyWatch {
 
 impl PolicyHost {
     /// Watches the configured policy file (even one that failed to load, so fixing it takes
-    /// effect) and reloads it on change. With no policy file, watches nothing. A different
-    /// `path` given to `replace` later needs a new watch.
+    /// effect) and reloads it on change. With no policy file, or a bundle's file per hook
+    /// (a bundle changes as a whole, and its pin watches it), watches nothing. A different
+    /// file given to `replace` later needs a new watch.
     pub fn watch_file(self: &Arc<Self>) -> Result<PolicyWatch, PolicyError> {
-        let (Some(path), _) = self.requested() else {
+        let (Some(files), _) = self.requested() else {
+            return Ok(PolicyWatch {
+                _debouncer: None,
+                path: None,
+            });
+        };
+        let Some(path) = files.single().cloned() else {
             return Ok(PolicyWatch {
                 _debouncer: None,
                 path: None,
@@ -95,7 +102,12 @@ fn on_events(host: &Weak<PolicyHost>, path: &Path, name: &OsString, result: Debo
     }
     let Some(host) = host.upgrade() else { return };
     let (requested, settings) = host.requested();
-    if requested.as_deref() != Some(path) {
+    if requested
+        .as_ref()
+        .and_then(|f| f.single())
+        .map(PathBuf::as_path)
+        != Some(path)
+    {
         return; // The config moved on to another policy.
     }
     // Saves often come as several events; an unchanged file is not reloaded.
@@ -106,7 +118,7 @@ fn on_events(host: &Weak<PolicyHost>, path: &Path, name: &OsString, result: Debo
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(_) => {}
     }
-    match host.replace(Some(path.to_path_buf()), settings) {
+    match host.replace(Some(path.into()), settings) {
         Ok(()) => tracing::info!(policy = %path.display(), "policy file changed; reloaded"),
         Err(e) => tracing::warn!("{e}; the running policy stays"),
     }

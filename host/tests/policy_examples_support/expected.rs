@@ -57,7 +57,7 @@ impl Table {
     /// The host options the table asks for (its memory cap and deadline).
     pub fn options(&self, path: &Path, cache_dir: &Path) -> PolicyOptions {
         PolicyOptions {
-            path: Some(path.to_path_buf()),
+            files: Some(path.into()),
             settings: json!({}),
             deadline: Duration::from_millis(self.deadline_ms),
             memory_limit: usize::try_from(self.memory_limit_mib * 1024 * 1024)
@@ -273,7 +273,7 @@ pub fn replay(host: &PolicyHost, path: &Path, table: &Table) -> Vec<String> {
     let mut current: Option<&Value> = None;
     for case in &table.cases {
         if current != Some(&case.settings) {
-            if let Err(e) = host.replace(Some(path.to_path_buf()), case.settings.clone()) {
+            if let Err(e) = host.replace(Some(path.into()), case.settings.clone()) {
                 wrong.push(format!(
                     "{}: settings {} refused: {e}",
                     case.name, case.settings

@@ -10,13 +10,22 @@ use anyhow::{Context, bail};
 
 use super::run::run;
 use super::scenario::Scenario;
-use crate::policy::{PolicyHost, PolicyOptions};
+use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions};
 
 /// Runs `scenario` through the policy component at `policy_path`. `settings` (JSON text)
 /// replaces the scenario's own settings. Returns the report text and whether every
 /// expectation was met (`true`: exit 0; `false`: exit non-zero).
 pub fn cli_run(
     policy_path: &Path,
+    scenario: &Path,
+    settings: Option<&str>,
+) -> anyhow::Result<(String, bool)> {
+    run_files(&policy_path.into(), scenario, settings)
+}
+
+/// `cli_run` with a component per hook (a bundle's smoke tests).
+pub fn run_files(
+    policy: &PolicyFiles,
     scenario: &Path,
     settings: Option<&str>,
 ) -> anyhow::Result<(String, bool)> {
@@ -31,36 +40,31 @@ pub fn cli_run(
         }
         scenario_value.settings = value;
     }
-    if !policy_path.is_file() {
-        bail!("policy {}: no such file", policy_path.display());
+    for path in policy.distinct() {
+        if !path.is_file() {
+            bail!("policy {}: no such file", path.display());
+        }
     }
     let defaults = PolicyOptions::default();
     let host = PolicyHost::start(PolicyOptions {
-        path: Some(policy_path.to_path_buf()),
+        files: Some(policy.clone()),
         settings: scenario_value.settings.clone(),
         deadline: scenario_value.deadline.unwrap_or(defaults.deadline),
         memory_limit: scenario_value.memory_limit.unwrap_or(defaults.memory_limit),
         ..defaults
     })
-    .with_context(|| {
-        format!(
-            "policy {}: the policy host did not start",
-            policy_path.display()
-        )
-    })?;
+    .with_context(|| format!("policy {}: the policy host did not start", policy))?;
     let status = host.status();
     if status.fallback_active {
         bail!(
-            "policy {} could not be loaded: {}",
-            policy_path.display(),
+            "policy {policy} could not be loaded: {}",
             status.last_error.unwrap_or_else(|| "unknown error".into())
         );
     }
     let mut report = run(host.as_ref(), &scenario_value);
     let after = host.status();
     report.notes.push(format!(
-        "policy {} (sha256 {}), {} step(s)",
-        policy_path.display(),
+        "policy {policy} (sha256 {}), {} step(s)",
         after.sha256,
         scenario_value.steps.len()
     ));

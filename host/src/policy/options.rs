@@ -1,0 +1,54 @@
+//! How a `PolicyHost` runs policies: which components, their settings, and the per-call
+//! limits.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::per_hook::PolicyFiles;
+use super::quarantine::QuarantineSettings;
+
+/// How to run policies.
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// The policy component (one file for all hooks, or a bundle's file per hook); `None`
+    /// runs the embedded default.
+    pub files: Option<PolicyFiles>,
+    /// `policy.settings`, handed to `configure` as JSON text.
+    pub settings: serde_json::Value,
+    /// Longest a decision may run (default 10 ms).
+    pub deadline: Duration,
+    /// Linear memory cap per decision, in bytes (default 16 MiB).
+    pub memory_limit: usize,
+    /// Where compiled code is cached (`<data dir>/policy-cache/`); `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// When a failing custom policy is quarantined.
+    pub quarantine: QuarantineSettings,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            files: None,
+            settings: serde_json::Value::Object(Default::default()),
+            deadline: Duration::from_millis(10),
+            memory_limit: 16 * 1024 * 1024,
+            cache_dir: None,
+            quarantine: QuarantineSettings::default(),
+        }
+    }
+}
+
+impl PolicyOptions {
+    /// Options for the config's `policy` section; compiled code is cached in
+    /// `<data_dir>/policy-cache/` when a data dir is given.
+    pub fn from_config(config: &crate::config::PolicyConfig, data_dir: Option<&Path>) -> Self {
+        PolicyOptions {
+            files: config.path.clone().map(PolicyFiles::from),
+            settings: config.settings.clone(),
+            deadline: config.deadline,
+            memory_limit: config.memory_limit,
+            cache_dir: data_dir.map(|d| d.join("policy-cache")),
+            quarantine: QuarantineSettings::default(),
+        }
+    }
+}
