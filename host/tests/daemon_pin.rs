@@ -3,6 +3,8 @@
 //! `require_bundle` without a valid bundle stops the daemon from starting.
 
 mod common;
+#[path = "policies/guest.rs"]
+mod guest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,13 +44,36 @@ fn signed_bundle_with_smoke_tests(
     smoke: Option<Value>,
     out: &Path,
 ) {
+    let hooks = json!({"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"});
+    signed_bundle_with(work, key, revision, settings, smoke, hooks, out)
+}
+
+/// The bundle holds `policy.wasm` (the default policy) and `guest.wasm` (answers `keep` and
+/// a 4242 ms backoff); `hooks` says which serves which hook.
+fn signed_bundle_with(
+    work: &Path,
+    key: &Path,
+    revision: u64,
+    settings: Value,
+    smoke: Option<Value>,
+    hooks: Value,
+    out: &Path,
+) {
     let dir = work.join(format!("bundle-src-{revision}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(default_wasm(), dir.join("policy.wasm")).unwrap();
+    let uses_guest = hooks
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|f| f == "guest.wasm");
+    if uses_guest {
+        let guest = guest::policy(guest::Misbehaviour::Nothing);
+        std::fs::write(dir.join("guest.wasm"), guest).unwrap();
+    }
     let mut manifest = json!({
-        "name": "acme-policy", "revision": revision,
-        "hooks": {"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"},
+        "name": "acme-policy", "revision": revision, "hooks": hooks,
         "settings": settings, "deadline_ms": 10, "memory_limit_mib": 16, "on_failure": "fallback-to-default",
     });
     if let Some(scenario) = smoke {
@@ -252,4 +277,93 @@ fn a_bundles_smoke_tests_must_pass_before_it_is_activated() {
         stderr.contains("refusing to start") && stderr.contains("smoke tests failed"),
         "{stderr}"
     );
+}
+
+/// A bundle whose hooks name different components: the daemon runs each hook on its own
+/// component. Here the default policy decides auto-disable and the guest decides backoff
+/// (4242 ms, where the default's first backoff is at most a second or two).
+#[test]
+fn a_bundle_with_a_component_per_hook_runs_each_on_its_own() {
+    let s = setup(true);
+    let hooks = json!({"should_disable": "policy.wasm", "backoff": "guest.wasm", "filter_reload": "policy.wasm"});
+    signed_bundle_with(
+        s.work.path(),
+        &s.key,
+        1,
+        json!({"deterministic_failures": 1}),
+        None,
+        hooks,
+        &s.bundle,
+    );
+    let config = json!({"mcpServers": [
+        {"name": "missing", "command": "/nonexistent/mcpproxy-test-command"},
+        {"name": "hangs", "command": FIXTURE, "args": ["--mode", "hang"], "init_timeout": "1s"},
+    ]});
+    let daemon = start_pinned(&s, config, &[]);
+
+    let status = daemon.status();
+    assert_eq!(status["bundle"]["revision"], 1, "{}", status["bundle"]);
+    let hooks = &status["policy"]["hooks"];
+    let guest_source = hooks["backoff"]["source"].as_str().unwrap_or_default();
+    assert!(guest_source.ends_with("guest.wasm"), "{hooks}");
+    assert!(
+        guest_source.contains("acme-policy"),
+        "runs from the bundle's copy: {hooks}"
+    );
+    assert!(
+        hooks["should-disable"]["source"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("policy.wasm")),
+        "{hooks}"
+    );
+
+    // should-disable: the default's (the guest would keep it).
+    let missing = daemon.wait_state("missing", "Auto-Disabled", Duration::from_secs(30));
+    assert!(
+        missing["auto_disable_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not found")),
+        "{missing}"
+    );
+    // backoff: the guest's 4242 ms, seen from the moment the server starts sleeping.
+    let sleeping = daemon.wait_state("hangs", "Sleeping", Duration::from_secs(30));
+    let retry_at =
+        chrono::DateTime::parse_from_rfc3339(sleeping["next_retry_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+    let wait = (retry_at - chrono::Utc::now()).to_std().unwrap_or_default();
+    assert!(
+        wait > Duration::from_millis(2500) && wait <= Duration::from_millis(4242),
+        "retry in {wait:?}: {sleeping}"
+    );
+    assert_eq!(daemon.status()["policy"]["fallbacks"], 0);
+}
+
+/// While pinned, a live edit of the config's `policy` section is not applied either.
+#[test]
+fn while_pinned_a_config_edit_of_policy_is_ignored() {
+    let s = setup(true);
+    signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
+    let daemon = start_pinned(&s, json!({"mcpServers": []}), &[]);
+    let pinned_path = daemon.status()["policy"]["configured_path"].clone();
+    assert!(pinned_path.as_str().unwrap().contains("acme-policy"));
+
+    let mut config = read_json(daemon.config_path());
+    config["policy"] = json!({"path": default_wasm(), "settings": {"deterministic_failures": 1}});
+    save_atomically(daemon.config_path(), &config);
+    wait_for(Duration::from_secs(30), "the edit to be refused", || {
+        let log = daemon.main_log();
+        log.lines()
+            .any(|l| {
+                l.contains("`policy` changed in the config") && l.contains(s.pin.to_str().unwrap())
+            })
+            .then_some(())
+    });
+    let status = daemon.status();
+    assert_eq!(
+        status["policy"]["configured_path"], pinned_path,
+        "{}",
+        status["policy"]
+    );
+    assert_eq!(status["bundle"]["revision"], 1);
 }

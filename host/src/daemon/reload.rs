@@ -91,6 +91,15 @@ fn apply_globals(
     for key in applied_globals {
         match key {
             "policy" if old.policy != new.policy => {
+                if let Some(pinned) = &state.pinned {
+                    // The pin decides the policy; a config edit cannot replace it.
+                    warn!(
+                        pin = %pinned.pin.path.display(),
+                        "`policy` changed in the config, but the enterprise pin {} decides the policy; the pinned bundle stays",
+                        pinned.pin.path.display()
+                    );
+                    continue;
+                }
                 if let Err(e) = state.policy.replace(
                     new.policy.path.clone().map(Into::into),
                     new.policy.settings.clone(),
