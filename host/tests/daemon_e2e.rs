@@ -293,3 +293,54 @@ fn sigint_stops_the_daemon_cleanly_like_sigterm() {
         daemon.main_log()
     );
 }
+
+/// The policy instance pool reserves address space up front. Where that is not allowed
+/// (`ulimit -v`), the daemon says so, maps policy instances per decision and still decides;
+/// otherwise the pool is in use.
+#[test]
+fn without_room_for_the_policy_instance_pool_decisions_still_run() {
+    use std::os::unix::process::CommandExt;
+
+    let config = json!({
+        "listen": "127.0.0.1:0",
+        "policy": {"settings": {"deterministic_failures": 1}},
+        "mcpServers": [{"name": "missing", "command": "/nonexistent/mcpproxy-test-command"}],
+    });
+    let normal = Daemon::start(config.clone(), &[]);
+    assert_eq!(normal.status()["policy"]["instance_pool"], 8);
+    drop(normal);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mcp_config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    // 32 GiB: plenty for the daemon and one policy instance, far from the pool's ~260 GiB.
+    let limit = 32 << 30;
+    let limited = Daemon::start_with(dir, path, &[], &[], |command| {
+        // SAFETY: only a system call between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                use nix::sys::resource::{Resource, setrlimit};
+                setrlimit(Resource::RLIMIT_AS, limit, limit).map_err(std::io::Error::from)
+            });
+        }
+    });
+    let status = limited.status();
+    assert!(
+        status["policy"]["instance_pool"].is_null(),
+        "{}",
+        status["policy"]
+    );
+    let missing = limited.wait_state("missing", "Auto-Disabled", Duration::from_secs(30));
+    assert!(
+        missing["auto_disable_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not found")),
+        "{missing}"
+    );
+    assert_eq!(limited.status()["policy"]["fallbacks"], 0);
+    assert!(
+        limited
+            .main_log()
+            .contains("cannot reserve the policy instance pool")
+    );
+}

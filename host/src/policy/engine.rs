@@ -39,6 +39,8 @@ const WASM_PAGE: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct PolicyEngine {
     pub engine: Engine,
+    /// The component instances the pool holds; `None`: no pool, allocated per decision.
+    pub pool_size: Option<u32>,
     slots: Arc<InstanceSlots>,
 }
 
@@ -46,8 +48,8 @@ impl PolicyEngine {
     /// An engine whose instances may use up to `memory_limit` bytes of linear memory each.
     pub fn new(memory_limit: usize) -> Result<PolicyEngine, PolicyError> {
         let pooled = Engine::new(&config(Some(pool(memory_limit))));
-        let (engine, slots) = match pooled {
-            Ok(engine) => (engine, CONCURRENT_INSTANCES as usize),
+        let (engine, pool_size) = match pooled {
+            Ok(engine) => (engine, Some(CONCURRENT_INSTANCES)),
             Err(e) => {
                 tracing::warn!(
                     "cannot reserve the policy instance pool ({e:#}); \
@@ -55,13 +57,14 @@ impl PolicyEngine {
                 );
                 let engine = Engine::new(&config(None))
                     .map_err(|e| PolicyError::Engine(format!("{e:#}")))?;
-                (engine, usize::MAX)
+                (engine, None)
             }
         };
         Ok(PolicyEngine {
             engine,
+            pool_size,
             slots: Arc::new(InstanceSlots {
-                free: Mutex::new(slots),
+                free: Mutex::new(pool_size.map_or(usize::MAX, |n| n as usize)),
                 freed: Condvar::new(),
             }),
         })

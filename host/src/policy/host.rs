@@ -48,6 +48,9 @@ pub struct PolicyStatus {
     pub uses_wasi: bool,
     /// How its compiled code was obtained.
     pub cache: CacheOutcome,
+    /// Policy instances the pre-mapped pool holds (decisions beyond it wait); `null` when the
+    /// pool could not be reserved (e.g. under `ulimit -v`) and instances are mapped per decision.
+    pub instance_pool: Option<u32>,
     /// Decisions by hook (`should-disable`, `backoff`, `filter-reload`) and outcome (`ok`,
     /// `trap`, `timeout`, `limit`, `invalid`, `quarantined`).
     pub decisions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
@@ -282,6 +285,7 @@ impl PolicyHost {
             world_version: active.world.version.clone(),
             uses_wasi: active.world.needs_wasi,
             cache: active.cache,
+            instance_pool: self.engine.pool_size,
             decisions: self.metrics.decisions(),
             latency_us: self.metrics.latency(),
             fallbacks: self.metrics.fallbacks(),

@@ -81,9 +81,22 @@ impl Daemon {
         extra_args: &[&str],
         envs: &[(&str, &std::ffi::OsStr)],
     ) -> Daemon {
+        Self::start_with(dir, config, extra_args, envs, |_| {})
+    }
+
+    /// `start_with_env`, with `tweak` applied to the command before it is spawned.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        extra_args: &[&str],
+        envs: &[(&str, &std::ffi::OsStr)],
+        tweak: impl FnOnce(&mut Command),
+    ) -> Daemon {
         let data_dir = dir.path().join("data");
         let log_dir = dir.path().join("logs");
-        let child = Command::new(MCPPROXY)
+        let mut command = Command::new(MCPPROXY);
+        tweak(&mut command);
+        let child = command
             .arg("serve")
             .args(["--config".as_ref(), config.as_os_str()])
             .args(["--data-dir".as_ref(), data_dir.as_os_str()])
