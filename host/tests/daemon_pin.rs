@@ -44,38 +44,38 @@ fn signed_bundle_with_smoke_tests(
     smoke: Option<Value>,
     out: &Path,
 ) {
-    let hooks = json!({"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"});
-    signed_bundle_with(work, key, revision, settings, smoke, hooks, out)
+    signed_bundle_with(work, key, revision, settings, smoke, json!({}), out)
 }
 
 /// The bundle holds `policy.wasm` (the default policy) and `guest.wasm` (answers `keep` and
-/// a 4242 ms backoff); `hooks` says which serves which hook.
+/// a 4242 ms backoff). By default `policy.wasm` serves every hook, with a 10 ms deadline and
+/// 16 MiB; `manifest_fields` overrides those fields.
 fn signed_bundle_with(
     work: &Path,
     key: &Path,
     revision: u64,
     settings: Value,
     smoke: Option<Value>,
-    hooks: Value,
+    manifest_fields: Value,
     out: &Path,
 ) {
     let dir = work.join(format!("bundle-src-{revision}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(default_wasm(), dir.join("policy.wasm")).unwrap();
-    let uses_guest = hooks
-        .as_object()
-        .unwrap()
-        .values()
-        .any(|f| f == "guest.wasm");
-    if uses_guest {
+    let mut manifest = json!({
+        "name": "acme-policy", "revision": revision,
+        "hooks": {"should_disable": "policy.wasm", "backoff": "policy.wasm", "filter_reload": "policy.wasm"},
+        "settings": settings, "deadline_ms": 10, "memory_limit_mib": 16, "on_failure": "fallback-to-default",
+    });
+    for (field, value) in manifest_fields.as_object().unwrap() {
+        manifest[field] = value.clone();
+    }
+    let hooks = manifest["hooks"].as_object().unwrap();
+    if hooks.values().any(|f| f == "guest.wasm") {
         let guest = guest::policy(guest::Misbehaviour::Nothing);
         std::fs::write(dir.join("guest.wasm"), guest).unwrap();
     }
-    let mut manifest = json!({
-        "name": "acme-policy", "revision": revision, "hooks": hooks,
-        "settings": settings, "deadline_ms": 10, "memory_limit_mib": 16, "on_failure": "fallback-to-default",
-    });
     if let Some(scenario) = smoke {
         std::fs::write(dir.join("smoke.json"), scenario.to_string()).unwrap();
         manifest["smoke_tests"] = json!("smoke.json");
@@ -175,12 +175,17 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
         "{}",
         status["policy"]
     );
+    assert_eq!(status["policy"]["deadline_ms"], 10);
+    assert_eq!(status["policy"]["memory_limit_mib"], 16);
 
-    signed_bundle(
+    // Revision 2 brings new settings and new limits: all of them take effect.
+    signed_bundle_with(
         s.work.path(),
         &s.key,
         2,
         json!({"deterministic_failures": 1}),
+        None,
+        json!({"deadline_ms": 40, "memory_limit_mib": 32}),
         &s.bundle,
     );
     let status = wait_for(Duration::from_secs(60), "revision 2 to be active", || {
@@ -193,6 +198,8 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
         "{}",
         status["bundle"]
     );
+    assert_eq!(status["policy"]["deadline_ms"], 40, "{}", status["policy"]);
+    assert_eq!(status["policy"]["memory_limit_mib"], 32);
 
     // A rollback to revision 1 is refused; revision 2 stays active.
     signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);
@@ -292,7 +299,7 @@ fn a_bundle_with_a_component_per_hook_runs_each_on_its_own() {
         1,
         json!({"deterministic_failures": 1}),
         None,
-        hooks,
+        json!({ "hooks": hooks }),
         &s.bundle,
     );
     let config = json!({"mcpServers": [

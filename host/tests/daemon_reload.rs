@@ -256,3 +256,46 @@ fn a_user_fixing_an_auto_disabled_server_gets_it_retried_at_once() {
     let s = daemon.wait_state("fixme", "Ready", Duration::from_secs(30));
     assert_eq!(s["auto_disabled"], false);
 }
+
+/// An edit of the config's `policy` section takes effect while running, settings and limits
+/// alike; a `--policy` given at start keeps winning over `policy.path`.
+#[test]
+fn a_policy_edit_applies_its_settings_and_limits_and_keeps_the_cli_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("my-policy.wasm");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.wasm"),
+        &policy,
+    )
+    .unwrap();
+    let daemon = Daemon::start(
+        json!({"mcpServers": []}),
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let before = daemon.status();
+    assert_eq!(
+        before["policy"]["configured_path"],
+        json!(policy),
+        "{}",
+        before["policy"]
+    );
+    assert_eq!(before["policy"]["deadline_ms"], 10);
+
+    let reloads = before["config"]["reloads"].as_u64().unwrap();
+    edit_config(&daemon, |c| {
+        c["policy"] = json!({"settings": {"deterministic_failures": 1}, "deadline_ms": 30, "memory_limit_mib": 24});
+    });
+    wait_reload_handled(&daemon, reloads);
+    let after = wait_for(Duration::from_secs(30), "the new limits", || {
+        let s = daemon.status();
+        (s["policy"]["deadline_ms"] == 30).then_some(s)
+    });
+    let p = &after["policy"];
+    assert_eq!(p["memory_limit_mib"], 24, "{p}");
+    assert_eq!(
+        p["configured_path"],
+        json!(policy),
+        "--policy still wins: {p}"
+    );
+    assert!(p["last_error"].is_null(), "{p}");
+}

@@ -471,3 +471,41 @@ fn decisions_beyond_the_instance_pool_wait_instead_of_failing() {
     );
     assert_eq!(status.fallbacks, THREADS);
 }
+
+/// `apply` changes the deadline of the running host: a spinning decision runs until the
+/// new, longer deadline, not the one the host started with.
+#[test]
+fn apply_changes_the_deadline_and_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "loop.wasm",
+        &guest::policy(Misbehaviour::InfiniteLoop),
+    );
+    let start = PolicyOptions {
+        deadline: Duration::from_millis(20),
+        ..options(&path)
+    };
+    let host = PolicyHost::start(start.clone()).unwrap();
+    assert_eq!(host.status().deadline_ms, 20);
+    assert_eq!(host.status().memory_limit_mib, 16);
+
+    let longer = Duration::from_millis(600);
+    host.apply(&PolicyOptions {
+        deadline: longer,
+        memory_limit: 32 << 20,
+        ..start
+    })
+    .unwrap();
+    let status = host.status();
+    assert_eq!((status.deadline_ms, status.memory_limit_mib), (600, 32));
+    let began = Instant::now();
+    host.backoff(&event(99));
+    let spun = began.elapsed();
+    assert_eq!(count(&host, "backoff", "timeout"), 1);
+    // Epochs can only stop a call late, never early.
+    assert!(
+        spun >= longer,
+        "stopped after {spun:?}, before the new deadline"
+    );
+}

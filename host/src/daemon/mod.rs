@@ -117,6 +117,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         started: std::time::Instant::now(),
         store,
         policy,
+        cli_policy: opts.policy.clone(),
         pinned,
         registry,
         running: tokio::sync::Mutex::new(config),

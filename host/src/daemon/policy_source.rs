@@ -95,7 +95,7 @@ pub fn watch(
 ) -> anyhow::Result<ConfigWatcher> {
     let path = pinned.pin.bundle_path.clone();
     let watcher = crate::watcher::watch_config(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
-        Ok(Some(next)) => match policy.replace(next.files, next.settings) {
+        Ok(Some(next)) => match policy.apply(&next) {
             Ok(()) => info!(bundle = %pinned.pin.name, "pinned policy bundle re-checked and active"),
             Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
         },
@@ -116,15 +116,8 @@ pub fn choose(
     config: &PolicyConfig,
     data_dir: &Path,
 ) -> anyhow::Result<Chosen> {
-    let user_policy = cli_policy.or_else(|| config.path.clone());
-    let base = PolicyOptions {
-        files: user_policy.clone().map(PolicyFiles::from),
-        settings: config.settings.clone(),
-        deadline: config.deadline,
-        memory_limit: config.memory_limit,
-        cache_dir: Some(data_dir.join("policy-cache")),
-        ..PolicyOptions::default()
-    };
+    let user_policy = cli_policy.clone().or_else(|| config.path.clone());
+    let base = user_options(cli_policy, config, data_dir);
     let Some(pin) = bundle::pin::load()? else {
         return Ok(Chosen {
             options: base,
@@ -173,6 +166,20 @@ pub fn choose(
         options,
         pinned: Some(pinned),
     })
+}
+
+/// The user's policy: `--policy` if given, else the config's `policy` section.
+pub fn user_options(
+    cli_policy: Option<PathBuf>,
+    config: &PolicyConfig,
+    data_dir: &Path,
+) -> PolicyOptions {
+    PolicyOptions {
+        files: cli_policy
+            .or_else(|| config.path.clone())
+            .map(PolicyFiles::from),
+        ..PolicyOptions::from_config(config, Some(data_dir))
+    }
 }
 
 /// Checks a bundle's component with the real policy host before it may be activated:

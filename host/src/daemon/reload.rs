@@ -100,10 +100,12 @@ fn apply_globals(
                     );
                     continue;
                 }
-                if let Err(e) = state.policy.replace(
-                    new.policy.path.clone().map(Into::into),
-                    new.policy.settings.clone(),
-                ) {
+                let opts = super::policy_source::user_options(
+                    state.cli_policy.clone(),
+                    &new.policy,
+                    &state.data_dir,
+                );
+                if let Err(e) = state.policy.apply(&opts) {
                     warn!("new policy config not applied, the previous policy keeps running: {e}");
                 }
             }

@@ -23,6 +23,8 @@ pub struct DaemonState {
     pub started: Instant,
     pub store: ConfigStore,
     pub policy: Arc<PolicyHost>,
+    /// `--policy`: wins over the config's `policy.path`, also when the config is edited.
+    pub cli_policy: Option<std::path::PathBuf>,
     /// The enterprise pin in force, if any.
     pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,

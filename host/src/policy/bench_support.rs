@@ -20,8 +20,7 @@ pub struct Bench {
 
 impl Bench {
     pub fn new() -> Result<Bench, PolicyError> {
-        let memory_limit = 16 << 20;
-        let engine = PolicyEngine::new(memory_limit)?;
+        let engine = PolicyEngine::new()?;
         let ticker = EpochTicker::start(
             engine.engine.clone(),
             engine::tick_for(Duration::from_millis(10)),
@@ -33,7 +32,11 @@ impl Bench {
             super::EMBEDDED_DEFAULT,
             PolicySource::Embedded,
             &serde_json::json!({}),
-            CallLimits { memory_limit },
+            CallLimits {
+                memory_limit: 16 << 20,
+                deadline: Duration::from_millis(10),
+                deadline_ticks: engine::DEADLINE_TICKS,
+            },
             None,
         )?
         .in_service();

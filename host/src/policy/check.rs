@@ -30,7 +30,7 @@ pub struct CheckReport {
 /// Loads `path` with `settings` under the default limits and runs the scenarios.
 pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, PolicyError> {
     let opts = PolicyOptions::default();
-    let engine = PolicyEngine::new(opts.memory_limit)?;
+    let engine = PolicyEngine::new()?;
     let linkers = Linkers::new(&engine.engine)?;
     let _ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
     let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
@@ -46,6 +46,8 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
         settings,
         CallLimits {
             memory_limit: opts.memory_limit,
+            deadline: opts.deadline,
+            deadline_ticks: engine::DEADLINE_TICKS,
         },
         None,
     )?

@@ -23,17 +23,15 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::error::PolicyError;
 use super::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 
-/// Epoch ticks a decision may run for.
+/// Epoch ticks a decision may run for, under the deadline the ticker was started for.
 pub const DEADLINE_TICKS: u64 = 5;
-/// Epoch ticks for the calls made while loading a policy (`configure`, the smoke test).
-pub const SETUP_DEADLINE_TICKS: u64 = 20 * DEADLINE_TICKS;
+/// The calls made while loading a policy (`configure`, the smoke test) get this many times
+/// a decision's ticks, so a busy machine does not get a good policy refused.
+pub const SETUP_DEADLINE_FACTOR: u64 = 20;
 
 /// Policy component instances alive at once (decisions, `configure` calls and smoke tests);
 /// further callers wait for a slot. Decisions take tens of microseconds, so this is ample.
 pub const CONCURRENT_INSTANCES: u32 = 8;
-
-/// Linear memory a WebAssembly page is.
-const WASM_PAGE: usize = 64 * 1024;
 
 /// The engine all of one host's policies are compiled for, and the gate to its pool.
 #[derive(Clone)]
@@ -45,9 +43,8 @@ pub struct PolicyEngine {
 }
 
 impl PolicyEngine {
-    /// An engine whose instances may use up to `memory_limit` bytes of linear memory each.
-    pub fn new(memory_limit: usize) -> Result<PolicyEngine, PolicyError> {
-        let pooled = Engine::new(&config(Some(pool(memory_limit))));
+    pub fn new() -> Result<PolicyEngine, PolicyError> {
+        let pooled = Engine::new(&config(Some(pool())));
         let (engine, pool_size) = match pooled {
             Ok(engine) => (engine, Some(CONCURRENT_INSTANCES)),
             Err(e) => {
@@ -97,13 +94,8 @@ fn config(pool: Option<PoolingAllocationConfig>) -> Config {
 
 /// A pool for `CONCURRENT_INSTANCES` component instances, each within the limits
 /// `StoreState` enforces (so the pool never refuses what the store limits allow).
-fn pool(memory_limit: usize) -> PoolingAllocationConfig {
+fn pool() -> PoolingAllocationConfig {
     let components = CONCURRENT_INSTANCES;
-    // Rounded up to whole pages, and within the 4 GiB a 32-bit memory can address.
-    let max_memory = memory_limit
-        .div_ceil(WASM_PAGE)
-        .saturating_mul(WASM_PAGE)
-        .clamp(WASM_PAGE, 1 << 32);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(components)
         .total_core_instances(components * MAX_INSTANCES as u32)
@@ -116,7 +108,9 @@ fn pool(memory_limit: usize) -> PoolingAllocationConfig {
         .max_memories_per_module(MAX_MEMORIES as u32)
         .max_tables_per_module(MAX_TABLES as u32)
         .table_elements(MAX_TABLE_ELEMENTS)
-        .max_memory_size(max_memory)
+        // What a 32-bit memory can address, which each slot reserves anyway: the per-policy
+        // memory cap is the store limiter's (`StoreState`), and may change with the policy.
+        .max_memory_size(1 << 32)
         // Caps on instance metadata, not reservations: JS and Python components have
         // large ones.
         .max_core_instance_size(16 << 20)
@@ -142,11 +136,23 @@ impl Drop for SlotGuard {
 
 /// The tick period that makes `DEADLINE_TICKS` ticks last at least `deadline`.
 pub fn tick_for(deadline: Duration) -> Duration {
-    (deadline / (DEADLINE_TICKS - 1) as u32).max(Duration::from_micros(100))
+    (deadline / (DEADLINE_TICKS - 1) as u32).max(MIN_TICK)
+}
+
+const MIN_TICK: Duration = Duration::from_micros(100);
+
+/// Epoch ticks for `deadline` on a ticker of period `tick`: at least the deadline and at
+/// most one tick more (a deadline shorter than the tick is rounded up to it).
+pub fn ticks_for(deadline: Duration, tick: Duration) -> u64 {
+    let tick = tick.max(MIN_TICK).as_nanos();
+    (deadline.as_nanos().div_ceil(tick) as u64)
+        .saturating_add(1)
+        .max(2)
 }
 
 /// Increments the engine's epoch periodically until dropped.
 pub struct EpochTicker {
+    pub tick: Duration,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -164,6 +170,7 @@ impl EpochTicker {
             })
             .map_err(|e| PolicyError::Engine(format!("cannot start the epoch ticker: {e}")))?;
         Ok(EpochTicker {
+            tick,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -175,6 +182,32 @@ impl Drop for EpochTicker {
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_deadline_gets_deadline_ticks() {
+        for ms in [1, 10, 100, 250] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(ticks_for(d, tick_for(d)), DEADLINE_TICKS, "{ms} ms");
+        }
+    }
+
+    #[test]
+    fn other_deadlines_get_at_least_their_length_and_at_most_a_tick_more() {
+        let tick = tick_for(Duration::from_millis(10)); // 2.5 ms
+        for ms in [1u64, 3, 10, 50, 100, 1000] {
+            let d = Duration::from_millis(ms);
+            let ticks = ticks_for(d, tick);
+            // The first tick may come at once: `ticks - 1` whole ticks always elapse.
+            let at_least = tick * (ticks - 1) as u32;
+            assert!(at_least >= d, "{ms} ms: {ticks} ticks");
+            assert!(at_least <= d + tick, "{ms} ms: {ticks} ticks");
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct PolicyStatus {
     pub uses_wasi: bool,
     /// How its compiled code was obtained.
     pub cache: CacheOutcome,
+    /// The active policy's limits per decision (of its should-disable component).
+    pub deadline_ms: u64,
+    pub memory_limit_mib: u64,
     /// Policy instances the pre-mapped pool holds (decisions beyond it wait); `null` when the
     /// pool could not be reserved (e.g. under `ulimit -v`) and instances are mapped per decision.
     pub instance_pool: Option<u32>,
@@ -74,6 +77,7 @@ pub struct HookComponent {
 struct Requested {
     files: Option<PolicyFiles>,
     settings: serde_json::Value,
+    limits: CallLimits,
 }
 
 /// The policy answering each hook.
@@ -82,7 +86,6 @@ type ActiveSet = PerHook<Arc<LoadedPolicy>>;
 pub struct PolicyHost {
     engine: PolicyEngine,
     linkers: Linkers,
-    limits: CallLimits,
     cache_dir: Option<PathBuf>,
     /// The embedded default with default settings: the safety net for every decision.
     default: Arc<LoadedPolicy>,
@@ -94,7 +97,7 @@ pub struct PolicyHost {
     last_error: Mutex<Option<String>>,
     /// Serialises `replace` calls (the watcher and the config reload may race).
     replacing: Mutex<()>,
-    _ticker: EpochTicker,
+    ticker: EpochTicker,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data stays usable.
@@ -106,12 +109,10 @@ impl PolicyHost {
     /// Starts the host. A broken custom policy falls back to the embedded default with a
     /// warning (see `status`); only a broken embedded default is an error.
     pub fn start(opts: PolicyOptions) -> Result<Arc<PolicyHost>, PolicyError> {
-        let engine = PolicyEngine::new(opts.memory_limit)?;
+        let engine = PolicyEngine::new()?;
         let linkers = Linkers::new(&engine.engine)?;
         let ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
-        let limits = CallLimits {
-            memory_limit: opts.memory_limit,
-        };
+        let limits = limits_for(&opts, ticker.tick);
         let default = Arc::new(
             LoadedPolicy::load(
                 &engine,
@@ -127,20 +128,20 @@ impl PolicyHost {
         let host = Arc::new(PolicyHost {
             engine,
             linkers,
-            limits,
             cache_dir: opts.cache_dir.clone(),
             active: RwLock::new(Arc::new(PerHook::same(default.clone()))),
             default,
             requested: Mutex::new(Requested {
                 files: opts.files.clone(),
                 settings: opts.settings.clone(),
+                limits,
             }),
             quarantine: Mutex::new(Quarantine::new(opts.quarantine)),
             quarantine_settings: opts.quarantine,
             metrics: Metrics::default(),
             last_error: Mutex::new(None),
             replacing: Mutex::new(()),
-            _ticker: ticker,
+            ticker,
         });
         if let Err(e) = host.replace(opts.files, opts.settings) {
             tracing::warn!("{e}; running the embedded default policy instead");
@@ -151,19 +152,39 @@ impl PolicyHost {
     /// Loads, configures and smoke-tests a policy (`None`: the embedded default with these
     /// settings; a bundle's files per hook: each distinct one), then makes it the active
     /// one. On error the running policy stays.
+    /// The limits stay as they are; `apply` changes them too.
     pub fn replace(
         &self,
         files: Option<PolicyFiles>,
         settings: serde_json::Value,
     ) -> Result<(), PolicyError> {
+        let limits = lock(&self.requested).limits;
+        self.replace_with(files, settings, limits)
+    }
+
+    /// `replace` with the components, settings, deadline and memory cap of `opts` (a config
+    /// edit, a new bundle revision). A deadline shorter than the one the host started with
+    /// is rounded up to the start deadline's epoch tick.
+    pub fn apply(&self, opts: &PolicyOptions) -> Result<(), PolicyError> {
+        let limits = limits_for(opts, self.ticker.tick);
+        self.replace_with(opts.files.clone(), opts.settings.clone(), limits)
+    }
+
+    fn replace_with(
+        &self,
+        files: Option<PolicyFiles>,
+        settings: serde_json::Value,
+        limits: CallLimits,
+    ) -> Result<(), PolicyError> {
         let _one_at_a_time = lock(&self.replacing);
         *lock(&self.requested) = Requested {
             files: files.clone(),
             settings: settings.clone(),
+            limits,
         };
         let prepared = match &files {
-            None => self.prepare(None, &settings).map(PerHook::same),
-            Some(files) => self.prepare_each(files, &settings),
+            None => self.prepare(None, &settings, limits).map(PerHook::same),
+            Some(files) => self.prepare_each(files, &settings, limits),
         };
         match prepared {
             Ok(new) => {
@@ -187,10 +208,11 @@ impl PolicyHost {
         &self,
         files: &PolicyFiles,
         settings: &serde_json::Value,
+        limits: CallLimits,
     ) -> Result<ActiveSet, PolicyError> {
         let mut loaded: Vec<(&PathBuf, Arc<LoadedPolicy>)> = Vec::new();
         for path in files.distinct() {
-            loaded.push((path, self.prepare(Some(path.as_path()), settings)?));
+            loaded.push((path, self.prepare(Some(path.as_path()), settings, limits)?));
         }
         files.try_map(|path| {
             let (_, p) = loaded
@@ -205,12 +227,15 @@ impl PolicyHost {
         &self,
         path: Option<&Path>,
         settings: &serde_json::Value,
+        limits: CallLimits,
     ) -> Result<Arc<LoadedPolicy>, PolicyError> {
         let Some(path) = path else {
-            if settings_json(settings) == settings_json(&self.default.settings) {
+            if settings_json(settings) == settings_json(&self.default.settings)
+                && limits == self.default.limits()
+            {
                 return Ok(self.default.clone());
             }
-            let p = self.load_bytes(EMBEDDED_DEFAULT, PolicySource::Embedded, settings)?;
+            let p = self.load_bytes(EMBEDDED_DEFAULT, PolicySource::Embedded, settings, limits)?;
             return Ok(Arc::new(p.in_service()));
         };
         let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
@@ -218,7 +243,8 @@ impl PolicyHost {
             path: path.to_path_buf(),
             error,
         })?;
-        let p = self.load_bytes(&bytes, PolicySource::File(path.to_path_buf()), settings)?;
+        let source = PolicySource::File(path.to_path_buf());
+        let p = self.load_bytes(&bytes, source, settings, limits)?;
         smoke_test(&p)?;
         Ok(Arc::new(p.in_service()))
     }
@@ -228,6 +254,7 @@ impl PolicyHost {
         bytes: &[u8],
         source: PolicySource,
         settings: &serde_json::Value,
+        limits: CallLimits,
     ) -> Result<LoadedPolicy, PolicyError> {
         LoadedPolicy::load(
             &self.engine,
@@ -235,7 +262,7 @@ impl PolicyHost {
             bytes,
             source,
             settings,
-            self.limits,
+            limits,
             self.cache_dir.as_deref(),
         )
     }
@@ -286,6 +313,8 @@ impl PolicyHost {
             uses_wasi: active.world.needs_wasi,
             cache: active.cache,
             instance_pool: self.engine.pool_size,
+            deadline_ms: active.limits().deadline.as_millis() as u64,
+            memory_limit_mib: (active.limits().memory_limit >> 20) as u64,
             decisions: self.metrics.decisions(),
             latency_us: self.metrics.latency(),
             fallbacks: self.metrics.fallbacks(),
@@ -366,6 +395,15 @@ impl PolicyHost {
                 last_resort()
             }
         }
+    }
+}
+
+/// The per-call limits `opts` asks for, on a ticker of period `tick`.
+fn limits_for(opts: &PolicyOptions, tick: Duration) -> CallLimits {
+    CallLimits {
+        memory_limit: opts.memory_limit,
+        deadline: opts.deadline,
+        deadline_ticks: engine::ticks_for(opts.deadline, tick),
     }
 }
 

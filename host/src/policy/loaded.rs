@@ -14,7 +14,7 @@ use wasmtime::{AsContext, AsContextMut, Engine, Store, StoreContext, StoreContex
 
 use super::bindings::{Policy as WitPolicy, PolicyPre};
 use super::cache::{self, CacheOutcome};
-use super::engine::{DEADLINE_TICKS, PolicyEngine, SETUP_DEADLINE_TICKS, SlotGuard};
+use super::engine::{DEADLINE_TICKS, PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
 use super::error::PolicyError;
 use super::inspect::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
@@ -59,9 +59,14 @@ impl Linkers {
 }
 
 /// The per-call limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
+    /// Linear memory per instance, in bytes.
     pub memory_limit: usize,
+    /// How long a decision may run ...
+    pub deadline: Duration,
+    /// ... in epoch ticks (`engine::ticks_for` the deadline).
+    pub deadline_ticks: u64,
 }
 
 pub struct LoadedPolicy {
@@ -77,7 +82,7 @@ pub struct LoadedPolicy {
     prepared: Vec<u8>,
     limits: CallLimits,
     /// Epoch ticks per call: generous while loading (`configure`, smoke test), so a busy
-    /// machine does not get a good policy refused; `DEADLINE_TICKS` once it is in service.
+    /// machine does not get a good policy refused; `limits.deadline_ticks` once in service.
     deadline_ticks: u64,
 }
 
@@ -129,7 +134,8 @@ impl LoadedPolicy {
             pre,
             prepared: Vec::new(),
             limits,
-            deadline_ticks: SETUP_DEADLINE_TICKS,
+            deadline_ticks: (SETUP_DEADLINE_FACTOR * limits.deadline_ticks)
+                .max(SETUP_DEADLINE_FACTOR * DEADLINE_TICKS),
         };
         let settings_text = settings_json(settings);
         policy.prepared = match policy.configure(&settings_text) {
@@ -152,8 +158,12 @@ impl LoadedPolicy {
 
     /// Puts the policy in service: from now on calls get the normal deadline.
     pub fn in_service(mut self) -> Self {
-        self.deadline_ticks = DEADLINE_TICKS;
+        self.deadline_ticks = self.limits.deadline_ticks;
         self
+    }
+
+    pub fn limits(&self) -> CallLimits {
+        self.limits
     }
 
     pub fn source_name(&self) -> &str {
