@@ -11,31 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use guest::Misbehaviour;
-use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
+use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 use mcpproxy::policy::{
-    DisableDecision, FailureEvent, Policy, PolicyHost, PolicyOptions, QuarantineSettings,
-    Transport, Verdict,
+    DisableDecision, Policy, PolicyHost, PolicyOptions, QuarantineSettings, Verdict,
 };
 
-/// A spawn error on its third try (the default disables it), with `attempt` as given
-/// (99 triggers the test guests' misbehaviour).
-fn event(attempt: u32) -> FailureEvent {
-    FailureEvent {
-        server: "srv".into(),
-        transport: Transport::Stdio,
-        kind: FailureKind::SpawnError,
-        detail: "No such file or directory".into(),
-        exit_code: None,
-        http_status: None,
-        attempt,
-        consecutive_failures: 3,
-        failures_in_window: 3,
-        window: Duration::from_secs(600),
-        since_first_failure: Duration::from_secs(10),
-        ready_for: None,
-        seed: 1,
-    }
-}
+use guest::event;
 
 /// Two changes; `disk_generation` 99 triggers the guests' misbehaviour.
 fn diff(generation: u64) -> ConfigDiff {

@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use guest::Misbehaviour;
-use mcpproxy::policy::types::FailureKind;
-use mcpproxy::policy::{
-    DisableDecision, FailureEvent, PerHook, Policy, PolicyHost, PolicyOptions, Transport,
-};
+use mcpproxy::policy::{DisableDecision, FailureEvent, PerHook, Policy, PolicyHost, PolicyOptions};
 
 fn default_wasm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.wasm")
@@ -20,21 +17,7 @@ fn default_wasm() -> PathBuf {
 
 /// A third spawn error: the default disables it, the test guest keeps it.
 fn spawn_error() -> FailureEvent {
-    FailureEvent {
-        server: "srv".into(),
-        transport: Transport::Stdio,
-        kind: FailureKind::SpawnError,
-        detail: "No such file or directory".into(),
-        exit_code: None,
-        http_status: None,
-        attempt: 3,
-        consecutive_failures: 3,
-        failures_in_window: 3,
-        window: Duration::from_secs(600),
-        since_first_failure: Duration::from_secs(10),
-        ready_for: None,
-        seed: 1,
-    }
+    guest::event(3)
 }
 
 fn options(files: PerHook<PathBuf>) -> PolicyOptions {

@@ -8,6 +8,10 @@
 //! demand.
 #![allow(dead_code)]
 
+use std::time::Duration;
+
+use mcpproxy::policy::types::FailureKind;
+use mcpproxy::policy::{FailureEvent, Transport};
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
@@ -221,4 +225,24 @@ pub fn imports_network() -> Vec<u8> {
         "(import \"evil:net/socket@1.0.0\" \"connect\" (func (param i32 i32) (result i32)))\n  (memory (export \"memory\") 1)",
     );
     component_for(&[net, &wit], "policy", &core)
+}
+
+/// A spawn error on its third try (the default disables it), with `attempt` as given
+/// (99 triggers the test guests' misbehaviour).
+pub fn event(attempt: u32) -> FailureEvent {
+    FailureEvent {
+        server: "srv".into(),
+        transport: Transport::Stdio,
+        kind: FailureKind::SpawnError,
+        detail: "No such file or directory".into(),
+        exit_code: None,
+        http_status: None,
+        attempt,
+        consecutive_failures: 3,
+        failures_in_window: 3,
+        window: Duration::from_secs(600),
+        since_first_failure: Duration::from_secs(10),
+        ready_for: None,
+        seed: 1,
+    }
 }
