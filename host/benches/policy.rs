@@ -1,6 +1,7 @@
 //! Policy decision latency and load times, printed as figures (no assertions):
 //! - a backoff decision in a fresh Store + instance (what the host does), p50/p99;
-//! - the same through `PolicyHost` (locks, metrics, validation included);
+//! - the same through `PolicyHost` (locks, metrics, validation included), from one thread
+//!   and from 16 (more than the instance pool holds);
 //! - a backoff decision on a reused instance, for comparison;
 //! - cold compile of `default.wasm` vs. a compile-cache hit.
 //!
@@ -71,6 +72,39 @@ fn main() {
         })
         .collect();
     report("PolicyHost::backoff (fresh Store)", through_host);
+
+    // More threads than the instance pool has slots: callers queue for a slot.
+    let threads = 16;
+    let started = Instant::now();
+    let concurrent: Vec<Duration> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..DECISIONS / threads)
+                        .map(|_| {
+                            let t = Instant::now();
+                            std::hint::black_box(host.backoff(&e));
+                            t.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    let rate = concurrent.len() as f64 / started.elapsed().as_secs_f64();
+    report(
+        &format!("PolicyHost::backoff, {threads} threads"),
+        concurrent,
+    );
+    println!(
+        "{:<42} {rate:.0} decisions/s, fallbacks {}",
+        "",
+        host.status().fallbacks
+    );
 
     bench.reused_instance(&e, 1_000).expect("decisions succeed");
     report(

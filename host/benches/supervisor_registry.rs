@@ -29,12 +29,7 @@ fn config(servers: Vec<ServerConfig>) -> mcpproxy::config::Config {
         tools_limit: 15,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: Duration::from_secs(30),
-        policy: mcpproxy::config::PolicyConfig {
-            path: None,
-            settings: serde_json::json!({}),
-            deadline: Duration::from_millis(10),
-            memory_limit: 16 << 20,
-        },
+        policy: mcpproxy::config::PolicyConfig::default(),
         servers,
         generation: 0,
     }

@@ -177,15 +177,16 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
     );
     assert_eq!(status["policy"]["deadline_ms"], 10);
     assert_eq!(status["policy"]["memory_limit_mib"], 16);
+    assert_eq!(status["policy"]["on_failure"], "fallback-to-default");
 
-    // Revision 2 brings new settings and new limits: all of them take effect.
+    // Revision 2 brings new settings, limits and failure behaviour: all of them take effect.
     signed_bundle_with(
         s.work.path(),
         &s.key,
         2,
         json!({"deterministic_failures": 1}),
         None,
-        json!({"deadline_ms": 40, "memory_limit_mib": 32}),
+        json!({"deadline_ms": 40, "memory_limit_mib": 32, "on_failure": "deny"}),
         &s.bundle,
     );
     let status = wait_for(Duration::from_secs(60), "revision 2 to be active", || {
@@ -200,6 +201,7 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
     );
     assert_eq!(status["policy"]["deadline_ms"], 40, "{}", status["policy"]);
     assert_eq!(status["policy"]["memory_limit_mib"], 32);
+    assert_eq!(status["policy"]["on_failure"], "deny");
 
     // A rollback to revision 1 is refused; revision 2 stays active.
     signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);

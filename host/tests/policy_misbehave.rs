@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use guest::Misbehaviour;
 use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 use mcpproxy::policy::{
-    DisableDecision, Policy, PolicyHost, PolicyOptions, QuarantineSettings, Verdict,
+    DisableDecision, OnFailure, Policy, PolicyHost, PolicyOptions, QuarantineSettings, Verdict,
 };
 
 use guest::event;
@@ -489,4 +489,36 @@ fn apply_changes_the_deadline_and_memory_cap() {
         spun >= longer,
         "stopped after {spun:?}, before the new deadline"
     );
+}
+
+/// `on_failure: deny` fails closed: a failing decision is answered with "keep", the longest
+/// backoff and "ignore", never by the (more permissive) embedded default; so are decisions
+/// while the policy is quarantined.
+#[test]
+fn on_failure_deny_answers_no_instead_of_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "trap.wasm", &guest::policy(Misbehaviour::Trap));
+    let host = PolicyHost::start(PolicyOptions {
+        on_failure: OnFailure::Deny,
+        ..options(&path)
+    })
+    .unwrap();
+    assert_eq!(host.status().on_failure, OnFailure::Deny);
+
+    let d = host.should_disable(&event(99));
+    assert_eq!(d, DisableDecision::Keep, "the default would disable");
+    assert_eq!(host.backoff(&event(99)), Duration::from_secs(300));
+    let verdicts = host.filter_reload(&diff(99));
+    assert_eq!(verdicts.len(), 2);
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| matches!(v, Verdict::Ignore { reason } if reason.contains("deny"))),
+        "{verdicts:?}"
+    );
+    // Three failures quarantined the policy: this answer comes from quarantine.
+    assert_eq!(host.should_disable(&event(99)), DisableDecision::Keep);
+    let status = host.status();
+    assert_eq!(status.fallbacks, 4, "{:?}", status.decisions);
+    assert_eq!(count(&host, "should-disable", "quarantined"), 1);
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::duration::parse_duration;
 use super::error::ConfigError;
 use super::model::{Config, PolicyConfig, Protocol, ServerConfig};
+use crate::policy::OnFailure;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -326,11 +327,22 @@ fn parse_policy(path: &Path, value: Option<&Value>) -> Result<PolicyConfig, Conf
     let memory_limit = mib
         .checked_mul(1024 * 1024)
         .ok_or_else(|| f.err("memory_limit_mib", "too large".into()))?;
+    let on_failure = match f.opt_str(obj, "on_failure")?.as_deref() {
+        None | Some("fallback-to-default") => OnFailure::FallbackToDefault,
+        Some("deny") => OnFailure::Deny,
+        Some(other) => {
+            return Err(f.err(
+                "on_failure",
+                format!("expected \"fallback-to-default\" or \"deny\", found {other:?}"),
+            ));
+        }
+    };
     Ok(PolicyConfig {
         path: f.opt_str(obj, "path")?.map(expand_home),
         settings,
         deadline,
         memory_limit,
+        on_failure,
     })
 }
 

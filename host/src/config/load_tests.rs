@@ -18,6 +18,7 @@ fn defaults_for_an_empty_object() {
     assert_eq!(c.policy.deadline, Duration::from_millis(10));
     assert_eq!(c.policy.memory_limit, 16 * 1024 * 1024);
     assert_eq!(c.policy.settings, serde_json::json!({}));
+    assert_eq!(c.policy, crate::config::PolicyConfig::default());
     assert_eq!(c.generation, 0);
     assert!(c.servers.is_empty());
 }
@@ -28,7 +29,8 @@ fn full_document() {
         "listen": "127.0.0.1:9001", "data_dir": "/var/lib/mcpproxy", "init_timeout": "1m30s",
         "call_tool_timeout": 5, "tools_limit": 7, "watch_debounce_ms": 50,
         "health_check_interval": "10s", "generation": 42, "top_k": 5,
-        "policy": {"path": "/p.wasm", "settings": {"max": 3}, "deadline_ms": 20, "memory_limit_mib": 8},
+        "policy": {"path": "/p.wasm", "settings": {"max": 3}, "deadline_ms": 20, "memory_limit_mib": 8,
+                   "on_failure": "deny"},
         "mcpServers": [
           {"name": "fs", "command": "npx", "args": ["-y", "fs"], "env": {"A": "1", "N": 2},
            "working_dir": "/tmp", "enabled": false, "init_timeout": 3, "created": "2024-01-01"},
@@ -49,6 +51,7 @@ fn full_document() {
     assert_eq!(c.generation, 42);
     assert_eq!(c.policy.path.as_deref(), Some(Path::new("/p.wasm")));
     assert_eq!(c.policy.memory_limit, 8 * 1024 * 1024);
+    assert_eq!(c.policy.on_failure, crate::policy::OnFailure::Deny);
     let fs = &c.servers[0];
     assert_eq!(fs.protocol, Protocol::Stdio);
     assert_eq!(fs.args, ["-y", "fs"]);
@@ -93,6 +96,10 @@ fn errors_name_file_server_and_field() {
         (
             r#"{"policy": {"deadline_ms": "x"}}"#,
             r#"mcp_config.json: field "policy.deadline_ms""#,
+        ),
+        (
+            r#"{"policy": {"on_failure": "retry"}}"#,
+            r#"mcp_config.json: field "policy.on_failure": expected "fallback-to-default" or "deny""#,
         ),
         (
             r#"{"mcpServers": {}}"#,

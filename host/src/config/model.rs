@@ -45,6 +45,23 @@ pub struct PolicyConfig {
     pub deadline: Duration,
     /// Per-instance linear memory cap in bytes (`policy.memory_limit_mib`, default 16 MiB).
     pub memory_limit: usize,
+    /// Who answers when the policy fails (`policy.on_failure`: `fallback-to-default`, the
+    /// default, or `deny`).
+    pub on_failure: crate::policy::OnFailure,
+}
+
+/// The section as an empty `policy` object reads: the embedded default, default limits.
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        use super::load::{DEFAULT_POLICY_DEADLINE, DEFAULT_POLICY_MEMORY_MIB};
+        PolicyConfig {
+            path: None,
+            settings: serde_json::Value::Object(Default::default()),
+            deadline: DEFAULT_POLICY_DEADLINE,
+            memory_limit: DEFAULT_POLICY_MEMORY_MIB << 20,
+            on_failure: Default::default(),
+        }
+    }
 }
 
 /// How to reach an upstream server.

@@ -80,6 +80,7 @@ impl Pinned {
             }),
             settings: manifest.settings.clone(),
             deadline: Duration::from_millis(manifest.deadline_ms),
+            on_failure: manifest.on_failure,
             memory_limit: (manifest.memory_limit_mib as usize) << 20,
             ..base.clone()
         })

@@ -18,7 +18,7 @@ use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
 use super::metrics::{Hook, LatencyBucket, Metrics, Outcome};
-use super::options::PolicyOptions;
+use super::options::{OnFailure, PolicyOptions};
 use super::per_hook::{PerHook, PolicyFiles};
 use super::quarantine::{Quarantine, QuarantineSettings, QuarantineState};
 use super::scenarios;
@@ -51,6 +51,8 @@ pub struct PolicyStatus {
     /// The active policy's limits per decision (of its should-disable component).
     pub deadline_ms: u64,
     pub memory_limit_mib: u64,
+    /// Who answers when the policy fails: the embedded default, or `deny` (fail closed).
+    pub on_failure: OnFailure,
     /// Policy instances the pre-mapped pool holds (decisions beyond it wait); `null` when the
     /// pool could not be reserved (e.g. under `ulimit -v`) and instances are mapped per decision.
     pub instance_pool: Option<u32>,
@@ -59,7 +61,8 @@ pub struct PolicyStatus {
     pub decisions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     /// Decision latency histogram (µs buckets), fallbacks included.
     pub latency_us: Vec<LatencyBucket>,
-    /// Decisions the embedded default made because the active policy failed or was quarantined.
+    /// Decisions the active policy failed or could not make (quarantined), answered instead
+    /// as `on_failure` says.
     pub fallbacks: u64,
     pub quarantine: QuarantineState,
     /// The last load, configure, smoke-test or decision error.
@@ -74,14 +77,22 @@ pub struct HookComponent {
 }
 
 /// What the config asks for.
+#[derive(Clone)]
 struct Requested {
     files: Option<PolicyFiles>,
     settings: serde_json::Value,
     limits: CallLimits,
+    on_failure: OnFailure,
 }
 
 /// The policy answering each hook.
 type ActiveSet = PerHook<Arc<LoadedPolicy>>;
+
+/// The running policy: its component per hook, and who answers when it fails.
+struct Active {
+    hooks: ActiveSet,
+    on_failure: OnFailure,
+}
 
 pub struct PolicyHost {
     engine: PolicyEngine,
@@ -89,7 +100,7 @@ pub struct PolicyHost {
     cache_dir: Option<PathBuf>,
     /// The embedded default with default settings: the safety net for every decision.
     default: Arc<LoadedPolicy>,
-    active: RwLock<Arc<ActiveSet>>,
+    active: RwLock<Arc<Active>>,
     requested: Mutex<Requested>,
     quarantine: Mutex<Quarantine>,
     quarantine_settings: QuarantineSettings,
@@ -129,12 +140,16 @@ impl PolicyHost {
             engine,
             linkers,
             cache_dir: opts.cache_dir.clone(),
-            active: RwLock::new(Arc::new(PerHook::same(default.clone()))),
+            active: RwLock::new(Arc::new(Active {
+                hooks: PerHook::same(default.clone()),
+                on_failure: OnFailure::FallbackToDefault,
+            })),
             default,
             requested: Mutex::new(Requested {
                 files: opts.files.clone(),
                 settings: opts.settings.clone(),
                 limits,
+                on_failure: opts.on_failure,
             }),
             quarantine: Mutex::new(Quarantine::new(opts.quarantine)),
             quarantine_settings: opts.quarantine,
@@ -152,46 +167,52 @@ impl PolicyHost {
     /// Loads, configures and smoke-tests a policy (`None`: the embedded default with these
     /// settings; a bundle's files per hook: each distinct one), then makes it the active
     /// one. On error the running policy stays.
-    /// The limits stay as they are; `apply` changes them too.
+    /// The limits and `on_failure` stay as they are; `apply` changes them too.
     pub fn replace(
         &self,
         files: Option<PolicyFiles>,
         settings: serde_json::Value,
     ) -> Result<(), PolicyError> {
-        let limits = lock(&self.requested).limits;
-        self.replace_with(files, settings, limits)
+        let current = lock(&self.requested).clone();
+        self.replace_with(Requested {
+            files,
+            settings,
+            ..current
+        })
     }
 
-    /// `replace` with the components, settings, deadline and memory cap of `opts` (a config
-    /// edit, a new bundle revision). A deadline shorter than the one the host started with
-    /// is rounded up to the start deadline's epoch tick.
+    /// `replace` with everything `opts` asks for: components, settings, deadline, memory cap
+    /// and `on_failure` (a config edit, a new bundle revision). A deadline shorter than the
+    /// one the host started with is rounded up to the start deadline's epoch tick.
     pub fn apply(&self, opts: &PolicyOptions) -> Result<(), PolicyError> {
-        let limits = limits_for(opts, self.ticker.tick);
-        self.replace_with(opts.files.clone(), opts.settings.clone(), limits)
+        self.replace_with(Requested {
+            files: opts.files.clone(),
+            settings: opts.settings.clone(),
+            limits: limits_for(opts, self.ticker.tick),
+            on_failure: opts.on_failure,
+        })
     }
 
-    fn replace_with(
-        &self,
-        files: Option<PolicyFiles>,
-        settings: serde_json::Value,
-        limits: CallLimits,
-    ) -> Result<(), PolicyError> {
+    fn replace_with(&self, requested: Requested) -> Result<(), PolicyError> {
         let _one_at_a_time = lock(&self.replacing);
-        *lock(&self.requested) = Requested {
-            files: files.clone(),
-            settings: settings.clone(),
+        *lock(&self.requested) = requested.clone();
+        let Requested {
+            files,
+            settings,
             limits,
-        };
+            on_failure,
+        } = requested;
         let prepared = match &files {
             None => self.prepare(None, &settings, limits).map(PerHook::same),
             Some(files) => self.prepare_each(files, &settings, limits),
         };
         match prepared {
-            Ok(new) => {
-                for p in new.distinct_by(Arc::ptr_eq) {
+            Ok(hooks) => {
+                for p in hooks.distinct_by(Arc::ptr_eq) {
                     tracing::info!(policy = p.source_name(), sha256 = %p.sha256, "policy active");
                 }
-                *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
+                let new = Arc::new(Active { hooks, on_failure });
+                *self.active.write().unwrap_or_else(|e| e.into_inner()) = new;
                 *lock(&self.quarantine) = Quarantine::new(self.quarantine_settings);
                 *lock(&self.last_error) = None;
                 Ok(())
@@ -275,10 +296,10 @@ impl PolicyHost {
 
     /// The sha256 of the active policy (of its should-disable component).
     pub fn active_sha256(&self) -> String {
-        self.active().should_disable.sha256.clone()
+        self.active().hooks.should_disable.sha256.clone()
     }
 
-    fn active(&self) -> Arc<ActiveSet> {
+    fn active(&self) -> Arc<Active> {
         self.active
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -286,7 +307,8 @@ impl PolicyHost {
     }
 
     pub fn status(&self) -> PolicyStatus {
-        let set = self.active();
+        let running = self.active();
+        let set = &running.hooks;
         let active = &set.should_disable;
         let configured_path = lock(&self.requested)
             .files
@@ -315,6 +337,7 @@ impl PolicyHost {
             instance_pool: self.engine.pool_size,
             deadline_ms: active.limits().deadline.as_millis() as u64,
             memory_limit_mib: (active.limits().memory_limit >> 20) as u64,
+            on_failure: running.on_failure,
             decisions: self.metrics.decisions(),
             latency_us: self.metrics.latency(),
             fallbacks: self.metrics.fallbacks(),
@@ -323,21 +346,21 @@ impl PolicyHost {
         }
     }
 
-    /// Runs `call` on the active policy, falling back to the embedded default (and, should
-    /// even that fail, to `last_resort`).
+    /// Runs `call` on the active policy. When it fails or is quarantined, `on_failure`
+    /// decides: the embedded default answers (and, should even that fail, `substitute`'s last
+    /// resort), or `substitute`'s deny answer.
     fn decide<T>(
         &self,
         hook: Hook,
         call: impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
-        last_resort: impl FnOnce() -> T,
+        substitute: Substitute<impl FnOnce() -> T, impl FnOnce() -> T>,
     ) -> T {
         let started = Instant::now();
-        let active = self.active().get(hook).clone();
+        let running = self.active();
+        let active = running.hooks.get(hook).clone();
         let (answer, outcome) = if !lock(&self.quarantine).allows(started) {
-            (
-                self.fallback(hook, &call, last_resort),
-                Outcome::Quarantined,
-            )
+            let answer = self.instead(running.on_failure, hook, &call, substitute);
+            (answer, Outcome::Quarantined)
         } else {
             match call(&active) {
                 Ok(answer) => {
@@ -348,7 +371,8 @@ impl PolicyHost {
                     tracing::warn!(
                         policy = active.source_name(),
                         hook = hook.as_str(),
-                        "policy decision failed ({failure}); the embedded default decides"
+                        on_failure = ?running.on_failure,
+                        "policy decision failed ({failure}); answered as on_failure says"
                     );
                     *lock(&self.last_error) = Some(format!(
                         "policy {}: {} failed: {failure}",
@@ -358,7 +382,7 @@ impl PolicyHost {
                     let class = failure.class;
                     if Arc::ptr_eq(&active, &self.default) {
                         // The safety net itself failed: nothing to quarantine or retry.
-                        (last_resort(), Outcome::Fallback(class))
+                        ((substitute.last_resort)(), Outcome::Fallback(class))
                     } else {
                         if let Some(until) = lock(&self.quarantine).record_failure(started) {
                             tracing::warn!(
@@ -367,16 +391,28 @@ impl PolicyHost {
                                 until.saturating_duration_since(started)
                             );
                         }
-                        (
-                            self.fallback(hook, &call, last_resort),
-                            Outcome::Fallback(class),
-                        )
+                        let answer = self.instead(running.on_failure, hook, &call, substitute);
+                        (answer, Outcome::Fallback(class))
                     }
                 }
             }
         };
         self.metrics.record(hook, outcome, started.elapsed());
         answer
+    }
+
+    /// The answer when the active policy fails or is quarantined.
+    fn instead<T>(
+        &self,
+        on_failure: OnFailure,
+        hook: Hook,
+        call: &impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
+        substitute: Substitute<impl FnOnce() -> T, impl FnOnce() -> T>,
+    ) -> T {
+        match on_failure {
+            OnFailure::FallbackToDefault => self.fallback(hook, call, substitute.last_resort),
+            OnFailure::Deny => (substitute.deny)(),
+        }
     }
 
     fn fallback<T>(
@@ -407,28 +443,50 @@ fn limits_for(opts: &PolicyOptions, tick: Duration) -> CallLimits {
     }
 }
 
+/// A hook's answers when the active policy cannot give one.
+struct Substitute<L, D> {
+    /// Used only if even the embedded default cannot answer.
+    last_resort: L,
+    /// `on_failure: deny`: fail closed.
+    deny: D,
+}
+
 /// A backoff used only if even the embedded default cannot answer.
 const LAST_RESORT_BACKOFF: Duration = Duration::from_secs(30);
+/// `on_failure: deny`: the default policy's longest backoff.
+const DENY_BACKOFF: Duration = Duration::from_secs(300);
+const DENY_REASON: &str = "the policy failed, and its on_failure is `deny`";
 
 impl Policy for PolicyHost {
     fn should_disable(&self, event: &FailureEvent) -> DisableDecision {
-        self.decide(
-            Hook::ShouldDisable,
-            |p| p.should_disable(event),
-            || DisableDecision::Keep,
-        )
+        let keep = || DisableDecision::Keep;
+        let substitute = Substitute {
+            last_resort: keep,
+            deny: keep,
+        };
+        self.decide(Hook::ShouldDisable, |p| p.should_disable(event), substitute)
     }
 
     fn backoff(&self, event: &FailureEvent) -> Duration {
-        self.decide(Hook::Backoff, |p| p.backoff(event), || LAST_RESORT_BACKOFF)
+        let substitute = Substitute {
+            last_resort: || LAST_RESORT_BACKOFF,
+            deny: || DENY_BACKOFF,
+        };
+        self.decide(Hook::Backoff, |p| p.backoff(event), substitute)
     }
 
     fn filter_reload(&self, diff: &ConfigDiff) -> Vec<Verdict> {
-        self.decide(
-            Hook::FilterReload,
-            |p| p.filter_reload(diff),
-            || vec![Verdict::Apply; diff.changes.len()],
-        )
+        let n = diff.changes.len();
+        let substitute = Substitute {
+            last_resort: || vec![Verdict::Apply; n],
+            deny: || {
+                let ignore = Verdict::Ignore {
+                    reason: DENY_REASON.to_string(),
+                };
+                vec![ignore; n]
+            },
+        };
+        self.decide(Hook::FilterReload, |p| p.filter_reload(diff), substitute)
     }
 }
 

@@ -33,7 +33,7 @@ pub use cache::CacheOutcome;
 pub use error::PolicyError;
 pub use host::{HookComponent, PolicyHost, PolicyStatus};
 pub use metrics::LatencyBucket;
-pub use options::PolicyOptions;
+pub use options::{OnFailure, PolicyOptions};
 pub use per_hook::{PerHook, PolicyFiles};
 pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::per_hook::PolicyFiles;
 use super::quarantine::QuarantineSettings;
 
@@ -23,6 +25,21 @@ pub struct PolicyOptions {
     pub cache_dir: Option<PathBuf>,
     /// When a failing custom policy is quarantined.
     pub quarantine: QuarantineSettings,
+    /// Who answers when the policy fails or is quarantined (a bundle's `on_failure`).
+    pub on_failure: OnFailure,
+}
+
+/// What answers a decision the active policy failed (trap, timeout, limit, invalid answer)
+/// or could not make (quarantined).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// The embedded default policy.
+    #[default]
+    FallbackToDefault,
+    /// Fail closed: nothing is done that the policy did not decide. The server is not
+    /// auto-disabled, its next attempt waits the longest backoff, config changes are ignored.
+    Deny,
 }
 
 impl Default for PolicyOptions {
@@ -34,6 +51,7 @@ impl Default for PolicyOptions {
             memory_limit: 16 * 1024 * 1024,
             cache_dir: None,
             quarantine: QuarantineSettings::default(),
+            on_failure: OnFailure::default(),
         }
     }
 }
@@ -49,6 +67,7 @@ impl PolicyOptions {
             memory_limit: config.memory_limit,
             cache_dir: data_dir.map(|d| d.join("policy-cache")),
             quarantine: QuarantineSettings::default(),
+            on_failure: config.on_failure,
         }
     }
 }

@@ -130,12 +130,7 @@ mod tests {
             tools_limit: 15,
             watch_debounce: Duration::from_millis(300),
             health_check_interval: Duration::from_secs(30),
-            policy: PolicyConfig {
-                path: None,
-                settings: serde_json::json!({}),
-                deadline: Duration::from_millis(10),
-                memory_limit: 16 << 20,
-            },
+            policy: PolicyConfig::default(),
             servers,
             generation: 0,
         }

@@ -647,12 +647,7 @@ fn test_config() -> crate::config::Config {
         tools_limit: 15,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: HEALTH,
-        policy: crate::config::PolicyConfig {
-            path: None,
-            settings: serde_json::json!({}),
-            deadline: Duration::from_millis(10),
-            memory_limit: 16 << 20,
-        },
+        policy: crate::config::PolicyConfig::default(),
         servers: vec![],
         generation: 0,
     }

@@ -105,13 +105,7 @@ impl Hooks {
     }
 }
 
-/// What the daemon does when the bundle's policy fails at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnFailure {
-    FallbackToDefault,
-    Deny,
-}
+pub use crate::policy::OnFailure;
 
 impl Manifest {
     /// Parse and check manifest bytes: canonical form, known fields, safe unique paths, hooks
