@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{AsContext, AsContextMut, Engine, Store, StoreContext, StoreContextMut};
+use wasmtime::{
+    AsContext, AsContextMut, Engine, Store, StoreContext, StoreContextMut, UpdateDeadline,
+};
 
 use super::bindings::{Policy as WitPolicy, PolicyPre};
 use super::cache::{self, CacheOutcome};
+use super::deadline::CpuDeadline;
 use super::engine::{DEADLINE_TICKS, PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
 use super::error::PolicyError;
 use super::inspect::{self, WorldInfo, WorldProblem};
@@ -84,6 +87,8 @@ pub struct LoadedPolicy {
     /// Epoch ticks per call: generous while loading (`configure`, smoke test), so a busy
     /// machine does not get a good policy refused; `limits.deadline_ticks` once in service.
     deadline_ticks: u64,
+    /// The CPU time a call may use, likewise generous while loading.
+    budget: Duration,
 }
 
 /// The sha256 of `bytes`, in hex.
@@ -136,6 +141,7 @@ impl LoadedPolicy {
             limits,
             deadline_ticks: (SETUP_DEADLINE_FACTOR * limits.deadline_ticks)
                 .max(SETUP_DEADLINE_FACTOR * DEADLINE_TICKS),
+            budget: limits.deadline * SETUP_DEADLINE_FACTOR as u32,
         };
         let settings_text = settings_json(settings);
         policy.prepared = match policy.configure(&settings_text) {
@@ -159,6 +165,7 @@ impl LoadedPolicy {
     /// Puts the policy in service: from now on calls get the normal deadline.
     pub fn in_service(mut self) -> Self {
         self.deadline_ticks = self.limits.deadline_ticks;
+        self.budget = self.limits.deadline;
         self
     }
 
@@ -175,10 +182,22 @@ impl LoadedPolicy {
         let slot = self.engine.slot();
         let mut store = Store::new(
             &self.engine.engine,
-            StoreState::new(self.limits.memory_limit, self.source_name.clone()),
+            StoreState::new(
+                self.limits.memory_limit,
+                self.source_name.clone(),
+                // Past the epoch deadline, the call goes on while its thread has CPU left.
+                CpuDeadline::start(self.budget),
+            ),
         );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_callback(|ctx| {
+            Ok(if ctx.data().deadline.extend() {
+                UpdateDeadline::Continue(1)
+            } else {
+                UpdateDeadline::Interrupt
+            })
+        });
         CallStore { store, _slot: slot }
     }
 

@@ -10,6 +10,7 @@ pub mod bindings;
 pub mod bundle;
 mod cache;
 pub mod check;
+mod deadline;
 mod engine;
 mod error;
 mod host;

@@ -12,6 +12,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::mcpproxy::policy::{host, types};
+use super::deadline::CpuDeadline;
 
 /// Most core instances one component instantiation may create (componentize-py needs > 8).
 /// These limits also size the engine's instance pool (`engine.rs`).
@@ -28,6 +29,8 @@ const MAX_LOG_LINE: usize = 1024;
 
 pub struct StoreState {
     pub limits: StoreLimits,
+    /// The call's CPU-time budget, consulted when its epoch deadline passes.
+    pub deadline: CpuDeadline,
     /// The policy's source, for log attribution.
     source: std::sync::Arc<str>,
     log_lines: u32,
@@ -37,7 +40,7 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    pub fn new(memory_limit: usize, source: std::sync::Arc<str>) -> Self {
+    pub fn new(memory_limit: usize, source: std::sync::Arc<str>, deadline: CpuDeadline) -> Self {
         StoreState {
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_limit)
@@ -48,6 +51,7 @@ impl StoreState {
                 // A memory bomb traps (and is counted) instead of seeing `-1` and carrying on.
                 .trap_on_grow_failure(true)
                 .build(),
+            deadline,
             source,
             log_lines: 0,
             wasi: None,
