@@ -2,6 +2,8 @@
 //! a user's edit touches exactly what changed, bad edits keep the running config.
 
 mod common;
+#[path = "policies/guest.rs"]
+mod guest;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -298,4 +300,44 @@ fn a_policy_edit_applies_its_settings_and_limits_and_keeps_the_cli_policy() {
         "--policy still wins: {p}"
     );
     assert!(p["last_error"].is_null(), "{p}");
+}
+
+/// When an edit points `policy.path` at another file, that file is the one watched from then
+/// on: saving a new version of it swaps the running policy.
+#[test]
+fn the_policy_watch_follows_an_edited_policy_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.wasm");
+    let (first, second) = (
+        dir.path().join("first.wasm"),
+        dir.path().join("second.wasm"),
+    );
+    std::fs::copy(&default, &first).unwrap();
+    std::fs::copy(&default, &second).unwrap();
+    let daemon = Daemon::start(json!({"mcpServers": [], "policy": {"path": first}}), &[]);
+    assert_eq!(daemon.status()["policy"]["configured_path"], json!(first));
+
+    edit_config(&daemon, |c| c["policy"]["path"] = json!(second));
+    wait_for(Duration::from_secs(30), "the second policy file", || {
+        (daemon.status()["policy"]["configured_path"] == json!(second)).then_some(())
+    });
+
+    // A new version of the second file, saved the way editors and build tools do.
+    let guest = guest::policy(guest::Misbehaviour::Nothing);
+    let staged = dir.path().join("second.wasm.tmp");
+    std::fs::write(&staged, &guest).unwrap();
+    std::fs::rename(&staged, &second).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&guest))
+    };
+    let status = wait_for(Duration::from_secs(30), "the new version to run", || {
+        let s = daemon.status();
+        (s["policy"]["sha256"] == json!(sha)).then_some(s)
+    });
+    assert!(
+        status["policy"]["last_error"].is_null(),
+        "{}",
+        status["policy"]
+    );
 }

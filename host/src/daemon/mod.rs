@@ -80,7 +80,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     };
     // Keep watching the policy file while serving: a new version is checked before it replaces
     // the running one (see `policy::watch`).
-    let _policy_watch = policy.watch_file().context("watching the policy file")?;
+    let policy_watch = policy.watch_file().context("watching the policy file")?;
 
     let dialer = Dialer::new(DialerOptions {
         spawn_concurrency: SPAWN_CONCURRENCY,
@@ -118,6 +118,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         store,
         policy,
         cli_policy: opts.policy.clone(),
+        policy_watch: std::sync::Mutex::new(policy_watch),
         pinned,
         registry,
         running: tokio::sync::Mutex::new(config),

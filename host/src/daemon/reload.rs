@@ -108,6 +108,11 @@ fn apply_globals(
                 if let Err(e) = state.policy.apply(&opts) {
                     warn!("new policy config not applied, the previous policy keeps running: {e}");
                 }
+                // Even a file that failed to load is watched, so fixing it takes effect.
+                let mut watch = state.policy_watch.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = watch.follow(&state.policy) {
+                    warn!("{e}; edits of the new policy file are not picked up until restart");
+                }
             }
             "listen" | "data_dir" => {
                 warn!("`{key}` changed in the config; it takes effect when mcpproxy restarts")

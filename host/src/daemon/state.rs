@@ -25,6 +25,8 @@ pub struct DaemonState {
     pub policy: Arc<PolicyHost>,
     /// `--policy`: wins over the config's `policy.path`, also when the config is edited.
     pub cli_policy: Option<std::path::PathBuf>,
+    /// Watches the policy file in use; follows `policy.path` when the config moves it.
+    pub policy_watch: std::sync::Mutex<crate::policy::PolicyWatch>,
     /// The enterprise pin in force, if any.
     pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,

@@ -32,6 +32,17 @@ impl PolicyWatch {
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+
+    /// Watches the file `host` is asked for now, if that is not the watched one (a config
+    /// edit moved `policy.path`).
+    pub fn follow(&mut self, host: &Arc<PolicyHost>) -> Result<(), PolicyError> {
+        let (requested, _) = host.requested();
+        let wanted = requested.as_ref().and_then(|f| f.single());
+        if wanted.map(PathBuf::as_path) != self.path() {
+            *self = host.watch_file()?;
+        }
+        Ok(())
+    }
 }
 
 impl PolicyHost {
