@@ -1,6 +1,7 @@
 //! Real MCP software on both sides of the proxy: `@modelcontextprotocol/server-everything`
 //! (npm) as the upstream, reached by `@modelcontextprotocol/inspector --cli` (npm) and by the
-//! Python `mcp` SDK, over HTTP and over the `mcpproxy stdio` bridge.
+//! Python `mcp` SDK, over HTTP and over the `mcpproxy stdio` bridge. And Prometheus' own
+//! parser reading `GET /metrics`.
 //! The tools come from `host/tests/tools/install.sh` (run by `.ci/test`).
 
 mod common;
@@ -146,4 +147,54 @@ fn python_sdk_calls_server_everything_through_mcp_and_through_the_stdio_bridge()
             .contains("via stdio bridge"),
         "{over_stdio}"
     );
+}
+
+/// `GET /metrics` parses with the Prometheus client's OpenMetrics parser, and counts what
+/// happened: one server auto-disabled by one `should-disable` decision.
+#[test]
+fn prometheus_parser_reads_the_metrics() {
+    let config = json!({
+        "policy": {"settings": {"deterministic_failures": 1}},
+        "mcpServers": [{"name": "missing", "command": "/nonexistent/mcpproxy-test-command"}],
+    });
+    let daemon = Daemon::start(config, &[]);
+    daemon.wait_state("missing", "Auto-Disabled", Duration::from_secs(30));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/prom_scrape.py");
+    let out = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(script)
+        .arg(format!("{}/metrics", daemon.base_url))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "scrape: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scraped: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(
+        scraped["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{scraped}"
+    );
+    let samples = &scraped["samples"];
+    assert_eq!(
+        samples["mcpproxy_servers{state=Auto-Disabled}"], 1.0,
+        "{samples}"
+    );
+    assert_eq!(
+        samples["mcpproxy_policy_decisions_total{hook=should-disable,outcome=ok}"], 1.0,
+        "{samples}"
+    );
+    assert_eq!(
+        samples["mcpproxy_policy_fallbacks_total{}"], 0.0,
+        "{samples}"
+    );
+    assert_eq!(
+        samples["mcpproxy_policy_decision_duration_seconds_count{}"],
+        1.0
+    );
+    assert_eq!(samples["mcpproxy_config_syncs_total{}"], 1.0, "{samples}");
 }

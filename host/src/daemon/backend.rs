@@ -54,6 +54,10 @@ impl Backend for DaemonBackend {
         status_document(&self.state)
     }
 
+    fn metrics(&self) -> String {
+        super::metrics::render(super::metrics::Snapshot::take(&self.state))
+    }
+
     fn ready(&self) -> bool {
         self.state.registry.settled()
     }

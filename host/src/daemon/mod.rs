@@ -6,6 +6,7 @@
 mod backend;
 pub mod lock;
 pub mod logging;
+mod metrics;
 mod policy_source;
 mod progress;
 mod reload;

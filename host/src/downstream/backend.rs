@@ -60,6 +60,8 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<serde_json::Value, String>>;
     /// The daemon's status document (`GET /status`, `mcpproxy status --json`).
     fn status(&self) -> serde_json::Value;
+    /// Counters for Prometheus (`GET /metrics`): OpenMetrics text.
+    fn metrics(&self) -> String;
     /// True once start-up has settled every server (`/readyz`).
     fn ready(&self) -> bool;
     /// Ticks whenever the set of tools of Ready servers changes.

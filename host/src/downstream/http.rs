@@ -62,6 +62,7 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .with_state(shared.backend.clone())
 }
 
@@ -111,6 +112,15 @@ async fn readyz(State(backend): State<Arc<dyn Backend>>) -> impl IntoResponse {
 
 async fn status(State(backend): State<Arc<dyn Backend>>) -> Json<serde_json::Value> {
     Json(backend.status())
+}
+
+/// OpenMetrics text, which Prometheus scrapes.
+async fn metrics(State(backend): State<Arc<dyn Backend>>) -> impl IntoResponse {
+    const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
+        backend.metrics(),
+    )
 }
 
 #[cfg(test)]

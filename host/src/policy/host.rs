@@ -61,6 +61,8 @@ pub struct PolicyStatus {
     pub decisions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     /// Decision latency histogram (µs buckets), fallbacks included.
     pub latency_us: Vec<LatencyBucket>,
+    /// The time all decisions took together, in µs.
+    pub latency_sum_us: u64,
     /// Decisions the active policy failed or could not make (quarantined), answered instead
     /// as `on_failure` says.
     pub fallbacks: u64,
@@ -340,6 +342,7 @@ impl PolicyHost {
             on_failure: running.on_failure,
             decisions: self.metrics.decisions(),
             latency_us: self.metrics.latency(),
+            latency_sum_us: self.metrics.latency_sum_us(),
             fallbacks: self.metrics.fallbacks(),
             quarantine: lock(&self.quarantine).state(Instant::now()),
             last_error: lock(&self.last_error).clone(),

@@ -33,9 +33,9 @@ impl Hook {
 pub enum Outcome {
     /// The active policy answered.
     Ok,
-    /// The active policy failed this way; the embedded default answered.
+    /// The active policy failed this way; answered as `on_failure` says.
     Fallback(FailureClass),
-    /// The active policy is quarantined; the embedded default answered.
+    /// The active policy is quarantined; answered as `on_failure` says.
     Quarantined,
 }
 
@@ -78,6 +78,8 @@ pub const LATENCY_BUCKETS_US: [u64; 11] = [
 pub struct Metrics {
     decisions: [[AtomicU64; 6]; 3],
     latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
+    /// Total decision time, for the histogram's sum.
+    latency_sum_us: AtomicU64,
 }
 
 /// One histogram bucket: decisions that took at most `le_us` (`None`: more than the last).
@@ -97,6 +99,12 @@ impl Metrics {
             .position(|le| us <= *le)
             .unwrap_or(LATENCY_BUCKETS_US.len());
         self.latency[b].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// Total time of all decisions, in µs.
+    pub fn latency_sum_us(&self) -> u64 {
+        self.latency_sum_us.load(Ordering::Relaxed)
     }
 
     /// Decisions by hook, then outcome; zero counts left out.

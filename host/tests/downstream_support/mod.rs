@@ -224,6 +224,10 @@ impl Backend for FakeBackend {
         json!({"ready": self.ready.load(Ordering::SeqCst), "upstream": self.server_list()})
     }
 
+    fn metrics(&self) -> String {
+        "# TYPE fake_ready gauge\nfake_ready 1\n# EOF\n".to_string()
+    }
+
     fn ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
