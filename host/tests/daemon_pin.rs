@@ -202,6 +202,13 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
     assert_eq!(status["policy"]["deadline_ms"], 40, "{}", status["policy"]);
     assert_eq!(status["policy"]["memory_limit_mib"], 32);
     assert_eq!(status["policy"]["on_failure"], "deny");
+    // And `mcpproxy status` says so to a person.
+    let text = daemon.cli(&["status"]);
+    assert!(
+        text.contains("bundle      acme-policy revision 2")
+            && text.contains("on failure deny, deadline 40 ms, memory 32 MiB"),
+        "{text}"
+    );
 
     // A rollback to revision 1 is refused; revision 2 stays active.
     signed_bundle(s.work.path(), &s.key, 1, json!({}), &s.bundle);

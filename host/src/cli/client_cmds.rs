@@ -98,6 +98,9 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
             get("self_writes_suppressed")
         );
         println!("servers     {}", get("servers"));
+        for line in super::status_text::policy_lines(&status) {
+            println!("{line}");
+        }
         println!("last config error  {}", get("last_config_error"));
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ mod client_cmds;
 pub mod paths;
 mod policy_cmds;
 mod serve;
+mod status_text;
 
 use std::path::PathBuf;
 
