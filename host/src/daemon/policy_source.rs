@@ -16,7 +16,7 @@ use crate::policy::bundle::Hook;
 use crate::policy::bundle::{
     self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
 };
-use crate::policy::{PerHook, PolicyFiles, PolicyHost, PolicyOptions, check, simulate};
+use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions, check, simulate};
 use crate::watcher::ConfigWatcher;
 
 /// The policy to start, and the pin that chose it (if any).
@@ -71,13 +71,8 @@ impl Pinned {
             .store
             .active_dir(&manifest.name)?
             .context("pinned bundle has no active copy")?;
-        let hooks = &manifest.hooks;
         Ok(PolicyOptions {
-            files: Some(PerHook {
-                should_disable: dir.join(&hooks.should_disable),
-                backoff: dir.join(&hooks.backoff),
-                filter_reload: dir.join(&hooks.filter_reload),
-            }),
+            files: Some(manifest.hooks.map(|file| dir.join(file))),
             settings: manifest.settings.clone(),
             deadline: Duration::from_millis(manifest.deadline_ms),
             on_failure: manifest.on_failure,
@@ -215,22 +210,14 @@ impl BundleValidator for HostValidator {
             std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
         };
         // Bundle paths may have directories: each distinct component gets a flat name.
-        let distinct = manifest.hooks.distinct_files();
-        let local = |hook: Hook| {
-            let i = distinct
-                .iter()
-                .position(|f| *f == manifest.hooks.file(hook));
-            dir.path()
-                .join(format!("component-{}.wasm", i.unwrap_or(0)))
-        };
+        let distinct = manifest.hooks.distinct();
+        let components = manifest.hooks.map(|file| {
+            let i = distinct.iter().position(|f| *f == file).unwrap_or(0);
+            dir.path().join(format!("component-{i}.wasm"))
+        });
         for hook in Hook::ALL {
-            write(&local(hook), bundle.component(hook))?;
+            write(components.get(hook), bundle.component(hook))?;
         }
-        let components = PerHook {
-            should_disable: local(Hook::ShouldDisable),
-            backoff: local(Hook::Backoff),
-            filter_reload: local(Hook::FilterReload),
-        };
         let scenario = dir.path().join("smoke-tests.json");
         write(&scenario, smoke_tests)?;
         let settings = manifest.settings.to_string();

@@ -6,27 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use super::per_hook::Hook;
 use super::validate::FailureClass;
-
-/// The decisions a policy makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    ShouldDisable,
-    Backoff,
-    FilterReload,
-}
-
-impl Hook {
-    pub const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hook::ShouldDisable => "should-disable",
-            Hook::Backoff => "backoff",
-            Hook::FilterReload => "filter-reload",
-        }
-    }
-}
 
 /// How a decision was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

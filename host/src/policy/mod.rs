@@ -35,7 +35,7 @@ pub use error::PolicyError;
 pub use host::{HookComponent, PolicyHost, PolicyStatus};
 pub use metrics::LatencyBucket;
 pub use options::{OnFailure, PolicyOptions};
-pub use per_hook::{PerHook, PolicyFiles};
+pub use per_hook::{Hook, PerHook, PolicyFiles};
 pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;
 pub use types::{DisableDecision, FailureEvent, Transport, Verdict};

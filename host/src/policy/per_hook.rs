@@ -8,9 +8,41 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::metrics::Hook;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The decisions a policy makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    ShouldDisable,
+    Backoff,
+    FilterReload,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
+
+    /// As status and metrics name it: `should-disable`, `backoff`, `filter-reload`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::ShouldDisable => "should-disable",
+            Hook::Backoff => "backoff",
+            Hook::FilterReload => "filter-reload",
+        }
+    }
+
+    /// As a bundle manifest's `hooks` names it: `should_disable`, `backoff`, `filter_reload`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Hook::ShouldDisable => "should_disable",
+            Hook::Backoff => "backoff",
+            Hook::FilterReload => "filter_reload",
+        }
+    }
+}
+
+/// In a bundle manifest, `hooks`: `{"should_disable": …, "backoff": …, "filter_reload": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PerHook<T> {
     pub should_disable: T,
     pub backoff: T,
@@ -58,6 +90,15 @@ impl<T> PerHook<T> {
     }
 
     /// Applies `f` to each value, in hook order.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> PerHook<U> {
+        PerHook {
+            should_disable: f(&self.should_disable),
+            backoff: f(&self.backoff),
+            filter_reload: f(&self.filter_reload),
+        }
+    }
+
+    /// Applies `f` to each value, in hook order; the first error stops it.
     pub fn try_map<U, E>(&self, mut f: impl FnMut(&T) -> Result<U, E>) -> Result<PerHook<U>, E> {
         Ok(PerHook {
             should_disable: f(&self.should_disable)?,

@@ -55,55 +55,8 @@ pub struct FileEntry {
 }
 
 /// The component file that serves each decision (usually the same file for all three).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Hooks {
-    pub should_disable: String,
-    pub backoff: String,
-    pub filter_reload: String,
-}
-
-/// The three hooks, for code that walks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    ShouldDisable,
-    Backoff,
-    FilterReload,
-}
-
-impl Hook {
-    pub const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
-
-    pub fn field(self) -> &'static str {
-        match self {
-            Hook::ShouldDisable => "should_disable",
-            Hook::Backoff => "backoff",
-            Hook::FilterReload => "filter_reload",
-        }
-    }
-}
-
-impl Hooks {
-    pub fn file(&self, hook: Hook) -> &str {
-        match hook {
-            Hook::ShouldDisable => &self.should_disable,
-            Hook::Backoff => &self.backoff,
-            Hook::FilterReload => &self.filter_reload,
-        }
-    }
-
-    /// The distinct component files, in hook order.
-    pub fn distinct_files(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for hook in Hook::ALL {
-            let file = self.file(hook);
-            if !out.contains(&file) {
-                out.push(file);
-            }
-        }
-        out
-    }
-}
+pub type Hooks = crate::policy::PerHook<String>;
+pub use crate::policy::Hook;
 
 pub use crate::policy::OnFailure;
 
@@ -185,8 +138,8 @@ impl Manifest {
             }
         }
         for hook in Hook::ALL {
-            let file = self.hooks.file(hook);
-            if !seen.contains(file) {
+            let file = self.hooks.get(hook);
+            if !seen.contains(file.as_str()) {
                 return Err(BundleError::Manifest(format!(
                     "hooks.{}: {file} is not among the listed files",
                     hook.field()
@@ -346,15 +299,5 @@ mod tests {
         let entry = v["files"][0].clone();
         v["files"] = json!([entry.clone(), entry]);
         assert!(parse_value(&v).unwrap_err().to_string().contains("twice"));
-    }
-
-    #[test]
-    fn distinct_hook_files_keep_hook_order() {
-        let hooks = Hooks {
-            should_disable: "a.wasm".into(),
-            backoff: "b.wasm".into(),
-            filter_reload: "a.wasm".into(),
-        };
-        assert_eq!(hooks.distinct_files(), vec!["a.wasm", "b.wasm"]);
     }
 }

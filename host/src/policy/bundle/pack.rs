@@ -128,7 +128,7 @@ pub fn inspect(bundle: &Bundle) -> String {
             out,
             "hook {:<15} {}",
             format!("{}:", hook.field()),
-            manifest.hooks.file(hook)
+            manifest.hooks.get(hook)
         );
     }
     let _ = writeln!(

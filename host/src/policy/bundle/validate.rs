@@ -33,7 +33,7 @@ pub fn validate_bundle(
 ) -> Result<(), BundleError> {
     let manifest = bundle.manifest();
     let deadline = Duration::from_millis(manifest.deadline_ms);
-    for file in manifest.hooks.distinct_files() {
+    for file in manifest.hooks.distinct() {
         let component = bundle.bundle().get(file).unwrap_or_default();
         validator
             .validate(

@@ -47,7 +47,7 @@ impl VerifiedBundle {
     pub fn component(&self, hook: Hook) -> &[u8] {
         // `verify` checked that every hook file is present.
         self.bundle
-            .get(self.manifest.hooks.file(hook))
+            .get(self.manifest.hooks.get(hook))
             .unwrap_or_default()
     }
 
