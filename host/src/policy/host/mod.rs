@@ -7,76 +7,29 @@
 //! bundle's component per hook) is an `Arc` swapped atomically by `replace`, which compiles,
 //! configures and smoke-tests every new component first.
 //! Nothing here panics on a policy's behaviour.
+//!
+//! Here: starting and replacing the policy. `decide`: the decision path and `on_failure`.
+//! `status`: what `status` shows.
 
-use std::collections::BTreeMap;
+mod decide;
+mod status;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::cache::CacheOutcome;
+use super::EMBEDDED_DEFAULT;
 use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
-use super::metrics::{Hook, LatencyBucket, Metrics, Outcome};
+use super::metrics::Metrics;
 use super::options::{OnFailure, PolicyOptions};
 use super::per_hook::{PerHook, PolicyFiles};
-use super::quarantine::{Quarantine, QuarantineSettings, QuarantineState};
+use super::quarantine::{Quarantine, QuarantineSettings};
 use super::scenarios;
-use super::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 use super::validate::CallFailure;
-use super::{EMBEDDED_DEFAULT, Policy};
 
-/// The active policy, as `status` shows it. With a component per hook, `source`, `sha256`,
-/// `world_version`, `uses_wasi` and `cache` describe the should-disable component and
-/// `hooks` lists all three.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PolicyStatus {
-    /// The active policy's path, or `embedded`.
-    pub source: String,
-    /// The policy file the config asks for, if any (the should-disable one of a bundle).
-    pub configured_path: Option<PathBuf>,
-    /// Per hook (`should-disable`, `backoff`, `filter-reload`): the component serving it, when
-    /// they are not all the same.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hooks: Option<BTreeMap<String, HookComponent>>,
-    /// A policy file is configured but could not be loaded: the embedded default runs.
-    pub fallback_active: bool,
-    pub sha256: String,
-    /// The `mcpproxy:policy/decisions` version it exports.
-    pub world_version: String,
-    /// Whether it imports WASI (and runs with the deny-all WASI context).
-    pub uses_wasi: bool,
-    /// How its compiled code was obtained.
-    pub cache: CacheOutcome,
-    /// The active policy's limits per decision (of its should-disable component).
-    pub deadline_ms: u64,
-    pub memory_limit_mib: u64,
-    /// Who answers when the policy fails: the embedded default, or `deny` (fail closed).
-    pub on_failure: OnFailure,
-    /// Policy instances the pre-mapped pool holds (decisions beyond it wait); `null` when the
-    /// pool could not be reserved (e.g. under `ulimit -v`) and instances are mapped per decision.
-    pub instance_pool: Option<u32>,
-    /// Decisions by hook (`should-disable`, `backoff`, `filter-reload`) and outcome (`ok`,
-    /// `trap`, `timeout`, `limit`, `invalid`, `quarantined`).
-    pub decisions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
-    /// Decision latency histogram (µs buckets), fallbacks included.
-    pub latency_us: Vec<LatencyBucket>,
-    /// The time all decisions took together, in µs.
-    pub latency_sum_us: u64,
-    /// Decisions the active policy failed or could not make (quarantined), answered instead
-    /// as `on_failure` says.
-    pub fallbacks: u64,
-    pub quarantine: QuarantineState,
-    /// The last load, configure, smoke-test or decision error.
-    pub last_error: Option<String>,
-}
-
-/// One hook's component, in `status`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HookComponent {
-    pub source: String,
-    pub sha256: String,
-}
+pub use status::{HookComponent, PolicyStatus};
 
 /// What the config asks for.
 #[derive(Clone)]
@@ -307,134 +260,6 @@ impl PolicyHost {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
-
-    pub fn status(&self) -> PolicyStatus {
-        let running = self.active();
-        let set = &running.hooks;
-        let active = &set.should_disable;
-        let configured_path = lock(&self.requested)
-            .files
-            .as_ref()
-            .map(|f| f.should_disable.clone());
-        let hooks = (set.distinct_by(Arc::ptr_eq).len() > 1).then(|| {
-            set.iter()
-                .map(|(hook, p)| {
-                    let component = HookComponent {
-                        source: p.source.name(),
-                        sha256: p.sha256.clone(),
-                    };
-                    (hook.as_str().to_string(), component)
-                })
-                .collect()
-        });
-        PolicyStatus {
-            source: active.source.name(),
-            fallback_active: configured_path.is_some() && active.source == PolicySource::Embedded,
-            configured_path,
-            hooks,
-            sha256: active.sha256.clone(),
-            world_version: active.world.version.clone(),
-            uses_wasi: active.world.needs_wasi,
-            cache: active.cache,
-            instance_pool: self.engine.pool_size,
-            deadline_ms: active.limits().deadline.as_millis() as u64,
-            memory_limit_mib: (active.limits().memory_limit >> 20) as u64,
-            on_failure: running.on_failure,
-            decisions: self.metrics.decisions(),
-            latency_us: self.metrics.latency(),
-            latency_sum_us: self.metrics.latency_sum_us(),
-            fallbacks: self.metrics.fallbacks(),
-            quarantine: lock(&self.quarantine).state(Instant::now()),
-            last_error: lock(&self.last_error).clone(),
-        }
-    }
-
-    /// Runs `call` on the active policy. When it fails or is quarantined, `on_failure`
-    /// decides: the embedded default answers (and, should even that fail, `substitute`'s last
-    /// resort), or `substitute`'s deny answer.
-    fn decide<T>(
-        &self,
-        hook: Hook,
-        call: impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
-        substitute: Substitute<impl FnOnce() -> T, impl FnOnce() -> T>,
-    ) -> T {
-        let started = Instant::now();
-        let running = self.active();
-        let active = running.hooks.get(hook).clone();
-        let (answer, outcome) = if !lock(&self.quarantine).allows(started) {
-            let answer = self.instead(running.on_failure, hook, &call, substitute);
-            (answer, Outcome::Quarantined)
-        } else {
-            match call(&active) {
-                Ok(answer) => {
-                    lock(&self.quarantine).record_success(started);
-                    (answer, Outcome::Ok)
-                }
-                Err(failure) => {
-                    tracing::warn!(
-                        policy = active.source_name(),
-                        hook = hook.as_str(),
-                        on_failure = ?running.on_failure,
-                        "policy decision failed ({failure}); answered as on_failure says"
-                    );
-                    *lock(&self.last_error) = Some(format!(
-                        "policy {}: {} failed: {failure}",
-                        active.source_name(),
-                        hook.as_str()
-                    ));
-                    let class = failure.class;
-                    if Arc::ptr_eq(&active, &self.default) {
-                        // The safety net itself failed: nothing to quarantine or retry.
-                        ((substitute.last_resort)(), Outcome::Fallback(class))
-                    } else {
-                        if let Some(until) = lock(&self.quarantine).record_failure(started) {
-                            tracing::warn!(
-                                policy = active.source_name(),
-                                "policy quarantined for {:?} after repeated failures",
-                                until.saturating_duration_since(started)
-                            );
-                        }
-                        let answer = self.instead(running.on_failure, hook, &call, substitute);
-                        (answer, Outcome::Fallback(class))
-                    }
-                }
-            }
-        };
-        self.metrics.record(hook, outcome, started.elapsed());
-        answer
-    }
-
-    /// The answer when the active policy fails or is quarantined.
-    fn instead<T>(
-        &self,
-        on_failure: OnFailure,
-        hook: Hook,
-        call: &impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
-        substitute: Substitute<impl FnOnce() -> T, impl FnOnce() -> T>,
-    ) -> T {
-        match on_failure {
-            OnFailure::FallbackToDefault => self.fallback(hook, call, substitute.last_resort),
-            OnFailure::Deny => (substitute.deny)(),
-        }
-    }
-
-    fn fallback<T>(
-        &self,
-        hook: Hook,
-        call: &impl Fn(&LoadedPolicy) -> Result<T, CallFailure>,
-        last_resort: impl FnOnce() -> T,
-    ) -> T {
-        match call(&self.default) {
-            Ok(answer) => answer,
-            Err(failure) => {
-                tracing::error!(
-                    hook = hook.as_str(),
-                    "the embedded default policy failed ({failure})"
-                );
-                last_resort()
-            }
-        }
-    }
 }
 
 /// The per-call limits `opts` asks for, on a ticker of period `tick`.
@@ -443,53 +268,6 @@ fn limits_for(opts: &PolicyOptions, tick: Duration) -> CallLimits {
         memory_limit: opts.memory_limit,
         deadline: opts.deadline,
         deadline_ticks: engine::ticks_for(opts.deadline, tick),
-    }
-}
-
-/// A hook's answers when the active policy cannot give one.
-struct Substitute<L, D> {
-    /// Used only if even the embedded default cannot answer.
-    last_resort: L,
-    /// `on_failure: deny`: fail closed.
-    deny: D,
-}
-
-/// A backoff used only if even the embedded default cannot answer.
-const LAST_RESORT_BACKOFF: Duration = Duration::from_secs(30);
-/// `on_failure: deny`: the default policy's longest backoff.
-const DENY_BACKOFF: Duration = Duration::from_secs(300);
-const DENY_REASON: &str = "the policy failed, and its on_failure is `deny`";
-
-impl Policy for PolicyHost {
-    fn should_disable(&self, event: &FailureEvent) -> DisableDecision {
-        let keep = || DisableDecision::Keep;
-        let substitute = Substitute {
-            last_resort: keep,
-            deny: keep,
-        };
-        self.decide(Hook::ShouldDisable, |p| p.should_disable(event), substitute)
-    }
-
-    fn backoff(&self, event: &FailureEvent) -> Duration {
-        let substitute = Substitute {
-            last_resort: || LAST_RESORT_BACKOFF,
-            deny: || DENY_BACKOFF,
-        };
-        self.decide(Hook::Backoff, |p| p.backoff(event), substitute)
-    }
-
-    fn filter_reload(&self, diff: &ConfigDiff) -> Vec<Verdict> {
-        let n = diff.changes.len();
-        let substitute = Substitute {
-            last_resort: || vec![Verdict::Apply; n],
-            deny: || {
-                let ignore = Verdict::Ignore {
-                    reason: DENY_REASON.to_string(),
-                };
-                vec![ignore; n]
-            },
-        };
-        self.decide(Hook::FilterReload, |p| p.filter_reload(diff), substitute)
     }
 }
 
