@@ -21,10 +21,7 @@ pub struct Bench {
 impl Bench {
     pub fn new() -> Result<Bench, PolicyError> {
         let engine = PolicyEngine::new()?;
-        let ticker = EpochTicker::start(
-            engine.engine.clone(),
-            engine::tick_for(Duration::from_millis(10)),
-        )?;
+        let ticker = engine.ticker(Duration::from_millis(10))?;
         let linkers = Linkers::new(&engine.engine)?;
         let policy = LoadedPolicy::load(
             &engine,

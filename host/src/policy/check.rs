@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::engine::{self, EpochTicker, PolicyEngine};
+use super::engine::{self, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource};
 use super::options::PolicyOptions;
@@ -32,7 +32,7 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
     let opts = PolicyOptions::default();
     let engine = PolicyEngine::new()?;
     let linkers = Linkers::new(&engine.engine)?;
-    let _ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
+    let _ticker = engine.ticker(opts.deadline)?;
     let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
         source_name: path.display().to_string(),
         path: path.to_path_buf(),

@@ -5,22 +5,24 @@
 //! cost. The pooling allocator keeps linear memories, tables and instance slots mapped
 //! between decisions (and a slot is reused by the module it last held), which takes the
 //! `mmap`/`munmap` and most page faults out of each call. The pool holds
-//! `CONCURRENT_INSTANCES` component instances; `InstanceSlots` makes callers wait for a free
-//! one instead of failing, so a burst of decisions queues for microseconds rather than
-//! falling back. Where the pool cannot be reserved (a tight `ulimit -v`), the engine
+//! `CONCURRENT_INSTANCES` component instances; callers beyond that wait for a free one
+//! (`in_flight`) instead of failing, so a burst of decisions queues for microseconds rather
+//! than falling back. Where the pool cannot be reserved (a tight `ulimit -v`), the engine
 //! allocates per instance, as wasmtime does by default.
 //!
-//! A decision's `Store` gets an epoch deadline of `DEADLINE_TICKS` ticks; a thread bumps the
-//! epoch every `deadline / (DEADLINE_TICKS - 1)`, so a runaway decision traps after between
-//! one and 1.25 deadlines. The ticker stops when its `EpochTicker` is dropped.
+//! A decision's `Store` gets an epoch deadline of `DEADLINE_TICKS` ticks; the ticker
+//! (`in_flight::EpochTicker`) bumps the epoch every `deadline / (DEADLINE_TICKS - 1)` while
+//! decisions run, so a runaway decision reaches its deadline after one to 1.25 deadlines
+//! (and then its CPU time decides, see `deadline`).
 
-use std::sync::{Arc, Condvar, Mutex, mpsc};
-use std::thread;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::error::PolicyError;
+use super::in_flight::InFlight;
+pub use super::in_flight::{EpochTicker, SlotGuard};
 use super::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 
 /// Epoch ticks a decision may run for, under the deadline the ticker was started for.
@@ -39,7 +41,7 @@ pub struct PolicyEngine {
     pub engine: Engine,
     /// The component instances the pool holds; `None`: no pool, allocated per decision.
     pub pool_size: Option<u32>,
-    slots: Arc<InstanceSlots>,
+    in_flight: Arc<InFlight>,
 }
 
 impl PolicyEngine {
@@ -60,25 +62,22 @@ impl PolicyEngine {
         Ok(PolicyEngine {
             engine,
             pool_size,
-            slots: Arc::new(InstanceSlots {
-                free: Mutex::new(pool_size.map_or(usize::MAX, |n| n as usize)),
-                freed: Condvar::new(),
-            }),
+            in_flight: InFlight::new(pool_size.map_or(usize::MAX, |n| n as usize)),
         })
     }
 
     /// Waits for room for one more instance; the room is given back when the guard drops.
     pub fn slot(&self) -> SlotGuard {
-        let mut free = self.slots.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self
-                .slots
-                .freed
-                .wait(free)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        SlotGuard(self.slots.clone())
+        self.in_flight.enter()
+    }
+
+    /// Starts the epoch ticker for decisions with `deadline` (it ticks only while they run).
+    pub fn ticker(&self, deadline: Duration) -> Result<EpochTicker, PolicyError> {
+        EpochTicker::start(
+            self.engine.clone(),
+            self.in_flight.clone(),
+            tick_for(deadline),
+        )
     }
 }
 
@@ -118,22 +117,6 @@ fn pool() -> PoolingAllocationConfig {
     pool
 }
 
-/// Counts free pool slots.
-struct InstanceSlots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One pool slot, held while an instance lives: drop it after the `Store`.
-pub struct SlotGuard(Arc<InstanceSlots>);
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
-}
-
 /// The tick period that makes `DEADLINE_TICKS` ticks last at least `deadline`.
 pub fn tick_for(deadline: Duration) -> Duration {
     (deadline / (DEADLINE_TICKS - 1) as u32).max(MIN_TICK)
@@ -148,42 +131,6 @@ pub fn ticks_for(deadline: Duration, tick: Duration) -> u64 {
     (deadline.as_nanos().div_ceil(tick) as u64)
         .saturating_add(1)
         .max(2)
-}
-
-/// Increments the engine's epoch periodically until dropped.
-pub struct EpochTicker {
-    pub tick: Duration,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    pub fn start(engine: Engine, tick: Duration) -> Result<EpochTicker, PolicyError> {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = thread::Builder::new()
-            .name("policy-epoch".into())
-            .spawn(move || {
-                // Wakes every tick; a message or a dropped sender ends it.
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                    engine.increment_epoch();
-                }
-            })
-            .map_err(|e| PolicyError::Engine(format!("cannot start the epoch ticker: {e}")))?;
-        Ok(EpochTicker {
-            tick,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 #[cfg(test)]

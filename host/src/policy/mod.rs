@@ -14,6 +14,7 @@ mod deadline;
 mod engine;
 mod error;
 mod host;
+mod in_flight;
 mod inspect;
 mod loaded;
 mod metrics;

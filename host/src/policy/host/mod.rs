@@ -77,7 +77,7 @@ impl PolicyHost {
     pub fn start(opts: PolicyOptions) -> Result<Arc<PolicyHost>, PolicyError> {
         let engine = PolicyEngine::new()?;
         let linkers = Linkers::new(&engine.engine)?;
-        let ticker = EpochTicker::start(engine.engine.clone(), engine::tick_for(opts.deadline))?;
+        let ticker = engine.ticker(opts.deadline)?;
         let limits = limits_for(&opts, ticker.tick);
         let default = Arc::new(
             LoadedPolicy::load(
