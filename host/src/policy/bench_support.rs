@@ -32,7 +32,7 @@ impl Bench {
             CallLimits {
                 memory_limit: 16 << 20,
                 deadline: Duration::from_millis(10),
-                deadline_ticks: engine::DEADLINE_TICKS,
+                deadline_ticks: engine::ticks_for(Duration::from_millis(10), ticker.tick),
             },
             None,
         )?

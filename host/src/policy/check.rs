@@ -32,7 +32,7 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
     let opts = PolicyOptions::default();
     let engine = PolicyEngine::new()?;
     let linkers = Linkers::new(&engine.engine)?;
-    let _ticker = engine.ticker(opts.deadline)?;
+    let ticker = engine.ticker(opts.deadline)?;
     let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
         source_name: path.display().to_string(),
         path: path.to_path_buf(),
@@ -47,7 +47,7 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
         CallLimits {
             memory_limit: opts.memory_limit,
             deadline: opts.deadline,
-            deadline_ticks: engine::DEADLINE_TICKS,
+            deadline_ticks: engine::ticks_for(opts.deadline, ticker.tick),
         },
         None,
     )?

@@ -10,10 +10,11 @@
 //! than falling back. Where the pool cannot be reserved (a tight `ulimit -v`), the engine
 //! allocates per instance, as wasmtime does by default.
 //!
-//! A decision's `Store` gets an epoch deadline of `DEADLINE_TICKS` ticks; the ticker
-//! (`in_flight::EpochTicker`) bumps the epoch every `deadline / (DEADLINE_TICKS - 1)` while
-//! decisions run, so a runaway decision reaches its deadline after one to 1.25 deadlines
-//! (and then its CPU time decides, see `deadline`).
+//! The ticker (`in_flight::EpochTicker`) bumps the epoch every `tick_for(deadline)` (a
+//! millisecond, or a quarter of a start-up deadline below 4 ms) while decisions run; a
+//! decision's `Store` gets `ticks_for` its deadline, so it reaches the deadline at most one
+//! tick late, whatever deadline a later config or bundle sets (and then its CPU time decides,
+//! see `deadline`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +26,6 @@ use super::in_flight::InFlight;
 pub use super::in_flight::{EpochTicker, SlotGuard};
 use super::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 
-/// Epoch ticks a decision may run for, under the deadline the ticker was started for.
-pub const DEADLINE_TICKS: u64 = 5;
 /// The calls made while loading a policy (`configure`, the smoke test) get this many times
 /// a decision's ticks, so a busy machine does not get a good policy refused.
 pub const SETUP_DEADLINE_FACTOR: u64 = 20;
@@ -117,12 +116,14 @@ fn pool() -> PoolingAllocationConfig {
     pool
 }
 
-/// The tick period that makes `DEADLINE_TICKS` ticks last at least `deadline`.
+/// The ticker's period for a start-up `deadline`: fine enough to keep any deadline to within
+/// a millisecond, and to within a quarter of a start-up deadline shorter than that.
 pub fn tick_for(deadline: Duration) -> Duration {
-    (deadline / (DEADLINE_TICKS - 1) as u32).max(MIN_TICK)
+    (deadline / 4).clamp(MIN_TICK, MAX_TICK)
 }
 
 const MIN_TICK: Duration = Duration::from_micros(100);
+const MAX_TICK: Duration = Duration::from_millis(1);
 
 /// Epoch ticks for `deadline` on a ticker of period `tick`: at least the deadline and at
 /// most one tick more (a deadline shorter than the tick is rounded up to it).
@@ -138,16 +139,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_start_deadline_gets_deadline_ticks() {
-        for ms in [1, 10, 100, 250] {
+    fn the_start_deadline_is_kept_to_within_a_quarter_of_it_or_a_millisecond() {
+        for ms in [1, 3, 10, 100, 250] {
             let d = Duration::from_millis(ms);
-            assert_eq!(ticks_for(d, tick_for(d)), DEADLINE_TICKS, "{ms} ms");
+            let tick = tick_for(d);
+            assert!(tick <= d / 4 && tick <= Duration::from_millis(1), "{ms} ms");
+            let ticks = ticks_for(d, tick);
+            assert!(tick * (ticks - 1) as u32 >= d, "{ms} ms: {ticks} ticks");
+            assert!(
+                tick * (ticks - 1) as u32 <= d + tick,
+                "{ms} ms: {ticks} ticks"
+            );
         }
     }
 
     #[test]
     fn other_deadlines_get_at_least_their_length_and_at_most_a_tick_more() {
-        let tick = tick_for(Duration::from_millis(10)); // 2.5 ms
+        let tick = tick_for(Duration::from_millis(10)); // 1 ms
         for ms in [1u64, 3, 10, 50, 100, 1000] {
             let d = Duration::from_millis(ms);
             let ticks = ticks_for(d, tick);

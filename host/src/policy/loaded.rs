@@ -17,7 +17,7 @@ use wasmtime::{
 use super::bindings::{Policy as WitPolicy, PolicyPre};
 use super::cache::{self, CacheOutcome};
 use super::deadline::CpuDeadline;
-use super::engine::{DEADLINE_TICKS, PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
+use super::engine::{PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
 use super::error::PolicyError;
 use super::inspect::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
@@ -139,8 +139,7 @@ impl LoadedPolicy {
             pre,
             prepared: Vec::new(),
             limits,
-            deadline_ticks: (SETUP_DEADLINE_FACTOR * limits.deadline_ticks)
-                .max(SETUP_DEADLINE_FACTOR * DEADLINE_TICKS),
+            deadline_ticks: SETUP_DEADLINE_FACTOR * limits.deadline_ticks,
             budget: limits.deadline * SETUP_DEADLINE_FACTOR as u32,
         };
         let settings_text = settings_json(settings);
@@ -266,7 +265,7 @@ impl LoadedPolicy {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let t = std::time::Instant::now();
-            store.store.set_epoch_deadline(DEADLINE_TICKS);
+            store.store.set_epoch_deadline(self.limits.deadline_ticks);
             let ms = policy
                 .mcpproxy_policy_decisions()
                 .call_backoff(&mut store, &self.prepared, &event)

@@ -137,8 +137,7 @@ impl PolicyHost {
     }
 
     /// `replace` with everything `opts` asks for: components, settings, deadline, memory cap
-    /// and `on_failure` (a config edit, a new bundle revision). A deadline shorter than the
-    /// one the host started with is rounded up to the start deadline's epoch tick.
+    /// and `on_failure` (a config edit, a new bundle revision).
     pub fn apply(&self, opts: &PolicyOptions) -> Result<(), PolicyError> {
         self.replace_with(Requested {
             files: opts.files.clone(),
