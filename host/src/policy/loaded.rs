@@ -84,11 +84,9 @@ pub struct LoadedPolicy {
     pre: PolicyPre<StoreState>,
     prepared: Vec<u8>,
     limits: CallLimits,
-    /// Epoch ticks per call: generous while loading (`configure`, smoke test), so a busy
-    /// machine does not get a good policy refused; `limits.deadline_ticks` once in service.
-    deadline_ticks: u64,
-    /// The CPU time a call may use, likewise generous while loading.
-    budget: Duration,
+    /// Calls while loading (`configure`, smoke test) get `SETUP_DEADLINE_FACTOR` times the
+    /// deadline, so a busy machine does not get a good policy refused; false once in service.
+    loading: bool,
 }
 
 /// The sha256 of `bytes`, in hex.
@@ -139,8 +137,7 @@ impl LoadedPolicy {
             pre,
             prepared: Vec::new(),
             limits,
-            deadline_ticks: SETUP_DEADLINE_FACTOR * limits.deadline_ticks,
-            budget: limits.deadline * SETUP_DEADLINE_FACTOR as u32,
+            loading: true,
         };
         let settings_text = settings_json(settings);
         policy.prepared = match policy.configure(&settings_text) {
@@ -163,8 +160,7 @@ impl LoadedPolicy {
 
     /// Puts the policy in service: from now on calls get the normal deadline.
     pub fn in_service(mut self) -> Self {
-        self.deadline_ticks = self.limits.deadline_ticks;
-        self.budget = self.limits.deadline;
+        self.loading = false;
         self
     }
 
@@ -178,6 +174,11 @@ impl LoadedPolicy {
 
     /// A fresh store under the per-call limits and deadline, once the pool has room.
     fn store(&self) -> CallStore {
+        let factor = if self.loading {
+            SETUP_DEADLINE_FACTOR
+        } else {
+            1
+        };
         let slot = self.engine.slot();
         let mut store = Store::new(
             &self.engine.engine,
@@ -185,11 +186,11 @@ impl LoadedPolicy {
                 self.limits.memory_limit,
                 self.source_name.clone(),
                 // Past the epoch deadline, the call goes on while its thread has CPU left.
-                CpuDeadline::start(self.budget),
+                CpuDeadline::start(self.limits.deadline * factor as u32),
             ),
         );
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(self.deadline_ticks);
+        store.set_epoch_deadline(self.limits.deadline_ticks * factor);
         store.epoch_deadline_callback(|ctx| {
             Ok(if ctx.data().deadline.extend() {
                 UpdateDeadline::Continue(1)
