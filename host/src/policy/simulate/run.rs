@@ -28,6 +28,23 @@ struct ServerState {
     disabled: bool,
 }
 
+impl ServerState {
+    /// `server`'s state, fresh (no failures, not connected) on first mention.
+    fn of<'a>(
+        servers: &'a mut BTreeMap<String, ServerState>,
+        server: &str,
+        window: Duration,
+    ) -> &'a mut ServerState {
+        servers
+            .entry(server.to_string())
+            .or_insert_with(|| ServerState {
+                counters: Counters::new(window),
+                ready: false,
+                disabled: false,
+            })
+    }
+}
+
 /// Runs every step of `scenario` through `policy` and checks the expectations.
 pub fn run(policy: &dyn Policy, scenario: &Scenario) -> Report {
     let base = Instant::now();
@@ -44,13 +61,7 @@ pub fn run(policy: &dyn Policy, scenario: &Scenario) -> Report {
                 http_status,
                 detail,
             } => {
-                let state = servers
-                    .entry(server.clone())
-                    .or_insert_with(|| ServerState {
-                        counters: Counters::new(scenario.window),
-                        ready: false,
-                        disabled: false,
-                    });
+                let state = ServerState::of(&mut servers, server, scenario.window);
                 let failure = Failure {
                     kind: *kind,
                     detail: detail.clone(),
@@ -67,13 +78,7 @@ pub fn run(policy: &dyn Policy, scenario: &Scenario) -> Report {
                 report.rows.push(failure_row(policy, step, state, attempt));
             }
             Action::Ready { server } => {
-                let state = servers
-                    .entry(server.clone())
-                    .or_insert_with(|| ServerState {
-                        counters: Counters::new(scenario.window),
-                        ready: false,
-                        disabled: false,
-                    });
+                let state = ServerState::of(&mut servers, server, scenario.window);
                 report.rows.push(ready_row(step, server, state, now));
             }
             Action::Reload(diff) => {
