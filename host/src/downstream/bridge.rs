@@ -149,15 +149,7 @@ impl ServerHandler for Bridge {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let peer = context.peer;
-        tokio::spawn(list_changed::forward(
-            self.changes.clone(),
-            std::future::pending(),
-            move || {
-                let peer = peer.clone();
-                async move { peer.notify_tool_list_changed().await.is_ok() }
-            },
-        ));
+        list_changed::spawn_for_peer(self.changes.clone(), std::future::pending(), context.peer);
     }
 
     fn accepted_subscription_filter(

@@ -96,15 +96,8 @@ impl ServerHandler for DirectHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let peer = context.peer;
-        tokio::spawn(list_changed::forward(
-            self.changes.clone(),
-            self.session.clone().cancelled_owned(),
-            move || {
-                let peer = peer.clone();
-                async move { peer.notify_tool_list_changed().await.is_ok() }
-            },
-        ));
+        let stop = self.session.clone().cancelled_owned();
+        list_changed::spawn_for_peer(self.changes.clone(), stop, context.peer);
     }
 
     /// 2026-07-28 clients have no session: they ask for notifications with

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use rmcp::model::SubscriptionFilter;
+use rmcp::service::{Peer, RoleServer};
 use tokio::sync::watch;
 
 /// Calls `notify` once per tick of `changes`, until `notify` reports the client gone
@@ -31,6 +32,19 @@ pub async fn forward<N, F>(
             }
         }
     }
+}
+
+/// For a session client (from `notifications/initialized`): forwards changes to `peer` in a
+/// task of its own until `stop` resolves or the client is gone.
+pub fn spawn_for_peer(
+    changes: watch::Receiver<u64>,
+    stop: impl Future<Output = ()> + Send + 'static,
+    peer: Peer<RoleServer>,
+) {
+    tokio::spawn(forward(changes, stop, move || {
+        let peer = peer.clone();
+        async move { peer.notify_tool_list_changed().await.is_ok() }
+    }));
 }
 
 /// Whether a subscription asked for (and was granted) tool-list changes.
