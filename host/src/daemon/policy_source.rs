@@ -29,6 +29,7 @@ pub struct Chosen {
 pub struct Pinned {
     pub pin: Pin,
     pub store: BundleStore,
+    validator: HostValidator,
 }
 
 impl Pinned {
@@ -45,7 +46,7 @@ impl Pinned {
     /// or keep the last-known-good. Returns the options to swap in, if a bundle is active.
     pub fn reload(&self, base: &PolicyOptions) -> anyhow::Result<Option<PolicyOptions>> {
         let candidates =
-            bundle::load_pinned(&self.pin, &self.store, chrono::Utc::now(), &HostValidator);
+            bundle::load_pinned(&self.pin, &self.store, chrono::Utc::now(), &self.validator);
         match bundle::decide_policy_source(Some(&self.pin), None, None, candidates)? {
             PolicySource::PinnedBundle {
                 bundle, refused, ..
@@ -122,14 +123,21 @@ pub fn choose(
     };
     info!(pin = %pin.path.display(), bundle = %pin.name, "enterprise policy pin in force");
     let store = BundleStore::new(data_dir);
-    let candidates = bundle::load_pinned(&pin, &store, chrono::Utc::now(), &HostValidator);
+    let validator = HostValidator {
+        cache_dir: data_dir.join("policy-cache"),
+    };
+    let candidates = bundle::load_pinned(&pin, &store, chrono::Utc::now(), &validator);
     let source = bundle::decide_policy_source(
         Some(&pin),
         user_policy.as_deref(),
         Some(&config.settings),
         candidates,
     )?;
-    let pinned = Pinned { pin, store };
+    let pinned = Pinned {
+        pin,
+        store,
+        validator,
+    };
     let options = match source {
         PolicySource::PinnedBundle {
             bundle,
@@ -180,7 +188,11 @@ pub fn user_options(
 
 /// Checks a bundle's component with the real policy host before it may be activated:
 /// it must load, accept the bundle's settings and answer every built-in scenario.
-pub struct HostValidator;
+/// Compiled code goes to the daemon's cache, so the bundle it approves activates from there
+/// instead of being compiled again (seconds for a JS or Python component).
+pub struct HostValidator {
+    cache_dir: PathBuf,
+}
 
 impl BundleValidator for HostValidator {
     fn validate(
@@ -193,7 +205,8 @@ impl BundleValidator for HostValidator {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
         let path = dir.path().join("component.wasm");
         std::fs::write(&path, component).map_err(|e| format!("{}: {e}", path.display()))?;
-        let report = check::run(&path, settings).map_err(|e| e.to_string())?;
+        let report = check::run_with_cache(&path, settings, Some(&self.cache_dir))
+            .map_err(|e| e.to_string())?;
         match report.failures {
             0 => Ok(()),
             n => Err(format!("{n} built-in scenarios failed:\n{report}")),
@@ -221,8 +234,13 @@ impl BundleValidator for HostValidator {
         let scenario = dir.path().join("smoke-tests.json");
         write(&scenario, smoke_tests)?;
         let settings = manifest.settings.to_string();
-        let (table, passed) = simulate::run_files(&components, &scenario, Some(&settings))
-            .map_err(|e| format!("{e:#}"))?;
+        let (table, passed) = simulate::run_files(
+            &components,
+            &scenario,
+            Some(&settings),
+            Some(&self.cache_dir),
+        )
+        .map_err(|e| format!("{e:#}"))?;
         if passed {
             Ok(())
         } else {

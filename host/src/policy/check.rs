@@ -29,6 +29,16 @@ pub struct CheckReport {
 
 /// Loads `path` with `settings` under the default limits and runs the scenarios.
 pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, PolicyError> {
+    run_with_cache(path, settings, None)
+}
+
+/// `run`, taking compiled code from (and leaving it in) the daemon's own `cache_dir`, so the
+/// policy it checks then loads from the cache.
+pub fn run_with_cache(
+    path: &Path,
+    settings: &serde_json::Value,
+    cache_dir: Option<&Path>,
+) -> Result<CheckReport, PolicyError> {
     let opts = PolicyOptions::default();
     let engine = PolicyEngine::new()?;
     let linkers = Linkers::new(&engine.engine)?;
@@ -49,7 +59,7 @@ pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, Pol
             deadline: opts.deadline,
             deadline_ticks: engine::ticks_for(opts.deadline, ticker.tick),
         },
-        None,
+        cache_dir,
     )?
     .in_service();
     let mut decisions = Vec::new();

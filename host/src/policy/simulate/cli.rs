@@ -20,14 +20,16 @@ pub fn cli_run(
     scenario: &Path,
     settings: Option<&str>,
 ) -> anyhow::Result<(String, bool)> {
-    run_files(&policy_path.into(), scenario, settings)
+    run_files(&policy_path.into(), scenario, settings, None)
 }
 
 /// `cli_run` with a component per hook (a bundle's smoke tests).
+/// `cache_dir`: the daemon's compile cache, so the components load from it afterwards.
 pub fn run_files(
     policy: &PolicyFiles,
     scenario: &Path,
     settings: Option<&str>,
+    cache_dir: Option<&Path>,
 ) -> anyhow::Result<(String, bool)> {
     let text = std::fs::read_to_string(scenario)
         .with_context(|| format!("cannot read scenario {}", scenario.display()))?;
@@ -51,6 +53,7 @@ pub fn run_files(
         settings: scenario_value.settings.clone(),
         deadline: scenario_value.deadline.unwrap_or(defaults.deadline),
         memory_limit: scenario_value.memory_limit.unwrap_or(defaults.memory_limit),
+        cache_dir: cache_dir.map(Path::to_path_buf),
         ..defaults
     })
     .with_context(|| format!("policy {}: the policy host did not start", policy))?;
