@@ -341,3 +341,82 @@ fn the_policy_watch_follows_an_edited_policy_path() {
         status["policy"]
     );
 }
+
+/// `call_tool_timeout`, `tools_limit` and `init_timeout` edited in the file apply to the
+/// running daemon, without restarting it or any server.
+#[test]
+fn edited_timeouts_and_tools_limit_apply_while_running() {
+    let daemon = Daemon::start(
+        json!({
+            "init_timeout": "60s",
+            "call_tool_timeout": "60s",
+            "tools_limit": 15,
+            "mcpServers": [fixture_server("steady", "healthy")],
+        }),
+        &[],
+    );
+    let steady = daemon.wait_state("steady", "Ready", Duration::from_secs(30));
+    let hits = |daemon: &Daemon| -> usize {
+        let out = daemon.cli(&[
+            "call",
+            "tool",
+            "--tool-name=retrieve_tools",
+            r#"--json_args={"query": "steady"}"#,
+        ]);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["tools"].as_array().unwrap_or_else(|| panic!("{v}")).len()
+    };
+    assert!(hits(&daemon) > 1, "the fixture has several tools");
+
+    let reloads = daemon.status()["config"]["reloads"].as_u64().unwrap();
+    edit_config(&daemon, |c| {
+        c["call_tool_timeout"] = json!("300ms");
+        c["tools_limit"] = json!(1);
+        c["init_timeout"] = json!("1s");
+        // Without its own init_timeout: its connect runs under the edited global one.
+        c["mcpServers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "hangs", "command": FIXTURE, "args": ["--mode", "hang"]}));
+    });
+    wait_reload_handled(&daemon, reloads);
+
+    assert_eq!(hits(&daemon), 1, "tools_limit 1");
+    let out = std::process::Command::new(MCPPROXY)
+        .args([
+            "call",
+            "tool",
+            "--tool-name=call_tool",
+            r#"--json_args={"name": "steady:sleep", "args": {"ms": 20000}}"#,
+        ])
+        .args(["--config".as_ref(), daemon.config.as_os_str()])
+        .args(["--data-dir".as_ref(), daemon.data_dir.as_os_str()])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("timed out after 300ms"), "{text}");
+
+    // A 60 s init timeout would leave it Connecting far beyond this deadline.
+    let hangs = wait_for(
+        Duration::from_secs(15),
+        "the hanging server to time out under the 1 s init_timeout",
+        || {
+            let s = daemon.server("hangs");
+            s["last_error"].is_string().then_some(s)
+        },
+    );
+    assert!(
+        hangs["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("init timeout"),
+        "{hangs}"
+    );
+    let now = daemon.server("steady");
+    assert_eq!(now["pid"], steady["pid"], "steady was not restarted");
+    assert_eq!(now["connection_state"], "Ready", "{now}");
+}

@@ -110,7 +110,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     })?;
     info!(config = %opts.config_path.display(), data_dir = %data_dir.display(), "mcpproxy serving MCP at http://{local}/mcp");
 
-    let tools_limit = config.tools_limit;
+    let downstream = crate::downstream::DownstreamOptions::new(config.tools_limit);
     let state = Arc::new(DaemonState {
         config_path: opts.config_path.clone(),
         data_dir,
@@ -122,6 +122,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         policy_watch: std::sync::Mutex::new(policy_watch),
         pinned,
         registry,
+        downstream: downstream.clone(),
         running: tokio::sync::Mutex::new(config),
         counters: state::Counters::default(),
     });
@@ -130,13 +131,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     tokio::spawn(reload::run(state.clone(), updates));
 
     let backend = Arc::new(backend::DaemonBackend::new(state.clone()));
-    let served = crate::downstream::serve(
-        listener,
-        backend,
-        crate::downstream::DownstreamOptions { tools_limit },
-        shutdown.clone(),
-    )
-    .await;
+    let served = crate::downstream::serve(listener, backend, downstream, shutdown.clone()).await;
     info!("stopping upstream servers");
     state.registry.shutdown().await;
     drop(lock);

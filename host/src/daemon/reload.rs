@@ -72,7 +72,8 @@ async fn apply(state: &DaemonState, update: ConfigUpdate) {
     state.registry.apply(steps).await;
 }
 
-/// Top-level keys that can change while running; the rest are read at start only.
+/// Top-level keys the policy let through. `listen`, `data_dir` and `watch_debounce_ms` are
+/// read at start only; the others apply while running.
 fn apply_globals(
     state: &DaemonState,
     old: &Config,
@@ -114,7 +115,33 @@ fn apply_globals(
                     warn!("{e}; edits of the new policy file are not picked up until restart");
                 }
             }
-            "listen" | "data_dir" => {
+            // Each from its next use: the next connect, call or health check.
+            "init_timeout" => {
+                state
+                    .registry
+                    .update_settings(|s| s.init_timeout = new.init_timeout);
+                info!(init_timeout = ?new.init_timeout, "applied from the next connect");
+            }
+            "call_tool_timeout" => {
+                state
+                    .registry
+                    .update_settings(|s| s.call_tool_timeout = new.call_tool_timeout);
+                info!(call_tool_timeout = ?new.call_tool_timeout, "applied from the next call");
+            }
+            "health_check_interval" => {
+                state
+                    .registry
+                    .update_settings(|s| s.health_check_interval = new.health_check_interval);
+                info!(health_check_interval = ?new.health_check_interval, "applied to Ready servers");
+            }
+            "tools_limit" => {
+                state.downstream.set_tools_limit(new.tools_limit);
+                info!(
+                    tools_limit = new.tools_limit,
+                    "applied from the next search"
+                );
+            }
+            "listen" | "data_dir" | "watch_debounce_ms" => {
                 warn!("`{key}` changed in the config; it takes effect when mcpproxy restarts")
             }
             _ => {}

@@ -30,6 +30,8 @@ pub struct DaemonState {
     /// The enterprise pin in force, if any.
     pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,
+    /// The downstream server's live options (`tools_limit`).
+    pub downstream: crate::downstream::DownstreamOptions,
     /// The config the supervisors were last told about. Held across a whole reload or
     /// `upstream_servers` change, so that those are applied one at a time, in order.
     pub running: Mutex<Config>,

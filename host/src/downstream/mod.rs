@@ -4,6 +4,9 @@
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 pub mod backend;
 pub mod bridge;
 mod call_result;
@@ -20,15 +23,32 @@ pub mod tools;
 pub use backend::{Backend, ServersOperation, ServersRequest, ToolEntry};
 pub use http::serve;
 
-/// Options of the downstream server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Options of the downstream server. Clones share the values, so the daemon can change
+/// them while serving (a config edit of `tools_limit` applies to the next search).
+#[derive(Debug, Clone)]
 pub struct DownstreamOptions {
+    tools_limit: Arc<AtomicUsize>,
+}
+
+impl DownstreamOptions {
+    pub fn new(tools_limit: usize) -> Self {
+        DownstreamOptions {
+            tools_limit: Arc::new(AtomicUsize::new(tools_limit)),
+        }
+    }
+
     /// Default number of hits of `retrieve_tools` when the client gives no `limit`.
-    pub tools_limit: usize,
+    pub fn tools_limit(&self) -> usize {
+        self.tools_limit.load(Ordering::Relaxed)
+    }
+
+    pub fn set_tools_limit(&self, tools_limit: usize) {
+        self.tools_limit.store(tools_limit, Ordering::Relaxed);
+    }
 }
 
 impl Default for DownstreamOptions {
     fn default() -> Self {
-        DownstreamOptions { tools_limit: 15 }
+        DownstreamOptions::new(15)
     }
 }

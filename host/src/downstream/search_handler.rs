@@ -35,7 +35,7 @@ impl SearchHandler {
     }
 
     fn retrieve_tools(&self, args: RetrieveToolsArgs) -> CallToolResult {
-        let limit = effective_limit(args.limit, self.shared.options.tools_limit);
+        let limit = effective_limit(args.limit, self.shared.options.tools_limit());
         let catalog = self.shared.catalog.get();
         let hits = catalog.index().search(&args.query, limit);
         json_result(json!({

@@ -33,8 +33,9 @@ pub const CONNECT_GRACE: Duration = Duration::from_secs(5);
 /// How long cancelled calls get to wind down after the drain deadline.
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
 
-/// Settings every actor shares.
-#[derive(Debug, Clone, Copy)]
+/// Settings every actor shares. A config edit may change them while running: each use
+/// reads the current value (the next connect, the next call, the next health check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActorSettings {
     pub init_timeout: Duration,
     pub health_check_interval: Duration,
@@ -48,11 +49,17 @@ pub struct Shared {
     pub connector: Arc<dyn Connector>,
     pub policy: Arc<dyn Policy>,
     pub sink: Arc<dyn AutoDisableSink>,
-    pub settings: ActorSettings,
+    pub settings: watch::Sender<ActorSettings>,
     /// Ticks on every state change of any server.
     pub state_tick: watch::Sender<u64>,
     /// Ticks when the tools of a Ready server appear, change or go away.
     pub tools_tick: watch::Sender<u64>,
+}
+
+impl Shared {
+    pub fn settings(&self) -> ActorSettings {
+        *self.settings.borrow()
+    }
 }
 
 /// What an actor publishes about itself.
@@ -114,7 +121,7 @@ pub fn spawn(
         status,
         tools: Arc::new(Vec::new()),
     });
-    let window = shared.settings.failure_window;
+    let window = shared.settings().failure_window;
     let actor = Actor {
         shared,
         config,
@@ -260,7 +267,7 @@ impl Actor {
 
     fn init_timeout(&self) -> Duration {
         self.config
-            .init_timeout_or(self.shared.settings.init_timeout)
+            .init_timeout_or(self.shared.settings().init_timeout)
     }
 
     fn enter(&mut self, state: ConnectionState) {
@@ -408,10 +415,10 @@ impl Actor {
     /// session is alive here when `teardown` wants it back for a graceful `shutdown`.
     async fn ready(&mut self) -> Flow {
         let epoch = self.epoch;
-        let interval = self.shared.settings.health_check_interval;
-        let ping_timeout = interval.min(self.init_timeout());
-        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut settings = self.shared.settings.subscribe();
+        let mut interval = settings.borrow_and_update().health_check_interval;
+        let mut ping_timeout = interval.min(self.init_timeout());
+        let mut ticks = health_ticks(interval);
         let Some(mut tools_rx) = self.live.as_ref().map(|l| l.tools_rx.clone()) else {
             // Cannot happen: Ready is only entered with a live session.
             self.enter_idle();
@@ -445,6 +452,15 @@ impl Actor {
                     tokio::select! {
                         failure = poll_opt(&mut closed) => {
                             break ReadyEvent::Failed(failure, transport);
+                        }
+                        Ok(()) = settings.changed() => {
+                            // A new interval counts from now; a ping under way finishes.
+                            let new = settings.borrow_and_update().health_check_interval;
+                            if new != interval {
+                                interval = new;
+                                ticks = health_ticks(interval);
+                            }
+                            ping_timeout = interval.min(self.init_timeout());
                         }
                         _ = ticks.tick(), if ping.is_none() => {
                             let s = session.clone();
@@ -572,7 +588,7 @@ impl Actor {
         live.calls.close();
         if drain {
             let _ =
-                tokio::time::timeout(self.shared.settings.drain_timeout, live.calls.wait()).await;
+                tokio::time::timeout(self.shared.settings().drain_timeout, live.calls.wait()).await;
         }
         live.cancel_calls.cancel();
         let _ = tokio::time::timeout(CANCEL_GRACE, live.calls.wait()).await;
@@ -701,7 +717,7 @@ impl Actor {
         };
         let session = live.session.clone();
         let token = live.cancel_calls.child_token();
-        let timeout = self.shared.settings.call_tool_timeout;
+        let timeout = self.shared.settings().call_tool_timeout;
         let call = async move {
             let forward = token.clone();
             let call = session.call_tool(request, timeout, token);
@@ -718,4 +734,11 @@ impl Actor {
         };
         tokio::spawn(live.calls.track_future(call));
     }
+}
+
+/// Health-check ticks every `interval`, the first one `interval` from now.
+fn health_ticks(interval: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
 }

@@ -14,7 +14,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use actor::CONNECT_GRACE;
+pub use actor::{ActorSettings, CONNECT_GRACE};
 pub use plan::{PlanStep, connection_changed, initial_plan, plan};
 pub use registry::{Progress, Registry, RegistryOptions};
 

@@ -78,13 +78,14 @@ impl Registry {
             connector: options.connector,
             policy: options.policy,
             sink: options.sink,
-            settings: ActorSettings {
+            settings: watch::channel(ActorSettings {
                 init_timeout: options.init_timeout,
                 health_check_interval: options.health_check_interval,
                 call_tool_timeout: options.call_tool_timeout,
                 failure_window: options.failure_window,
                 drain_timeout: options.drain_timeout,
-            },
+            })
+            .0,
             state_tick: watch::channel(0).0,
             tools_tick: watch::channel(0).0,
         };
@@ -285,6 +286,22 @@ impl Registry {
     }
 
     /// Ticks whenever the tools of Ready servers change.
+    /// Change the settings every server shares, while running. Each takes effect at its
+    /// next use: `init_timeout` at the next connect (of servers without their own),
+    /// `call_tool_timeout` for the next call, `health_check_interval` at once for Ready ones.
+    pub fn update_settings(&self, change: impl FnOnce(&mut ActorSettings)) {
+        self.inner.shared.settings.send_if_modified(|settings| {
+            let before = *settings;
+            change(settings);
+            *settings != before
+        });
+    }
+
+    /// The settings every server shares.
+    pub fn settings(&self) -> ActorSettings {
+        self.inner.shared.settings()
+    }
+
     pub fn tools_changed(&self) -> watch::Receiver<u64> {
         self.inner.shared.tools_tick.subscribe()
     }

@@ -307,6 +307,36 @@ async fn a_failed_health_check_goes_through_the_failure_path() {
     assert!(session.is_shut_down());
 }
 
+/// A shorter `health_check_interval` set while running reaches a server already Ready: its
+/// next ping comes one new interval after the change, not at the old interval's end.
+#[tokio::test(start_paused = true)]
+async fn a_health_interval_changed_while_running_applies_to_ready_servers() {
+    let r = rig(ScriptedPolicy::fixed(secs(2)));
+    r.reg.apply(initial_plan_of(&[server("a")])).await;
+    wait_state(&r.reg, "a", ConnectionState::Ready).await;
+    let session = r.conn.session("a").unwrap();
+    poll_until(HEALTH * 2, "the first ping", || session.pings() >= 1).await;
+
+    let changed = Instant::now();
+    r.reg.update_settings(|s| s.health_check_interval = secs(1));
+    assert_eq!(r.reg.settings().health_check_interval, secs(1));
+    poll_until(secs(4), "three pings at the new interval", || {
+        session.pings() >= 4
+    })
+    .await;
+    let elapsed = changed.elapsed();
+    assert!(
+        elapsed >= secs(3) && elapsed < secs(4),
+        "three pings took {elapsed:?} at a 1 s interval"
+    );
+    assert_eq!(
+        r.reg.status("a").unwrap().connection_state,
+        ConnectionState::Ready,
+        "a settings change does not touch the session"
+    );
+    assert_eq!(r.conn.sessions("a").len(), 1, "no reconnect");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_thousand_servers_all_settle_within_the_init_timeout_plus_overhead() {
     let r = rig(ScriptedPolicy::fixed(secs(60)));

@@ -280,7 +280,7 @@ pub async fn start(backend: Arc<FakeBackend>, tools_limit: usize) -> Running {
     let task = tokio::spawn(downstream::serve(
         listener,
         backend,
-        DownstreamOptions { tools_limit },
+        DownstreamOptions::new(tools_limit),
         shutdown.clone(),
     ));
     Running {
