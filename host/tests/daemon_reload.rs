@@ -342,8 +342,9 @@ fn the_policy_watch_follows_an_edited_policy_path() {
     );
 }
 
-/// `call_tool_timeout`, `tools_limit` and `init_timeout` edited in the file apply to the
-/// running daemon, without restarting it or any server.
+/// `call_tool_timeout`, `tools_limit`, `init_timeout` and `health_check_interval` edited in the
+/// file apply to the running daemon, without restarting it or any server; a start-only key
+/// edited is shown as waiting for a restart.
 #[test]
 fn edited_timeouts_and_tools_limit_apply_while_running() {
     let daemon = Daemon::start(
@@ -373,6 +374,9 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
         c["call_tool_timeout"] = json!("300ms");
         c["tools_limit"] = json!(1);
         c["init_timeout"] = json!("1s");
+        c["health_check_interval"] = json!("45s");
+        // Read only at start: status says it waits for a restart.
+        c["watch_debounce_ms"] = json!(120);
         // Without its own init_timeout: its connect runs under the edited global one.
         c["mcpServers"]
             .as_array_mut()
@@ -380,6 +384,25 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
             .push(json!({"name": "hangs", "command": FIXTURE, "args": ["--mode", "hang"]}));
     });
     wait_reload_handled(&daemon, reloads);
+    // The store counts the reload when it hands it over; the daemon applies it just after.
+    let expected = json!({
+        "init_timeout_ms": 1000,
+        "call_tool_timeout_ms": 300,
+        "health_check_interval_ms": 45000,
+        "tools_limit": 1,
+        "restart_needed": ["watch_debounce_ms"],
+    });
+    // `restart_needed` is set last, after the live settings.
+    let settings = wait_for(Duration::from_secs(10), "the edit to be applied", || {
+        let s = daemon.status()["settings"].clone();
+        (s["restart_needed"] != json!([])).then_some(s)
+    });
+    assert_eq!(settings, expected);
+    let text = daemon.cli(&["status"]);
+    assert!(
+        text.contains("restart needed to apply the edited watch_debounce_ms"),
+        "{text}"
+    );
 
     assert_eq!(hits(&daemon), 1, "tools_limit 1");
     let out = std::process::Command::new(MCPPROXY)

@@ -98,6 +98,13 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
             get("self_writes_suppressed")
         );
         println!("servers     {}", get("servers"));
+        if let Some(keys) = status["settings"]["restart_needed"]
+            .as_array()
+            .filter(|k| !k.is_empty())
+        {
+            let keys: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+            println!("restart needed to apply the edited {}", keys.join(", "));
+        }
         for line in super::status_text::policy_lines(&status) {
             println!("{line}");
         }

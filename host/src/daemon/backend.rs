@@ -187,7 +187,25 @@ fn status_document(state: &DaemonState) -> Value {
         "config_writable": config.writable,
         "config": config,
         "servers": list.summary,
+        "settings": settings_in_force(state),
         "policy": state.policy.status(),
         "bundle": state.pinned.as_ref().map(|p| p.status()),
+    })
+}
+
+/// The global settings the running daemon uses now, and the edited keys that wait for a restart.
+fn settings_in_force(state: &DaemonState) -> Value {
+    let s = state.registry.settings();
+    let restart_needed = state
+        .restart_needed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    json!({
+        "init_timeout_ms": s.init_timeout.as_millis() as u64,
+        "call_tool_timeout_ms": s.call_tool_timeout.as_millis() as u64,
+        "health_check_interval_ms": s.health_check_interval.as_millis() as u64,
+        "tools_limit": state.downstream.tools_limit(),
+        "restart_needed": restart_needed,
     })
 }

@@ -10,6 +10,7 @@ mod metrics;
 mod policy_source;
 mod progress;
 mod reload;
+mod start_only;
 mod state;
 
 use std::net::SocketAddr;
@@ -123,6 +124,8 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         pinned,
         registry,
         downstream: downstream.clone(),
+        start_only: start_only::StartOnly::of(&config),
+        restart_needed: std::sync::Mutex::default(),
         running: tokio::sync::Mutex::new(config),
         counters: state::Counters::default(),
     });

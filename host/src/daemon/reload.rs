@@ -54,6 +54,11 @@ async fn apply(state: &DaemonState, update: ConfigUpdate) {
         &update.diff.changes,
         &verdicts,
     );
+    // From the file, whatever the policy said: a restart reads the file.
+    *state
+        .restart_needed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = state.start_only.changed_in(&update.config);
     let steps = plan(&running, &update.config, &update.diff, &verdicts);
     *running = update.config;
     if steps.is_empty() {

@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use tracing::warn;
 
 use super::policy_source::Pinned;
+use super::start_only::StartOnly;
 use crate::config::Config;
 use crate::config::{ConfigEdit, ConfigStore};
 use crate::policy::PolicyHost;
@@ -35,6 +36,10 @@ pub struct DaemonState {
     /// The config the supervisors were last told about. Held across a whole reload or
     /// `upstream_servers` change, so that those are applied one at a time, in order.
     pub running: Mutex<Config>,
+    /// `listen`, `data_dir` and `watch_debounce_ms` as the daemon started with them.
+    pub start_only: StartOnly,
+    /// Start-only keys the file has changed since: they wait for a restart.
+    pub restart_needed: std::sync::Mutex<Vec<&'static str>>,
     pub counters: Counters,
 }
 
