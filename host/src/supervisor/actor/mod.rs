@@ -6,11 +6,14 @@
 //! the policy, which either auto-disables the server (persisted through the sink) or sets the
 //! backoff before the next attempt. The actor must never start a disabled or auto-disabled
 //! server, and never leave a session behind when it stops.
+//!
+//! Here: the commands, the state machine and the connection attempt. `ready`: the Ready loop
+//! (health checks, refreshes, calls). `view`: the status and tools the actor publishes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -25,6 +28,11 @@ use crate::config::{Protocol, ServerConfig};
 use crate::policy::{DisableDecision, Policy, Transport};
 use crate::status::{ConnectionState, ServerStatus};
 use crate::upstream::{CallError, Connector, Failure, FailureKind, UpstreamSession};
+
+mod ready;
+mod view;
+
+use view::{idle_state, initial_status};
 
 /// Added to a server's init timeout for the actor's own guard around `connect`: the
 /// connector is supposed to time out by itself, this only catches one that does not.
@@ -140,53 +148,12 @@ pub fn spawn(
     (tx, view_rx, task)
 }
 
-fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Stdio => "stdio",
-        Protocol::StreamableHttp => "streamable-http",
-        Protocol::Sse => "sse",
-        Protocol::Auto => "auto",
-    }
-}
-
 /// The transport an attempt with `p` uses first (`auto` tries streamable HTTP first).
 fn first_transport(p: Protocol) -> Transport {
     match p {
         Protocol::Stdio => Transport::Stdio,
         Protocol::StreamableHttp | Protocol::Auto => Transport::StreamableHttp,
         Protocol::Sse => Transport::Sse,
-    }
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn idle_state(config: &ServerConfig) -> ConnectionState {
-    if !config.enabled {
-        ConnectionState::Disabled
-    } else if config.auto_disabled {
-        ConnectionState::AutoDisabled
-    } else {
-        ConnectionState::Pending
-    }
-}
-
-fn initial_status(config: &ServerConfig) -> ServerStatus {
-    ServerStatus {
-        name: config.name.clone(),
-        protocol: protocol_name(config.protocol).to_string(),
-        connection_state: idle_state(config),
-        enabled: config.enabled,
-        auto_disabled: config.auto_disabled,
-        auto_disable_reason: config.auto_disable_reason.clone(),
-        last_error: None,
-        attempts: 0,
-        consecutive_failures: 0,
-        next_retry_at: None,
-        connected_at: None,
-        pid: None,
-        tool_count: 0,
     }
 }
 
@@ -199,13 +166,6 @@ struct Live {
     cancel_calls: CancellationToken,
     /// `tools/list_changed` ticks since just before the first tool listing.
     tools_rx: watch::Receiver<u64>,
-}
-
-/// Why the Ready loop stopped serving calls.
-enum ReadyEvent {
-    Failed(Failure, Transport),
-    Command(Box<Command>),
-    ChannelClosed,
 }
 
 /// Whether the task goes on after a command.
@@ -291,43 +251,6 @@ impl Actor {
         self.enter(idle_state(&self.config));
     }
 
-    fn publish(&self) {
-        let tools_ready = self.state == ConnectionState::Ready;
-        let status = ServerStatus {
-            name: self.config.name.clone(),
-            protocol: protocol_name(self.config.protocol).to_string(),
-            connection_state: self.state,
-            enabled: self.config.enabled,
-            auto_disabled: self.config.auto_disabled,
-            auto_disable_reason: self.config.auto_disable_reason.clone(),
-            last_error: self.last_error.clone(),
-            attempts: self.counters.attempts,
-            consecutive_failures: self.counters.consecutive_failures,
-            next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
-            connected_at: self.connected_at.map(rfc3339),
-            pid: self.live.as_ref().and_then(|l| l.session.pid()),
-            tool_count: if tools_ready { self.tools.len() } else { 0 },
-        };
-        let tools = if tools_ready {
-            self.tools.clone()
-        } else {
-            Arc::new(Vec::new())
-        };
-        let tools_changed = {
-            let old = self.view.borrow();
-            !Arc::ptr_eq(&old.tools, &tools) && *old.tools != *tools
-        };
-        self.view.send_replace(View { status, tools });
-        self.shared
-            .state_tick
-            .send_modify(|n| *n = n.wrapping_add(1));
-        if tools_changed {
-            self.shared
-                .tools_tick
-                .send_modify(|n| *n = n.wrapping_add(1));
-        }
-    }
-
     /// Pending, Disabled, Auto-Disabled: only commands move the actor.
     async fn idle(&mut self) -> Flow {
         let epoch = self.epoch;
@@ -406,123 +329,6 @@ impl Actor {
         });
         tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready");
         self.enter(ConnectionState::Ready);
-    }
-
-    /// Ready: health checks, crash detection and tool refreshes, until something ends it.
-    ///
-    /// Calls are served without leaving the inner loop. Anything else that may end the
-    /// session (a failure, a command) first leaves the inner scope, so that no clone of the
-    /// session is alive here when `teardown` wants it back for a graceful `shutdown`.
-    async fn ready(&mut self) -> Flow {
-        let epoch = self.epoch;
-        let mut settings = self.shared.settings.subscribe();
-        let mut interval = settings.borrow_and_update().health_check_interval;
-        let mut ping_timeout = interval.min(self.init_timeout());
-        let mut ticks = health_ticks(interval);
-        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.tools_rx.clone()) else {
-            // Cannot happen: Ready is only entered with a live session.
-            self.enter_idle();
-            return Flow::Continue;
-        };
-        let mut tools_open = true;
-        // A change between the first listing and now needs a refresh at once.
-        let mut refresh_pending = tools_rx.has_changed().unwrap_or(false);
-        if refresh_pending {
-            tools_rx.borrow_and_update();
-        }
-
-        while epoch == self.epoch {
-            let event = {
-                let Some(session) = self.live.as_ref().map(|l| l.session.clone()) else {
-                    self.enter_idle();
-                    return Flow::Continue;
-                };
-                let transport = session.transport();
-                let list = |s: &Arc<Box<dyn UpstreamSession>>| -> BoxFuture<'static, Result<Vec<Tool>, Failure>> {
-                    let s = s.clone();
-                    Box::pin(async move { s.list_tools().await })
-                };
-                let mut closed: Option<BoxFuture<'static, Failure>> = Some({
-                    let s = session.clone();
-                    Box::pin(async move { s.closed().await })
-                });
-                let mut ping: Option<BoxFuture<'static, Result<(), Failure>>> = None;
-                let mut refresh = refresh_pending.then(|| list(&session));
-                loop {
-                    tokio::select! {
-                        failure = poll_opt(&mut closed) => {
-                            break ReadyEvent::Failed(failure, transport);
-                        }
-                        Ok(()) = settings.changed() => {
-                            // A new interval counts from now; a ping under way finishes.
-                            let new = settings.borrow_and_update().health_check_interval;
-                            if new != interval {
-                                interval = new;
-                                ticks = health_ticks(interval);
-                            }
-                            ping_timeout = interval.min(self.init_timeout());
-                        }
-                        _ = ticks.tick(), if ping.is_none() => {
-                            let s = session.clone();
-                            ping = Some(Box::pin(async move { s.ping(ping_timeout).await }));
-                        }
-                        result = poll_opt(&mut ping) => {
-                            ping = None;
-                            if let Err(failure) = result {
-                                break ReadyEvent::Failed(failure, transport);
-                            }
-                        }
-                        changed = tools_rx.changed(), if tools_open => {
-                            if changed.is_err() {
-                                tools_open = false;
-                            } else if refresh.is_none() {
-                                refresh = Some(list(&session));
-                            }
-                        }
-                        result = poll_opt(&mut refresh) => {
-                            refresh = None;
-                            match result {
-                                Ok(tools) => {
-                                    self.tools = Arc::new(tools);
-                                    self.publish();
-                                }
-                                Err(failure) => {
-                                    tracing::warn!(server = %self.config.name, %failure, "tool list refresh failed");
-                                }
-                            }
-                            // A change that arrived during the refresh needs another one.
-                            if tools_rx.has_changed().unwrap_or(false) {
-                                tools_rx.borrow_and_update();
-                                refresh = Some(list(&session));
-                            }
-                        }
-                        cmd = self.rx.recv() => match cmd {
-                            None => break ReadyEvent::ChannelClosed,
-                            Some(Command::Call { request, cancel, reply }) => {
-                                self.call(request, cancel, reply);
-                            }
-                            Some(other) => {
-                                refresh_pending = refresh.is_some();
-                                break ReadyEvent::Command(Box::new(other));
-                            }
-                        }
-                    }
-                }
-            };
-            match event {
-                ReadyEvent::Failed(failure, transport) => self.on_failure(failure, transport).await,
-                ReadyEvent::Command(cmd) => {
-                    if let Flow::Exit = self.handle(*cmd).await {
-                        return Flow::Exit;
-                    }
-                }
-                ReadyEvent::ChannelClosed => {
-                    self.teardown(true).await;
-                    return Flow::Exit;
-                }
-            }
-        }
-        Flow::Continue
     }
 
     /// Waiting out the policy's backoff.
@@ -696,49 +502,4 @@ impl Actor {
             self.publish();
         }
     }
-
-    fn call(
-        &mut self,
-        request: CallToolRequestParams,
-        cancel: CancellationToken,
-        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
-    ) {
-        let Some(live) = self
-            .live
-            .as_ref()
-            .filter(|_| self.state == ConnectionState::Ready)
-        else {
-            let _ = reply.send(Err(CallError::NotAvailable(format!(
-                "server {} is {}",
-                self.config.name,
-                self.state.as_str()
-            ))));
-            return;
-        };
-        let session = live.session.clone();
-        let token = live.cancel_calls.child_token();
-        let timeout = self.shared.settings().call_tool_timeout;
-        let call = async move {
-            let forward = token.clone();
-            let call = session.call_tool(request, timeout, token);
-            tokio::pin!(call);
-            // The client's cancellation is forwarded into the session's token, which the
-            // drain deadline also fires; the session answers with `Cancelled`.
-            let result = loop {
-                tokio::select! {
-                    result = &mut call => break result,
-                    _ = cancel.cancelled(), if !forward.is_cancelled() => forward.cancel(),
-                }
-            };
-            let _ = reply.send(result);
-        };
-        tokio::spawn(live.calls.track_future(call));
-    }
-}
-
-/// Health-check ticks every `interval`, the first one `interval` from now.
-fn health_ticks(interval: Duration) -> tokio::time::Interval {
-    let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks
 }

@@ -1,0 +1,187 @@
+//! The Ready state of a server's actor: health checks at the (live) interval, crash
+//! detection, tool-list refreshes, and forwarding calls without leaving the loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{Actor, Command, Flow, poll_opt};
+use crate::policy::Transport;
+use crate::status::ConnectionState;
+use crate::upstream::{CallError, Failure, UpstreamSession};
+
+/// Why the Ready loop stopped serving calls.
+enum ReadyEvent {
+    Failed(Failure, Transport),
+    Command(Box<Command>),
+    ChannelClosed,
+}
+
+impl Actor {
+    /// Ready: health checks, crash detection and tool refreshes, until something ends it.
+    ///
+    /// Calls are served without leaving the inner loop. Anything else that may end the
+    /// session (a failure, a command) first leaves the inner scope, so that no clone of the
+    /// session is alive here when `teardown` wants it back for a graceful `shutdown`.
+    pub(super) async fn ready(&mut self) -> Flow {
+        let epoch = self.epoch;
+        let mut settings = self.shared.settings.subscribe();
+        let mut interval = settings.borrow_and_update().health_check_interval;
+        let mut ping_timeout = interval.min(self.init_timeout());
+        let mut ticks = health_ticks(interval);
+        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.tools_rx.clone()) else {
+            // Cannot happen: Ready is only entered with a live session.
+            self.enter_idle();
+            return Flow::Continue;
+        };
+        let mut tools_open = true;
+        // A change between the first listing and now needs a refresh at once.
+        let mut refresh_pending = tools_rx.has_changed().unwrap_or(false);
+        if refresh_pending {
+            tools_rx.borrow_and_update();
+        }
+
+        while epoch == self.epoch {
+            let event = {
+                let Some(session) = self.live.as_ref().map(|l| l.session.clone()) else {
+                    self.enter_idle();
+                    return Flow::Continue;
+                };
+                let transport = session.transport();
+                let list = |s: &Arc<Box<dyn UpstreamSession>>| -> BoxFuture<'static, Result<Vec<Tool>, Failure>> {
+                    let s = s.clone();
+                    Box::pin(async move { s.list_tools().await })
+                };
+                let mut closed: Option<BoxFuture<'static, Failure>> = Some({
+                    let s = session.clone();
+                    Box::pin(async move { s.closed().await })
+                });
+                let mut ping: Option<BoxFuture<'static, Result<(), Failure>>> = None;
+                let mut refresh = refresh_pending.then(|| list(&session));
+                loop {
+                    tokio::select! {
+                        failure = poll_opt(&mut closed) => {
+                            break ReadyEvent::Failed(failure, transport);
+                        }
+                        Ok(()) = settings.changed() => {
+                            // A new interval counts from now; a ping under way finishes.
+                            let new = settings.borrow_and_update().health_check_interval;
+                            if new != interval {
+                                interval = new;
+                                ticks = health_ticks(interval);
+                            }
+                            ping_timeout = interval.min(self.init_timeout());
+                        }
+                        _ = ticks.tick(), if ping.is_none() => {
+                            let s = session.clone();
+                            ping = Some(Box::pin(async move { s.ping(ping_timeout).await }));
+                        }
+                        result = poll_opt(&mut ping) => {
+                            ping = None;
+                            if let Err(failure) = result {
+                                break ReadyEvent::Failed(failure, transport);
+                            }
+                        }
+                        changed = tools_rx.changed(), if tools_open => {
+                            if changed.is_err() {
+                                tools_open = false;
+                            } else if refresh.is_none() {
+                                refresh = Some(list(&session));
+                            }
+                        }
+                        result = poll_opt(&mut refresh) => {
+                            refresh = None;
+                            match result {
+                                Ok(tools) => {
+                                    self.tools = Arc::new(tools);
+                                    self.publish();
+                                }
+                                Err(failure) => {
+                                    tracing::warn!(server = %self.config.name, %failure, "tool list refresh failed");
+                                }
+                            }
+                            // A change that arrived during the refresh needs another one.
+                            if tools_rx.has_changed().unwrap_or(false) {
+                                tools_rx.borrow_and_update();
+                                refresh = Some(list(&session));
+                            }
+                        }
+                        cmd = self.rx.recv() => match cmd {
+                            None => break ReadyEvent::ChannelClosed,
+                            Some(Command::Call { request, cancel, reply }) => {
+                                self.call(request, cancel, reply);
+                            }
+                            Some(other) => {
+                                refresh_pending = refresh.is_some();
+                                break ReadyEvent::Command(Box::new(other));
+                            }
+                        }
+                    }
+                }
+            };
+            match event {
+                ReadyEvent::Failed(failure, transport) => self.on_failure(failure, transport).await,
+                ReadyEvent::Command(cmd) => {
+                    if let Flow::Exit = self.handle(*cmd).await {
+                        return Flow::Exit;
+                    }
+                }
+                ReadyEvent::ChannelClosed => {
+                    self.teardown(true).await;
+                    return Flow::Exit;
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    pub(super) fn call(
+        &mut self,
+        request: CallToolRequestParams,
+        cancel: CancellationToken,
+        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
+    ) {
+        let Some(live) = self
+            .live
+            .as_ref()
+            .filter(|_| self.state == ConnectionState::Ready)
+        else {
+            let _ = reply.send(Err(CallError::NotAvailable(format!(
+                "server {} is {}",
+                self.config.name,
+                self.state.as_str()
+            ))));
+            return;
+        };
+        let session = live.session.clone();
+        let token = live.cancel_calls.child_token();
+        let timeout = self.shared.settings().call_tool_timeout;
+        let call = async move {
+            let forward = token.clone();
+            let call = session.call_tool(request, timeout, token);
+            tokio::pin!(call);
+            // The client's cancellation is forwarded into the session's token, which the
+            // drain deadline also fires; the session answers with `Cancelled`.
+            let result = loop {
+                tokio::select! {
+                    result = &mut call => break result,
+                    _ = cancel.cancelled(), if !forward.is_cancelled() => forward.cancel(),
+                }
+            };
+            let _ = reply.send(result);
+        };
+        tokio::spawn(live.calls.track_future(call));
+    }
+}
+
+/// Health-check ticks every `interval`, the first one `interval` from now.
+fn health_ticks(interval: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}

@@ -1,0 +1,90 @@
+//! What an actor shows of itself: the `ServerStatus` and tools it publishes on its view
+//! channel, and the ticks that tell the registry something changed.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::{Actor, View};
+use crate::config::{Protocol, ServerConfig};
+use crate::status::{ConnectionState, ServerStatus};
+
+fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Stdio => "stdio",
+        Protocol::StreamableHttp => "streamable-http",
+        Protocol::Sse => "sse",
+        Protocol::Auto => "auto",
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(super) fn idle_state(config: &ServerConfig) -> ConnectionState {
+    if !config.enabled {
+        ConnectionState::Disabled
+    } else if config.auto_disabled {
+        ConnectionState::AutoDisabled
+    } else {
+        ConnectionState::Pending
+    }
+}
+
+pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
+    ServerStatus {
+        name: config.name.clone(),
+        protocol: protocol_name(config.protocol).to_string(),
+        connection_state: idle_state(config),
+        enabled: config.enabled,
+        auto_disabled: config.auto_disabled,
+        auto_disable_reason: config.auto_disable_reason.clone(),
+        last_error: None,
+        attempts: 0,
+        consecutive_failures: 0,
+        next_retry_at: None,
+        connected_at: None,
+        pid: None,
+        tool_count: 0,
+    }
+}
+
+impl Actor {
+    pub(super) fn publish(&self) {
+        let tools_ready = self.state == ConnectionState::Ready;
+        let status = ServerStatus {
+            name: self.config.name.clone(),
+            protocol: protocol_name(self.config.protocol).to_string(),
+            connection_state: self.state,
+            enabled: self.config.enabled,
+            auto_disabled: self.config.auto_disabled,
+            auto_disable_reason: self.config.auto_disable_reason.clone(),
+            last_error: self.last_error.clone(),
+            attempts: self.counters.attempts,
+            consecutive_failures: self.counters.consecutive_failures,
+            next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
+            connected_at: self.connected_at.map(rfc3339),
+            pid: self.live.as_ref().and_then(|l| l.session.pid()),
+            tool_count: if tools_ready { self.tools.len() } else { 0 },
+        };
+        let tools = if tools_ready {
+            self.tools.clone()
+        } else {
+            Arc::new(Vec::new())
+        };
+        let tools_changed = {
+            let old = self.view.borrow();
+            !Arc::ptr_eq(&old.tools, &tools) && *old.tools != *tools
+        };
+        self.view.send_replace(View { status, tools });
+        self.shared
+            .state_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
+        if tools_changed {
+            self.shared
+                .tools_tick
+                .send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
