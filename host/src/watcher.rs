@@ -14,6 +14,8 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -38,12 +40,40 @@ pub struct ConfigWatcher {
     /// Dropping the watcher closes its channel, which ends the debounce thread.
     _watcher: RecommendedWatcher,
     dirs: Vec<PathBuf>,
+    window: DebounceWindow,
 }
 
 impl ConfigWatcher {
     /// The directories being watched.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
+    }
+
+    /// The debounce window, changeable while watching (an edited `watch_debounce_ms`).
+    pub fn window(&self) -> DebounceWindow {
+        self.window.clone()
+    }
+}
+
+/// The debounce window the watcher thread reads at each event; clones share it. A change
+/// applies from the next event on.
+#[derive(Debug, Clone)]
+pub struct DebounceWindow(Arc<AtomicU64>);
+
+impl DebounceWindow {
+    fn new(window: Duration) -> Self {
+        let shared = DebounceWindow(Arc::new(AtomicU64::new(0)));
+        shared.set(window);
+        shared
+    }
+
+    pub fn get(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+
+    pub fn set(&self, window: Duration) {
+        let nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        self.0.store(nanos, Ordering::Relaxed);
     }
 }
 
@@ -144,9 +174,11 @@ pub fn watch_config(
             .watch(dir, RecursiveMode::NonRecursive)
             .map_err(err)?;
     }
+    let window = DebounceWindow::new(debounce);
+    let thread_window = window.clone();
     std::thread::Builder::new()
         .name("config-watch".into())
-        .spawn(move || run_bursts(rx, debounce, names, on_signal))
+        .spawn(move || run_bursts(rx, thread_window, names, on_signal))
         .map_err(|e| ConfigError::Watch {
             file: config.to_path_buf(),
             message: format!("cannot start the watcher thread: {e}"),
@@ -154,6 +186,7 @@ pub fn watch_config(
     Ok(ConfigWatcher {
         _watcher: watcher,
         dirs,
+        window,
     })
 }
 
@@ -161,7 +194,7 @@ pub fn watch_config(
 /// the watcher is dropped.
 fn run_bursts(
     rx: Receiver<notify::Result<notify::Event>>,
-    window: Duration,
+    window: DebounceWindow,
     names: WatchedNames,
     mut on_signal: impl FnMut(WatchSignal),
 ) {
@@ -171,7 +204,7 @@ fn run_bursts(
         let received = match burst {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some((started, quiet)) => {
-                let limit = started + window * MAX_WINDOWS_PER_BURST;
+                let limit = started + window.get() * MAX_WINDOWS_PER_BURST;
                 rx.recv_timeout(quiet.min(limit).saturating_duration_since(Instant::now()))
             }
         };
@@ -195,7 +228,7 @@ fn run_bursts(
         if relevant {
             let now = Instant::now();
             let started = burst.map_or(now, |(s, _)| s);
-            burst = Some((started, now + window));
+            burst = Some((started, now + window.get()));
         }
     }
 }

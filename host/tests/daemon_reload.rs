@@ -342,9 +342,9 @@ fn the_policy_watch_follows_an_edited_policy_path() {
     );
 }
 
-/// `call_tool_timeout`, `tools_limit`, `init_timeout` and `health_check_interval` edited in the
-/// file apply to the running daemon, without restarting it or any server; a start-only key
-/// edited is shown as waiting for a restart.
+/// `call_tool_timeout`, `tools_limit`, `init_timeout`, `health_check_interval` and
+/// `watch_debounce_ms` edited in the file apply to the running daemon, without restarting it
+/// or any server; an edited start-only key is shown as waiting for a restart.
 #[test]
 fn edited_timeouts_and_tools_limit_apply_while_running() {
     let daemon = Daemon::start(
@@ -375,8 +375,9 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
         c["tools_limit"] = json!(1);
         c["init_timeout"] = json!("1s");
         c["health_check_interval"] = json!("45s");
+        c["watch_debounce_ms"] = json!(1500);
         // Read only at start: status says it waits for a restart.
-        c["watch_debounce_ms"] = json!(120);
+        c["listen"] = json!("127.0.0.1:1");
         // Without its own init_timeout: its connect runs under the edited global one.
         c["mcpServers"]
             .as_array_mut()
@@ -390,7 +391,8 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
         "call_tool_timeout_ms": 300,
         "health_check_interval_ms": 45000,
         "tools_limit": 1,
-        "restart_needed": ["watch_debounce_ms"],
+        "watch_debounce_ms": 1500,
+        "restart_needed": ["listen"],
     });
     // `restart_needed` is set last, after the live settings.
     let settings = wait_for(Duration::from_secs(10), "the edit to be applied", || {
@@ -400,7 +402,7 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
     assert_eq!(settings, expected);
     let text = daemon.cli(&["status"]);
     assert!(
-        text.contains("restart needed to apply the edited watch_debounce_ms"),
+        text.contains("restart needed to apply the edited listen"),
         "{text}"
     );
 
@@ -439,6 +441,18 @@ fn edited_timeouts_and_tools_limit_apply_while_running() {
             .contains("init timeout"),
         "{hangs}"
     );
+    // The watcher now waits 1.5 s after the last event of a save (300 ms before).
+    let written = std::time::Instant::now();
+    edit_config(&daemon, |c| c["tools_limit"] = json!(2));
+    wait_for(Duration::from_secs(20), "the next edit", || {
+        (daemon.status()["settings"]["tools_limit"] == 2).then_some(())
+    });
+    let seen_after = written.elapsed();
+    assert!(
+        seen_after >= Duration::from_millis(1500),
+        "an edit was applied {seen_after:?} after its save, within the edited 1.5 s debounce"
+    );
+
     let now = daemon.server("steady");
     assert_eq!(now["pid"], steady["pid"], "steady was not restarted");
     assert_eq!(now["connection_state"], "Ready", "{now}");

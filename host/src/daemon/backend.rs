@@ -206,6 +206,7 @@ fn settings_in_force(state: &DaemonState) -> Value {
         "call_tool_timeout_ms": s.call_tool_timeout.as_millis() as u64,
         "health_check_interval_ms": s.health_check_interval.as_millis() as u64,
         "tools_limit": state.downstream.tools_limit(),
+        "watch_debounce_ms": state.store.debounce().as_millis() as u64,
         "restart_needed": restart_needed,
     })
 }

@@ -77,8 +77,8 @@ async fn apply(state: &DaemonState, update: ConfigUpdate) {
     state.registry.apply(steps).await;
 }
 
-/// Top-level keys the policy let through. `listen`, `data_dir` and `watch_debounce_ms` are
-/// read at start only; the others apply while running.
+/// Top-level keys the policy let through. `listen` and `data_dir` are read at start only;
+/// the others apply while running.
 fn apply_globals(
     state: &DaemonState,
     old: &Config,
@@ -146,7 +146,11 @@ fn apply_globals(
                     "applied from the next search"
                 );
             }
-            "listen" | "data_dir" | "watch_debounce_ms" => {
+            "watch_debounce_ms" => {
+                state.store.set_debounce(new.watch_debounce);
+                info!(watch_debounce = ?new.watch_debounce, "applied from the next burst of file events");
+            }
+            "listen" | "data_dir" => {
                 warn!("`{key}` changed in the config; it takes effect when mcpproxy restarts")
             }
             _ => {}

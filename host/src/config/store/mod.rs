@@ -26,7 +26,7 @@ use crate::config::load::{from_document, parse_document};
 use crate::config::model::Config;
 use crate::config::state::{RuntimeState, STATE_FILE_NAME};
 use crate::config::suppress::OutsideEdit;
-use crate::watcher::watch_config;
+use crate::watcher::{DebounceWindow, watch_config};
 
 mod actor;
 use actor::Actor;
@@ -103,6 +103,10 @@ pub struct ConfigStore {
     errors: watch::Receiver<Option<ConfigError>>,
     stats: Arc<Mutex<ConfigStats>>,
     path: PathBuf,
+    /// The watcher's debounce window.
+    debounce: DebounceWindow,
+    /// The file's `watch_debounce_ms` decides the window (the caller did not fix it).
+    debounce_from_file: bool,
 }
 
 impl std::fmt::Debug for ConfigStore {
@@ -152,6 +156,7 @@ impl ConfigStore {
         let watcher = watch_config(&path, debounce, move |signal| {
             let _ = watch_tx.send(signal);
         })?;
+        let debounce_window = watcher.window();
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (update_tx, update_rx) = mpsc::channel(UPDATE_QUEUE);
         let (error_tx, error_rx) = watch::channel(None);
@@ -185,6 +190,8 @@ impl ConfigStore {
             errors: error_rx,
             stats,
             path,
+            debounce: debounce_window,
+            debounce_from_file: opts.debounce.is_none(),
         };
         Ok((store, config, update_rx))
     }
@@ -207,6 +214,19 @@ impl ConfigStore {
     }
 
     /// A snapshot of the counters.
+    /// Apply an accepted edit of `watch_debounce_ms` to the watcher, from its next burst on.
+    /// Does nothing when the caller fixed the window at open (`StoreOptions::debounce`).
+    pub fn set_debounce(&self, window: Duration) {
+        if self.debounce_from_file {
+            self.debounce.set(window);
+        }
+    }
+
+    /// The watcher's debounce window now.
+    pub fn debounce(&self) -> Duration {
+        self.debounce.get()
+    }
+
     pub fn stats(&self) -> ConfigStats {
         match self.stats.lock() {
             Ok(s) => s.clone(),
