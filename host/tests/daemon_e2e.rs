@@ -102,9 +102,9 @@ fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
         );
     }
 
-    // Auto-disables are persisted in the user's file, with their reasons.
-    let file = read_json(&daemon.config);
-    let entry = |n: &str| {
+    // Auto-disables are persisted in the user's file, with their reasons. The save follows
+    // the state change (edits close together share one save, at most one per 200 ms).
+    let entry = |file: &Value, n: &str| {
         file["mcpServers"]
             .as_array()
             .unwrap()
@@ -113,7 +113,16 @@ fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
             .unwrap()
             .clone()
     };
-    assert_eq!(entry("missing")["auto_disabled"], true);
+    let file = wait_for(
+        Duration::from_secs(10),
+        "both auto-disables in the config file",
+        || {
+            let file = read_json(&daemon.config);
+            let saved = |n: &str| entry(&file, n)["auto_disabled"] == true;
+            (saved("missing") && saved("crashy")).then_some(file)
+        },
+    );
+    let entry = |n: &str| entry(&file, n);
     assert!(entry("missing")["auto_disable_reason"].as_str().is_some());
     assert_eq!(
         entry("ok").get("auto_disabled"),
