@@ -388,6 +388,31 @@ fn watched_file_is_reloaded_and_a_broken_save_ignored() {
     drop(watch);
 }
 
+/// A config edit moves the policy to another file, and that file is saved again before the
+/// watch follows it (the daemon loads first, then re-arms the watch). Following must notice
+/// the missed save, or the new version would never run.
+#[test]
+fn following_a_new_policy_path_catches_a_save_made_before_the_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let nothing = guest::policy(Misbehaviour::Nothing);
+    let first = write(dir.path(), "first.wasm", &nothing);
+    let second = write(dir.path(), "second.wasm", &nothing);
+    let host = start(&first);
+    let mut watch = host.watch_file().unwrap();
+
+    host.apply(&options(&second)).unwrap();
+    let trap = guest::policy(Misbehaviour::Trap);
+    std::fs::write(&second, &trap).unwrap();
+    watch.follow(&host).unwrap();
+
+    assert_eq!(watch.path(), Some(second.as_path()));
+    let want = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&trap))
+    };
+    assert_eq!(host.status().sha256, want, "the save before the watch runs");
+}
+
 #[test]
 fn compiled_code_is_cached() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,7 +49,8 @@ impl PolicyHost {
     /// Watches the configured policy file (even one that failed to load, so fixing it takes
     /// effect) and reloads it on change. With no policy file, or a bundle's file per hook
     /// (a bundle changes as a whole, and its pin watches it), watches nothing. A different
-    /// file given to `replace` later needs a new watch.
+    /// file given to `replace` later needs a new watch. A save made before the watch started
+    /// is picked up when it starts.
     pub fn watch_file(self: &Arc<Self>) -> Result<PolicyWatch, PolicyError> {
         let (Some(files), _) = self.requested() else {
             return Ok(PolicyWatch {
@@ -84,6 +85,12 @@ impl PolicyHost {
         debouncer
             .watch(&dir, RecursiveMode::NonRecursive)
             .map_err(|e| watch_err(format!("cannot watch {}: {e}", dir.display())))?;
+        // A save between the host loading the file and this watch starting sent its events
+        // to no one: look once now that the watch is on. (A file that failed to load is not
+        // retried here: its error is already reported, and the next save is watched.)
+        if !self.status().fallback_active {
+            reload_if_changed(self, &path);
+        }
         Ok(PolicyWatch {
             _debouncer: Some(debouncer),
             path: Some(path),
@@ -112,6 +119,12 @@ fn on_events(host: &Weak<PolicyHost>, path: &Path, name: &OsString, result: Debo
         return;
     }
     let Some(host) = host.upgrade() else { return };
+    reload_if_changed(&host, path);
+}
+
+/// Reload `path` when it is still the requested policy and its content differs from the
+/// running one; a failed load leaves the running policy in place.
+fn reload_if_changed(host: &Arc<PolicyHost>, path: &Path) {
     let (requested, settings) = host.requested();
     if requested
         .as_ref()
