@@ -189,9 +189,14 @@ fn the_pinned_bundle_runs_and_a_newer_revision_is_activated_without_a_restart() 
         json!({"deadline_ms": 40, "memory_limit_mib": 32, "on_failure": "deny"}),
         &s.bundle,
     );
+    // The bundle store records revision 2 before the policy host has swapped it in, and
+    // `configured_path` names the file being loaded: wait until it is the one running.
     let status = wait_for(Duration::from_secs(60), "revision 2 to be active", || {
         let st = daemon.status();
-        (st["bundle"]["revision"] == 2 && st["policy"]["configured_path"] != first_path)
+        let p = &st["policy"];
+        (st["bundle"]["revision"] == 2
+            && p["configured_path"] != first_path
+            && p["source"] == p["configured_path"])
             .then_some(st)
     });
     assert!(
