@@ -76,6 +76,9 @@ fn signed_bundle_with(
         let guest = guest::policy(guest::Misbehaviour::Nothing);
         std::fs::write(dir.join("guest.wasm"), guest).unwrap();
     }
+    if hooks.values().any(|f| f == "hungry.wasm") {
+        std::fs::write(dir.join("hungry.wasm"), guest::hungry(20)).unwrap();
+    }
     if let Some(scenario) = smoke {
         std::fs::write(dir.join("smoke.json"), scenario.to_string()).unwrap();
         manifest["smoke_tests"] = json!("smoke.json");
@@ -296,6 +299,39 @@ fn a_bundles_smoke_tests_must_pass_before_it_is_activated() {
     let stderr = serve_pinned_expecting_failure(&s, &[]);
     assert!(
         stderr.contains("refusing to start") && stderr.contains("smoke tests failed"),
+        "{stderr}"
+    );
+}
+
+/// A bundle is validated under the limits its manifest declares, the ones it will run
+/// under: a component that needs 20 MiB is activated with a 32 MiB cap and refused with 16.
+#[test]
+fn a_bundle_is_validated_under_its_own_limits() {
+    let hungry = json!({"should_disable": "hungry.wasm", "backoff": "hungry.wasm", "filter_reload": "hungry.wasm"});
+    let s = setup(true);
+    let roomy = json!({"hooks": hungry, "memory_limit_mib": 32});
+    signed_bundle_with(s.work.path(), &s.key, 1, json!({}), None, roomy, &s.bundle);
+    let daemon = start_pinned(&s, json!({"mcpServers": []}), &[]);
+    let status = daemon.status();
+    assert_eq!(status["bundle"]["revision"], 1, "{}", status["bundle"]);
+    assert_eq!(
+        status["policy"]["memory_limit_mib"], 32,
+        "{}",
+        status["policy"]
+    );
+    assert_eq!(
+        status["policy"]["fallback_active"], false,
+        "{}",
+        status["policy"]
+    );
+    drop(daemon);
+
+    let s = setup(true);
+    let tight = json!({"hooks": hungry, "memory_limit_mib": 16});
+    signed_bundle_with(s.work.path(), &s.key, 1, json!({}), None, tight, &s.bundle);
+    let stderr = serve_pinned_expecting_failure(&s, &[]);
+    assert!(
+        stderr.contains("refusing to start") && stderr.contains("hungry.wasm"),
         "{stderr}"
     );
 }

@@ -1,6 +1,9 @@
 //! The `mcpproxy policy` commands as a user runs them: `check`, `test` (exit status follows the
 //! scenario's expectations, so authors can use it in their own CI) and `new`.
 
+#[path = "policies/guest.rs"]
+mod guest;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -24,13 +27,70 @@ fn run(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn policy_check_reports_the_world_and_decisions_of_the_default() {
+    let default = repo("policies/default.wasm");
+    let (ok, out) = run(&["policy", "check", default.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("world      mcpproxy:policy/decisions@0.1.0")
+            && out.contains("limits     deadline 10 ms, memory 16 MiB per decision")
+            && out.contains("command not found, first attempt / should-disable: keep"),
+        "{out}"
+    );
+    // --settings reach `configure`, and the limits flags the host.
     let (ok, out) = run(&[
         "policy",
         "check",
-        repo("policies/default.wasm").to_str().unwrap(),
+        default.to_str().unwrap(),
+        "--settings",
+        r#"{"deterministic_failures": 1}"#,
+        "--deadline-ms",
+        "50",
+        "--memory-limit-mib",
+        "32",
     ]);
     assert!(ok, "{out}");
-    assert!(out.contains("0.1.0"), "{out}");
+    assert!(
+        out.contains(r#"configure  ok with {"deterministic_failures":1}"#)
+            && out.contains("limits     deadline 50 ms, memory 32 MiB per decision")
+            && out.contains("command not found, first attempt / should-disable: disable:"),
+        "{out}"
+    );
+    // Settings `configure` rejects: an error naming the policy, non-zero exit.
+    let (ok, out) = run(&[
+        "policy",
+        "check",
+        default.to_str().unwrap(),
+        "--settings",
+        r#"{"max_consecutive_failures": 0}"#,
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("default.wasm"), "{out}");
+}
+
+/// `policy check` fails (non-zero exit) on a policy whose decisions fail, and on one that
+/// cannot run under the limits it is given, so authors can gate on it.
+#[test]
+fn policy_check_exits_non_zero_when_decisions_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let absurd = dir.path().join("absurd.wasm");
+    std::fs::write(&absurd, guest::always_absurd_backoff()).unwrap();
+    let (ok, out) = run(&["policy", "check", absurd.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("backoff: FAILED"), "{out}");
+
+    let hungry = dir.path().join("hungry.wasm");
+    std::fs::write(&hungry, guest::hungry(20)).unwrap();
+    let (ok, out) = run(&["policy", "check", hungry.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("hungry.wasm"), "{out}");
+    let (ok, out) = run(&[
+        "policy",
+        "check",
+        hungry.to_str().unwrap(),
+        "--memory-limit-mib",
+        "32",
+    ]);
+    assert!(ok, "{out}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mcpproxy::policy::scaffold::{Lang, new_project};
-use mcpproxy::policy::simulate::cli_run;
+use mcpproxy::policy::simulate::{Overrides, cli_run};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -19,10 +19,34 @@ fn repo() -> PathBuf {
 /// Loads the built component the way the daemon does (`cli_run` refuses a policy that falls
 /// back to the default) and runs the project's own `scenario.json` through it: it must pass.
 fn assert_scenario_passes(project: &Path, wasm: &Path) {
-    let (text, passed) = cli_run(wasm, &project.join("scenario.json"), None).unwrap();
+    let (text, passed) =
+        cli_run(wasm, &project.join("scenario.json"), &Overrides::default()).unwrap();
     assert!(passed, "{text}");
     assert!(text.contains("ok: every expectation met"), "{text}");
     assert!(text.contains("DISABLE"), "{text}");
+}
+
+/// Runs the `mcpproxy policy check` line that `policy new` printed, in the project, with the
+/// real binary: the project passes it unchanged (under the limits the line names).
+fn assert_printed_check_passes(printed: &str, project: &Path) {
+    let line = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("mcpproxy policy check "))
+        .unwrap_or_else(|| panic!("no `policy check` line in:\n{printed}"));
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcpproxy"))
+        .args(&args)
+        .current_dir(project)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "`{line}` failed:\n{text}");
+    assert!(!text.contains("FAILED"), "{text}");
 }
 
 #[test]
@@ -61,6 +85,8 @@ fn rust_project_builds_and_passes_its_scenario() {
     );
     let wasm = target.join("wasm32-wasip2/release/scaffolded_rust.wasm");
     assert_scenario_passes(&project, &wasm);
+    std::fs::copy(&wasm, project.join("scaffolded-rust.wasm")).unwrap();
+    assert_printed_check_passes(&printed, &project);
 }
 
 #[test]
@@ -84,33 +110,25 @@ fn an_existing_directory_is_never_overwritten() {
     assert!(!tmp.path().join("bad").exists());
 }
 
-/// The example tools folder, after running its (idempotent) installer; `None` when the tools
-/// were never installed on this machine.
-fn tools() -> Option<PathBuf> {
+/// The example tools folder, after running its (idempotent) installer, which `.ci/test` has
+/// run already; `MCPPROXY_POLICY_TOOLS` names a folder installed elsewhere.
+fn tools() -> PathBuf {
     if let Some(dir) = std::env::var_os("MCPPROXY_POLICY_TOOLS") {
-        return Some(PathBuf::from(dir));
+        return PathBuf::from(dir);
     }
     let examples = repo().join("examples/policies");
-    let tools = examples.join(".tools");
-    if !tools.is_dir() {
-        eprintln!(
-            "skipped: {} not installed (run install-tools.sh)",
-            tools.display()
-        );
-        return None;
-    }
     let status = Command::new("bash")
         .arg(examples.join("install-tools.sh"))
         .status()
         .unwrap();
     assert!(status.success(), "install-tools.sh failed");
-    Some(tools)
+    examples.join(".tools")
 }
 
 fn build_with_tool(lang: Lang, name: &str, tool_var: &str, tool: PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join(name);
-    new_project(lang, name, &project).unwrap();
+    let printed = new_project(lang, name, &project).unwrap();
     let out = Command::new(project.join("build.sh"))
         .env(tool_var, &tool)
         .output()
@@ -123,18 +141,19 @@ fn build_with_tool(lang: Lang, name: &str, tool_var: &str, tool: PathBuf) {
     );
     let wasm = project.join(format!("{name}.wasm"));
     assert_scenario_passes(&project, &wasm);
+    assert_printed_check_passes(&printed, &project);
 }
 
 #[test]
 fn js_project_builds_and_passes_its_scenario() {
-    let Some(tools) = tools() else { return };
+    let tools = tools();
     let tool = tools.join("node_modules/.bin/componentize-js");
     build_with_tool(Lang::Js, "scaffolded-js", "COMPONENTIZE_JS", tool);
 }
 
 #[test]
 fn python_project_builds_and_passes_its_scenario() {
-    let Some(tools) = tools() else { return };
+    let tools = tools();
     let tool = tools.join("venv/bin/componentize-py");
     build_with_tool(Lang::Python, "scaffolded-py", "COMPONENTIZE_PY", tool);
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mcpproxy::policy::simulate::{Scenario, cli_run, run};
+use mcpproxy::policy::simulate::{Overrides, Scenario, cli_run, run};
 use mcpproxy::policy::{PolicyHost, PolicyOptions};
 
 fn repo() -> PathBuf {
@@ -103,7 +103,12 @@ fn a_wrong_expectation_fails_and_is_marked() {
     assert!(table.contains("FAILED: 2 step(s)"), "{table}");
 
     // the same through the CLI entry point, with the default loaded from its file
-    let (text, passed) = cli_run(&repo().join("policies/default.wasm"), &path, None).unwrap();
+    let (text, passed) = cli_run(
+        &repo().join("policies/default.wasm"),
+        &path,
+        &Overrides::default(),
+    )
+    .unwrap();
     assert!(!passed);
     assert!(text.contains("FAILED"), "{text}");
 }
@@ -113,7 +118,7 @@ fn cli_run_loads_the_policy_file_and_passes() {
     let (text, passed) = cli_run(
         &repo().join("policies/default.wasm"),
         &example_scenario(),
-        None,
+        &Overrides::default(),
     )
     .unwrap();
     assert!(passed, "{text}");
@@ -130,7 +135,10 @@ fn settings_override_changes_the_decisions() {
     let (text, passed) = cli_run(
         &repo().join("policies/default.wasm"),
         &example_scenario(),
-        Some(r#"{"deterministic_failures": 1}"#),
+        &Overrides {
+            settings: Some(r#"{"deterministic_failures": 1}"#),
+            ..Default::default()
+        },
     )
     .unwrap();
     assert!(!passed, "{text}");
@@ -142,7 +150,7 @@ fn a_policy_that_does_not_load_is_an_error_not_a_fallback() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.wasm");
     std::fs::write(&broken, b"not a component").unwrap();
-    let e = cli_run(&broken, &example_scenario(), None).unwrap_err();
+    let e = cli_run(&broken, &example_scenario(), &Overrides::default()).unwrap_err();
     let msg = format!("{e:#}");
     assert!(
         msg.contains("broken.wasm") && msg.contains("could not be loaded"),
@@ -150,21 +158,29 @@ fn a_policy_that_does_not_load_is_an_error_not_a_fallback() {
     );
 
     let missing = dir.path().join("missing.wasm");
-    let e = cli_run(&missing, &example_scenario(), None).unwrap_err();
+    let e = cli_run(&missing, &example_scenario(), &Overrides::default()).unwrap_err();
     assert!(format!("{e:#}").contains("missing.wasm"), "{e:#}");
 
     // settings the policy rejects in `configure` also fail the load
     let e = cli_run(
         &repo().join("policies/default.wasm"),
         &example_scenario(),
-        Some(r#"{"max_consecutive_failures": 0}"#),
+        &Overrides {
+            settings: Some(r#"{"max_consecutive_failures": 0}"#),
+            ..Default::default()
+        },
     )
     .unwrap_err();
     assert!(format!("{e:#}").contains("could not be loaded"), "{e:#}");
 
     let bad_scenario = dir.path().join("bad.json");
     std::fs::write(&bad_scenario, r#"{"steps": [{"at": "soon"}]}"#).unwrap();
-    let e = cli_run(&repo().join("policies/default.wasm"), &bad_scenario, None).unwrap_err();
+    let e = cli_run(
+        &repo().join("policies/default.wasm"),
+        &bad_scenario,
+        &Overrides::default(),
+    )
+    .unwrap_err();
     assert!(format!("{e:#}").contains("bad.json"), "{e:#}");
 }
 
@@ -200,12 +216,12 @@ fn the_strict_example_meets_its_scenario_and_not_the_defaults() {
     let (text, passed) = cli_run(
         &strict,
         &repo().join("examples/scenarios/strict-policy.json"),
-        None,
+        &Overrides::default(),
     )
     .unwrap();
     assert!(passed, "{text}");
     // strict gives up on a missing command at once: the default's expectations fail
-    let (text, passed) = cli_run(&strict, &example_scenario(), None).unwrap();
+    let (text, passed) = cli_run(&strict, &example_scenario(), &Overrides::default()).unwrap();
     assert!(!passed, "{text}");
     assert!(text.contains("✗ expected disable: false"), "{text}");
 }

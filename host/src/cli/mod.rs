@@ -96,14 +96,48 @@ pub enum UpstreamCommand {
     },
 }
 
+/// The per-call limits a policy is tried under; a JS or Python policy needs more than the
+/// daemon's defaults (10 ms, 16 MiB), as it would in the config's `policy` section.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LimitArgs {
+    /// Longest a decision may run, in milliseconds (the config's `policy.deadline_ms`).
+    #[arg(long, value_name = "MS")]
+    pub deadline_ms: Option<u64>,
+    /// Linear memory cap per decision, in MiB (the config's `policy.memory_limit_mib`).
+    #[arg(long, value_name = "MIB")]
+    pub memory_limit_mib: Option<u64>,
+}
+
+impl LimitArgs {
+    pub fn deadline(self) -> Option<std::time::Duration> {
+        self.deadline_ms.map(std::time::Duration::from_millis)
+    }
+
+    /// The memory cap in bytes.
+    pub fn memory_limit(self) -> Option<usize> {
+        self.memory_limit_mib.map(crate::policy::mib_to_bytes)
+    }
+
+    /// These limits where given, `base` elsewhere.
+    pub fn over(self, base: crate::policy::Limits) -> crate::policy::Limits {
+        crate::policy::Limits {
+            deadline: self.deadline().unwrap_or(base.deadline),
+            memory_limit: self.memory_limit().unwrap_or(base.memory_limit),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Load a policy component, check its world, run `configure` and a few built-in scenarios.
+    /// Exits non-zero when a decision fails (trap, timeout, limit, invalid answer).
     Check {
         file: PathBuf,
         /// Settings JSON handed to `configure`.
         #[arg(long, default_value = "{}")]
         settings: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Dry-run a policy on a scenario of events over time; prints a timeline of its decisions and
     /// exits non-zero when a decision differs from the scenario's expectations.
@@ -114,6 +148,8 @@ pub enum PolicyCommand {
         /// Settings JSON handed to `configure` (overrides the scenario's).
         #[arg(long)]
         settings: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create a policy project (Rust, JavaScript or Python) that builds and passes `policy check`.
     New {

@@ -5,19 +5,39 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{BundleCommand, PolicyCommand};
+use super::{BundleCommand, LimitArgs, PolicyCommand};
+use crate::policy::Limits;
 use crate::policy::bundle::cli as bundle;
+use crate::policy::check::CheckReport;
+use crate::policy::simulate::Overrides;
 
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     let text = match command {
-        PolicyCommand::Check { file, settings } => check(&file, &settings)?,
+        PolicyCommand::Check {
+            file,
+            settings,
+            limits,
+        } => {
+            let report = check(&file, &settings, limits)?;
+            print!("{report}");
+            return Ok(if report.failures == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         PolicyCommand::Test {
             policy,
             scenario,
             settings,
+            limits,
         } => {
-            let (table, passed) =
-                crate::policy::simulate::cli_run(&policy, &scenario, settings.as_deref())?;
+            let overrides = Overrides {
+                settings: settings.as_deref(),
+                deadline: limits.deadline(),
+                memory_limit: limits.memory_limit(),
+            };
+            let (table, passed) = crate::policy::simulate::cli_run(&policy, &scenario, &overrides)?;
             print!("{table}");
             return Ok(if passed {
                 ExitCode::SUCCESS
@@ -47,8 +67,11 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(file: &Path, settings: &str) -> anyhow::Result<String> {
+fn check(file: &Path, settings: &str, limits: LimitArgs) -> anyhow::Result<CheckReport> {
     let settings: serde_json::Value = serde_json::from_str(settings)
         .with_context(|| format!("--settings is not valid JSON: {settings}"))?;
-    Ok(crate::policy::check::run(file, &settings)?.to_string())
+    let limits = limits.over(Limits::default());
+    Ok(crate::policy::check::run_with(
+        file, &settings, limits, None,
+    )?)
 }

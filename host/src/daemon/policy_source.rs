@@ -16,7 +16,9 @@ use crate::policy::bundle::Hook;
 use crate::policy::bundle::{
     self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
 };
-use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions, check, simulate};
+use crate::policy::{
+    Limits, PolicyFiles, PolicyHost, PolicyOptions, check, mib_to_bytes, simulate,
+};
 use crate::watcher::ConfigWatcher;
 
 /// The policy to start, and the pin that chose it (if any).
@@ -77,7 +79,7 @@ impl Pinned {
             settings: manifest.settings.clone(),
             deadline: Duration::from_millis(manifest.deadline_ms),
             on_failure: manifest.on_failure,
-            memory_limit: (manifest.memory_limit_mib as usize) << 20,
+            memory_limit: mib_to_bytes(manifest.memory_limit_mib),
             ..base.clone()
         })
     }
@@ -199,13 +201,19 @@ impl BundleValidator for HostValidator {
         &self,
         component: &[u8],
         settings: &Value,
-        _deadline: Duration,
-        _memory_limit_mib: u64,
+        deadline: Duration,
+        memory_limit_mib: u64,
     ) -> Result<(), String> {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
         let path = dir.path().join("component.wasm");
         std::fs::write(&path, component).map_err(|e| format!("{}: {e}", path.display()))?;
-        let report = check::run_with_cache(&path, settings, Some(&self.cache_dir))
+        // The limits the bundle will run under, not the defaults: a JS or Python component
+        // that needs 100 ms and 64 MiB must be judged as it will run.
+        let limits = Limits {
+            deadline,
+            memory_limit: mib_to_bytes(memory_limit_mib),
+        };
+        let report = check::run_with(&path, settings, limits, Some(&self.cache_dir))
             .map_err(|e| e.to_string())?;
         match report.failures {
             0 => Ok(()),
@@ -234,13 +242,15 @@ impl BundleValidator for HostValidator {
         let scenario = dir.path().join("smoke-tests.json");
         write(&scenario, smoke_tests)?;
         let settings = manifest.settings.to_string();
-        let (table, passed) = simulate::run_files(
-            &components,
-            &scenario,
-            Some(&settings),
-            Some(&self.cache_dir),
-        )
-        .map_err(|e| format!("{e:#}"))?;
+        // The manifest's settings and limits, which the daemon will run the bundle with.
+        let overrides = simulate::Overrides {
+            settings: Some(&settings),
+            deadline: Some(Duration::from_millis(manifest.deadline_ms)),
+            memory_limit: Some(mib_to_bytes(manifest.memory_limit_mib)),
+        };
+        let (table, passed) =
+            simulate::run_files(&components, &scenario, &overrides, Some(&self.cache_dir))
+                .map_err(|e| format!("{e:#}"))?;
         if passed {
             Ok(())
         } else {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::engine::{self, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource};
-use super::options::PolicyOptions;
+use super::options::Limits;
 use super::scenarios;
 use super::types::{DisableDecision, Verdict};
 
@@ -21,6 +21,8 @@ pub struct CheckReport {
     pub imports: Vec<String>,
     pub uses_wasi: bool,
     pub settings: String,
+    /// The per-call limits the decisions ran under.
+    pub limits: Limits,
     /// One line per scenario and hook: (scenario, hook, answer or error).
     pub decisions: Vec<(String, &'static str, String)>,
     /// Scenarios where the policy trapped, timed out, hit a limit or answered invalidly.
@@ -29,20 +31,21 @@ pub struct CheckReport {
 
 /// Loads `path` with `settings` under the default limits and runs the scenarios.
 pub fn run(path: &Path, settings: &serde_json::Value) -> Result<CheckReport, PolicyError> {
-    run_with_cache(path, settings, None)
+    run_with(path, settings, Limits::default(), None)
 }
 
-/// `run`, taking compiled code from (and leaving it in) the daemon's own `cache_dir`, so the
-/// policy it checks then loads from the cache.
-pub fn run_with_cache(
+/// `run` under `limits` (a JS or Python policy needs more than the defaults), taking compiled
+/// code from (and leaving it in) `cache_dir` when given, so that the daemon whose cache it is
+/// then loads the policy from there.
+pub fn run_with(
     path: &Path,
     settings: &serde_json::Value,
+    limits: Limits,
     cache_dir: Option<&Path>,
 ) -> Result<CheckReport, PolicyError> {
-    let opts = PolicyOptions::default();
     let engine = PolicyEngine::new()?;
     let linkers = Linkers::new(&engine.engine)?;
-    let ticker = engine.ticker(opts.deadline)?;
+    let ticker = engine.ticker(limits.deadline)?;
     let bytes = std::fs::read(path).map_err(|error| PolicyError::Read {
         source_name: path.display().to_string(),
         path: path.to_path_buf(),
@@ -55,9 +58,9 @@ pub fn run_with_cache(
         PolicySource::File(path.to_path_buf()),
         settings,
         CallLimits {
-            memory_limit: opts.memory_limit,
-            deadline: opts.deadline,
-            deadline_ticks: engine::ticks_for(opts.deadline, ticker.tick),
+            memory_limit: limits.memory_limit,
+            deadline: limits.deadline,
+            deadline_ticks: engine::ticks_for(limits.deadline, ticker.tick),
         },
         cache_dir,
     )?
@@ -117,6 +120,7 @@ pub fn run_with_cache(
         imports: policy.world.imports.clone(),
         uses_wasi: policy.world.needs_wasi,
         settings: super::loaded::settings_json(settings),
+        limits,
         decisions,
         failures,
     })
@@ -144,6 +148,12 @@ impl fmt::Display for CheckReport {
             )?;
         }
         writeln!(f, "configure  ok with {}", self.settings)?;
+        writeln!(
+            f,
+            "limits     deadline {} ms, memory {} MiB per decision",
+            self.limits.deadline.as_millis(),
+            self.limits.memory_limit / (1024 * 1024)
+        )?;
         writeln!(f, "decisions on built-in scenarios:")?;
         for (scenario, hook, answer) in &self.decisions {
             writeln!(f, "  {scenario} / {hook}: {answer}")?;

@@ -35,7 +35,7 @@ pub use cache::CacheOutcome;
 pub use error::PolicyError;
 pub use host::{HookComponent, PolicyHost, PolicyStatus};
 pub use metrics::LatencyBucket;
-pub use options::{OnFailure, PolicyOptions};
+pub use options::{Limits, OnFailure, PolicyOptions, mib_to_bytes};
 pub use per_hook::{Hook, PerHook, PolicyFiles};
 pub use quarantine::{QuarantineSettings, QuarantineState};
 use types::ConfigDiff;

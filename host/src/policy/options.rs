@@ -56,7 +56,48 @@ impl Default for PolicyOptions {
     }
 }
 
+/// The per-call limits a policy runs under, apart from everything else a host is given:
+/// what `policy check` and `policy test` are told on the command line, and what a bundle's
+/// manifest declares for its validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a decision may run.
+    pub deadline: Duration,
+    /// Linear memory cap per decision, in bytes.
+    pub memory_limit: usize,
+}
+
+impl Limits {
+    /// The limits from a deadline in milliseconds and a memory cap in MiB (a manifest's or
+    /// the command line's units).
+    pub fn from_ms_mib(deadline_ms: u64, memory_limit_mib: u64) -> Self {
+        Limits {
+            deadline: Duration::from_millis(deadline_ms),
+            memory_limit: mib_to_bytes(memory_limit_mib),
+        }
+    }
+}
+
+/// `mib` MiB in bytes, saturating.
+pub fn mib_to_bytes(mib: u64) -> usize {
+    usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        PolicyOptions::default().limits()
+    }
+}
+
 impl PolicyOptions {
+    /// The per-call limits of these options.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            deadline: self.deadline,
+            memory_limit: self.memory_limit,
+        }
+    }
+
     /// Options for the config's `policy` section; compiled code is cached in
     /// `<data_dir>/policy-cache/` when a data dir is given.
     pub fn from_config(config: &crate::config::PolicyConfig, data_dir: Option<&Path>) -> Self {

@@ -246,3 +246,83 @@ pub fn event(attempt: u32) -> FailureEvent {
         seed: 1,
     }
 }
+
+/// The base guest with `(old, new)` replaced in its core module (which must contain `old`).
+fn base_with(old: &str, new: &str) -> Vec<u8> {
+    let core = core_wat(Misbehaviour::Nothing, None);
+    assert!(core.contains(old), "{old:?} in the base guest");
+    component_for(&[POLICY_WIT], "policy", &core.replacen(old, new, 1))
+}
+
+const CONFIGURE_HEAD: &str =
+    r#"(func (export "mcpproxy:policy/decisions@0.1.0#configure") (param i32 i32) (result i32)"#;
+const BACKOFF_ANSWER: &str = "(i64.const 4242))";
+
+/// A guest whose `configure` claims `mib` MiB of linear memory first, so it loads only under
+/// a memory cap above that (a JS or Python policy needs 40-64 MiB).
+pub fn hungry(mib: u32) -> Vec<u8> {
+    base_with(
+        CONFIGURE_HEAD,
+        &format!(
+            "{CONFIGURE_HEAD}\n    (drop (memory.grow (i32.const {})))",
+            mib * 16
+        ),
+    )
+}
+
+/// A guest that answers a 10-day backoff to every event: an invalid answer from the first
+/// call on, so the host's smoke test refuses it.
+pub fn always_absurd_backoff() -> Vec<u8> {
+    base_with(BACKOFF_ANSWER, "(i64.const 864000000))")
+}
+
+/// A guest that counts its backoff calls in a global and answers `1000 + count`: it would
+/// answer 1001, 1002, ... if any state survived between decisions.
+pub fn counting() -> Vec<u8> {
+    let core = core_wat(Misbehaviour::Nothing, None)
+        .replacen(
+            "(global $heap (mut i32) (i32.const 4096))",
+            "(global $heap (mut i32) (i32.const 4096))\n  (global $calls (mut i64) (i64.const 1000))",
+            1,
+        )
+        .replacen(
+            BACKOFF_ANSWER,
+            "(global.set $calls (i64.add (global.get $calls) (i64.const 1))) (global.get $calls))",
+            1,
+        );
+    component_for(&[POLICY_WIT], "policy", &core)
+}
+
+/// A guest whose every backoff writes `lines` lines "guest line" to the host's log at warn
+/// level.
+pub fn logging(lines: u32) -> Vec<u8> {
+    let core = core_wat(Misbehaviour::Nothing, None)
+        .replacen(
+            "(memory (export \"memory\") 1)",
+            "(import \"mcpproxy:policy/host@0.1.0\" \"log\" (func $log (param i32 i32 i32)))\n  (memory (export \"memory\") 1)\n  (data (i32.const 300) \"guest line\")",
+            1,
+        )
+        .replacen(
+            "(param $args i32) (result i64)",
+            "(param $args i32) (result i64) (local $i i32)",
+            1,
+        )
+        .replacen(
+            BACKOFF_ANSWER,
+            &format!(
+                "(loop $more (call $log (i32.const 2) (i32.const 300) (i32.const 10)) (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $more (i32.lt_u (local.get $i) (i32.const {lines})))) (i64.const 4242))"
+            ),
+            1,
+        );
+    component_for(&[POLICY_WIT], "policy", &core)
+}
+
+/// A component of another world: it exports `other:thing/api`, not `decisions`.
+pub fn other_world() -> Vec<u8> {
+    let wit = "package other:thing@1.0.0;\ninterface api {\n    ping: func() -> u32;\n}\nworld other {\n    export api;\n}\n";
+    let core = r#"(module
+  (memory (export "memory") 1)
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+  (func (export "other:thing/api@1.0.0#ping") (result i32) (i32.const 7)))"#;
+    component_for(&[wit], "other", core)
+}

@@ -94,6 +94,19 @@ pub fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// JS and Python components need more time and memory per decision than the host's
+/// defaults (10 ms, 16 MiB): the limits they run under, as scenario fields and as
+/// `policy check` flags.
+fn limits_for(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Rust => ("", ""),
+        Lang::Js | Lang::Python => (
+            "  \"deadline_ms\": 200,\n  \"memory_limit_mib\": 64,\n",
+            " --deadline-ms 200 --memory-limit-mib 64",
+        ),
+    }
+}
+
 /// The project's files, names substituted: (path in the project, text, executable).
 fn render(lang: Lang, name: &str) -> Vec<(String, String, bool)> {
     let templates = match lang {
@@ -102,16 +115,12 @@ fn render(lang: Lang, name: &str) -> Vec<(String, String, bool)> {
         Lang::Python => PYTHON,
     };
     let crate_name = name.replace('-', "_");
-    // JS and Python components need more time and memory per decision than the host's
-    // defaults (10 ms, 16 MiB); their scenario runs them under what they need in the daemon.
-    let limits = match lang {
-        Lang::Rust => "",
-        Lang::Js | Lang::Python => "  \"deadline_ms\": 200,\n  \"memory_limit_mib\": 64,\n",
-    };
+    let (limits, limit_flags) = limits_for(lang);
     let fill = |t: &str| {
         t.replace("{{name}}", name)
             .replace("{{crate}}", &crate_name)
             .replace("{{limits}}", limits)
+            .replace("{{limit_flags}}", limit_flags)
     };
     let mut out: Vec<(String, String, bool)> = templates
         .iter()
@@ -155,8 +164,9 @@ pub fn new_project(lang: Lang, name: &str, dir: &Path) -> anyhow::Result<String>
         out.push_str(&format!("  {path}\n"));
     }
     out.push_str(&format!(
-        "next:\n  cd {}\n  ./build.sh\n  mcpproxy policy test {name}.wasm --scenario scenario.json\n",
-        dir.display()
+        "next:\n  cd {}\n  ./build.sh\n  mcpproxy policy test {name}.wasm --scenario scenario.json\n  mcpproxy policy check {name}.wasm{}\n",
+        dir.display(),
+        limits_for(lang).1
     ));
     Ok(out)
 }

@@ -5,6 +5,7 @@
 //! embedded default, but a test of *this* policy must not.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -12,15 +13,26 @@ use super::run::run;
 use super::scenario::Scenario;
 use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions};
 
-/// Runs `scenario` through the policy component at `policy_path`. `settings` (JSON text)
-/// replaces the scenario's own settings. Returns the report text and whether every
-/// expectation was met (`true`: exit 0; `false`: exit non-zero).
+/// What the command line (or a bundle's manifest) says over a scenario file's own values.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides<'a> {
+    /// Settings JSON text that replaces the scenario's settings.
+    pub settings: Option<&'a str>,
+    /// A deadline that replaces the scenario's `deadline_ms`.
+    pub deadline: Option<Duration>,
+    /// A memory cap in bytes that replaces the scenario's `memory_limit_mib`.
+    pub memory_limit: Option<usize>,
+}
+
+/// Runs `scenario` through the policy component at `policy_path`, with `overrides` over the
+/// scenario's own settings and limits. Returns the report text and whether every expectation
+/// was met (`true`: exit 0; `false`: exit non-zero).
 pub fn cli_run(
     policy_path: &Path,
     scenario: &Path,
-    settings: Option<&str>,
+    overrides: &Overrides,
 ) -> anyhow::Result<(String, bool)> {
-    run_files(&policy_path.into(), scenario, settings, None)
+    run_files(&policy_path.into(), scenario, overrides, None)
 }
 
 /// `cli_run` with a component per hook (a bundle's smoke tests).
@@ -28,9 +40,10 @@ pub fn cli_run(
 pub fn run_files(
     policy: &PolicyFiles,
     scenario: &Path,
-    settings: Option<&str>,
+    overrides: &Overrides,
     cache_dir: Option<&Path>,
 ) -> anyhow::Result<(String, bool)> {
+    let settings = overrides.settings;
     let text = std::fs::read_to_string(scenario)
         .with_context(|| format!("cannot read scenario {}", scenario.display()))?;
     let mut scenario_value = Scenario::from_json(&scenario.display().to_string(), &text)?;
@@ -51,8 +64,12 @@ pub fn run_files(
     let host = PolicyHost::start(PolicyOptions {
         files: Some(policy.clone()),
         settings: scenario_value.settings.clone(),
-        deadline: scenario_value.deadline.unwrap_or(defaults.deadline),
-        memory_limit: scenario_value.memory_limit.unwrap_or(defaults.memory_limit),
+        deadline: (overrides.deadline)
+            .or(scenario_value.deadline)
+            .unwrap_or(defaults.deadline),
+        memory_limit: (overrides.memory_limit)
+            .or(scenario_value.memory_limit)
+            .unwrap_or(defaults.memory_limit),
         cache_dir: cache_dir.map(Path::to_path_buf),
         ..defaults
     })

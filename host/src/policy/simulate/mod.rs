@@ -12,7 +12,7 @@ mod scenario;
 #[cfg(test)]
 mod tests;
 
-pub use cli::{cli_run, run_files};
+pub use cli::{Overrides, cli_run, run_files};
 pub use report::{Report, Row};
 pub use run::{event_seed, run};
 pub use scenario::{
