@@ -157,14 +157,15 @@ fn detail_suffix(e: &FailureEvent) -> String {
 }
 
 /// Exponential backoff with full jitter: a uniform pick between the base and
-/// `base * 2^(failures-1)`, capped at `backoff_max_ms`, from the host's seed.
+/// `base * 2^failures`, capped at `backoff_max_ms`, from the host's seed. Even the first
+/// retry is spread (1-2 s by default), so servers that fail together do not retry together.
 pub fn backoff(s: &Settings, e: &FailureEvent) -> u64 {
     let failures = if has_fresh_budget(e, s) {
         1
     } else {
         e.consecutive_failures.max(1)
     };
-    let shift = (failures - 1).min(40);
+    let shift = failures.min(40);
     let cap = s
         .backoff_base_ms
         .saturating_mul(1u64 << shift)
