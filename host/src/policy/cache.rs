@@ -54,15 +54,22 @@ pub fn load_or_compile(
         return Ok((Component::new(engine, bytes)?, CacheOutcome::Compiled));
     };
     let entry = entry_path(engine, dir, sha256);
-    if entry.is_file() {
-        // SAFETY: `entry` is in our own cache dir, written only by `store` below from
-        // `Component::serialize` of the component whose sha256 is in its name; wasmtime
-        // still checks the header's version and engine compatibility.
-        match unsafe { Component::deserialize_file(engine, &entry) } {
-            Ok(c) => return Ok((c, CacheOutcome::Hit)),
-            Err(e) => {
-                tracing::warn!(cache = %entry.display(), "ignoring unusable policy cache entry: {e:#}")
+    match trusted(dir, &entry) {
+        Ok(true) => {
+            // SAFETY: `entry` is a regular file in our own cache dir, both owned by this
+            // user and writable by no one else (`trusted`), written only by `store` below
+            // from `Component::serialize` of the component whose sha256 is in its name;
+            // wasmtime still checks the header's version and engine compatibility.
+            match unsafe { Component::deserialize_file(engine, &entry) } {
+                Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                Err(e) => {
+                    tracing::warn!(cache = %entry.display(), "ignoring unusable policy cache entry: {e:#}")
+                }
             }
+        }
+        Ok(false) => {}
+        Err(why) => {
+            tracing::warn!(cache = %entry.display(), "not trusting policy cache entry ({why}); compiling again")
         }
     }
     let component = Component::new(engine, bytes)?;
@@ -77,6 +84,46 @@ pub fn load_or_compile(
             Ok((component, CacheOutcome::Compiled))
         }
     }
+}
+
+/// Whether `entry` may be loaded as compiled code: `Ok(false)` when there is none, `Err`
+/// saying why an entry that is there is not trusted. Only a regular file (not a link) in a
+/// real directory, both owned by this user, that no other user can write, is ever loaded:
+/// anyone who could plant a file there could run native code in the daemon.
+fn trusted(dir: &Path, entry: &Path) -> Result<bool, String> {
+    let file = match fs::symlink_metadata(entry) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !file.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    let dir_meta = fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !dir_meta.file_type().is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = nix::unistd::geteuid().as_raw();
+        if dir_meta.uid() != me || dir_meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "{} is not private to this user (owner {}, mode {:o})",
+                dir.display(),
+                dir_meta.uid(),
+                dir_meta.mode() & 0o777
+            ));
+        }
+        if file.uid() != me || file.mode() & 0o022 != 0 {
+            return Err(format!(
+                "owner {}, mode {:o}: written by someone else",
+                file.uid(),
+                file.mode() & 0o777
+            ));
+        }
+    }
+    Ok(true)
 }
 
 /// Writes `code` to `entry` atomically: a temporary file in the same dir, then a rename.
