@@ -65,6 +65,14 @@ fn count(host: &PolicyHost, hook: &str, outcome: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The embedded default's backoff for `event(attempt)`, which a fallback must answer
+/// exactly (the host's seed makes it deterministic).
+fn default_backoff(attempt: u32) -> Duration {
+    PolicyHost::start(PolicyOptions::default())
+        .unwrap()
+        .backoff(&event(attempt))
+}
+
 /// The embedded default's answer to `event(_)`: the guests would say `keep`.
 fn default_disables(d: &DisableDecision) -> bool {
     matches!(d, DisableDecision::Disable { reason } if reason.contains("command was not found"))
@@ -116,10 +124,10 @@ fn trap_falls_back_to_the_default() {
     assert_eq!(count(&host, "should-disable", "trap"), 1);
     // A trap poisons nothing: the next decision runs the guest again.
     assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
-    let backoff = host.backoff(&event(99));
-    assert!(
-        backoff <= Duration::from_secs(4),
-        "the default's backoff, not 4242 ms: {backoff:?}"
+    assert_eq!(
+        host.backoff(&event(99)),
+        default_backoff(99),
+        "the default's backoff, not 4242 ms"
     );
     assert_eq!(count(&host, "backoff", "trap"), 1);
     let filtered = host.filter_reload(&diff(99));
@@ -146,10 +154,7 @@ fn infinite_loop_times_out() {
         Duration::from_millis(4242),
         "the guest cannot have answered"
     );
-    assert!(
-        backoff <= Duration::from_secs(4),
-        "the default's backoff for a 3rd failure"
-    );
+    assert_eq!(backoff, default_backoff(99), "the default's backoff");
     assert_eq!(count(&host, "backoff", "timeout"), 1);
     assert!(host.status().last_error.unwrap().contains("timeout"));
 }
@@ -178,8 +183,9 @@ fn absurd_answers_are_invalid() {
         default_disables(&host.should_disable(&event(99))),
         "empty reason refused"
     );
-    assert!(
-        host.backoff(&event(99)) <= Duration::from_secs(4),
+    assert_eq!(
+        host.backoff(&event(99)),
+        default_backoff(99),
         "10-day backoff refused"
     );
     assert_eq!(
@@ -271,6 +277,117 @@ fn assert_refused(bytes: &[u8], fragments: &[&str]) {
         .unwrap_err()
         .to_string();
     assert!(check.contains(fragments[0]), "{check}");
+}
+
+#[test]
+fn another_world_is_refused() {
+    assert_refused(
+        &guest::other_world(),
+        &["does not export `mcpproxy:policy/decisions@"],
+    );
+}
+
+/// A policy that loads and configures but answers the host's smoke test invalidly never
+/// replaces anything; `policy check` shows the same answers as failures.
+#[test]
+fn a_policy_failing_the_smoke_test_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "absurd.wasm", &guest::always_absurd_backoff());
+    let host = start(&path);
+    let status = host.status();
+    assert_eq!(status.source, "embedded");
+    let error = status.last_error.expect("an error is reported");
+    assert!(
+        error.contains("absurd.wasm") && error.contains("smoke test failed"),
+        "{error}"
+    );
+    // A running good policy stays when the bad one is offered as its replacement.
+    let good = write(
+        dir.path(),
+        "good.wasm",
+        &guest::policy(Misbehaviour::Nothing),
+    );
+    let host = start(&good);
+    let err = host
+        .replace(Some(path.clone().into()), serde_json::json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("smoke test failed"), "{err}");
+    assert_eq!(host.backoff(&event(1)), Duration::from_millis(4242));
+
+    let report = mcpproxy::policy::check::run(&path, &serde_json::json!({})).unwrap();
+    assert!(report.failures > 0, "{report}");
+    assert!(report.to_string().contains("FAILED"), "{report}");
+}
+
+/// Every decision runs in a fresh instance: a guest counting its calls in a global sees
+/// each call as its first.
+#[test]
+fn no_state_survives_between_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(dir.path(), "counting.wasm", &guest::counting()));
+    assert!(!host.status().fallback_active, "{:?}", host.status());
+    for _ in 0..5 {
+        assert_eq!(host.backoff(&event(1)), Duration::from_millis(1001));
+    }
+    assert_eq!(count(&host, "backoff", "ok"), 5);
+}
+
+/// The memory cap holds from load on: a policy that needs 20 MiB is refused under the
+/// default 16 MiB and runs under 32 MiB (as a config or bundle may give a JS policy).
+#[test]
+fn the_memory_cap_is_per_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "hungry.wasm", &guest::hungry(20));
+    let tight = start(&path);
+    assert_eq!(tight.status().source, "embedded");
+    let error = tight.status().last_error.expect("refused");
+    assert!(error.contains("hungry.wasm"), "{error}");
+
+    let roomy = PolicyHost::start(PolicyOptions {
+        memory_limit: 32 << 20,
+        ..options(&path)
+    })
+    .unwrap();
+    assert!(!roomy.status().fallback_active, "{:?}", roomy.status());
+    assert_eq!(roomy.backoff(&event(1)), Duration::from_millis(4242));
+    assert_eq!(count(&roomy, "backoff", "ok"), 1);
+}
+
+/// A policy's `log` lines reach the daemon's log, attributed to it, at most 8 per decision.
+#[test]
+fn policy_log_lines_are_attributed_and_rate_limited() {
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "chatty.wasm", &guest::logging(20));
+    let host = start(&path);
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let answer = tracing::subscriber::with_default(subscriber, || host.backoff(&event(1)));
+    assert_eq!(answer, Duration::from_millis(4242));
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<&str> = text.lines().filter(|l| l.contains("guest line")).collect();
+    assert_eq!(logged.len(), 8, "{text}");
+    assert!(
+        logged
+            .iter()
+            .all(|l| l.contains("WARN") && l.contains("chatty.wasm")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -434,9 +551,38 @@ fn compiled_code_is_cached() {
         name.starts_with(&first.status().sha256) && name.ends_with(".cwasm"),
         "{name}"
     );
-    let second = PolicyHost::start(opts).unwrap();
+    let second = PolicyHost::start(opts.clone()).unwrap();
     assert_eq!(second.status().cache, mcpproxy::policy::CacheOutcome::Hit);
     assert_eq!(second.backoff(&event(1)), first.backoff(&event(1)));
+
+    // Compiled code others could have written is never loaded: it is compiled again.
+    use std::os::unix::fs::PermissionsExt;
+    let entry = cache.join(&name);
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let writable_entry = PolicyHost::start(opts.clone()).unwrap();
+    assert_eq!(
+        writable_entry.status().cache,
+        mcpproxy::policy::CacheOutcome::Stored
+    );
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open_dir = PolicyHost::start(opts.clone()).unwrap();
+    assert_eq!(
+        open_dir.status().cache,
+        mcpproxy::policy::CacheOutcome::Stored
+    );
+    // Storing made the dir private again and replaced the entry with one of its own.
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    let planted = dir.path().join("planted.cwasm");
+    std::fs::rename(&entry, &planted).unwrap();
+    std::os::unix::fs::symlink(&planted, &entry).unwrap();
+    let linked = PolicyHost::start(opts.clone()).unwrap();
+    assert_eq!(
+        linked.status().cache,
+        mcpproxy::policy::CacheOutcome::Stored
+    );
+    let again = PolicyHost::start(opts).unwrap();
+    assert_eq!(again.status().cache, mcpproxy::policy::CacheOutcome::Hit);
 }
 
 /// The instance pool holds a few instances; callers beyond it wait for one. Many threads
