@@ -342,6 +342,54 @@ fn the_policy_watch_follows_an_edited_policy_path() {
     );
 }
 
+/// A policy path in a directory that does not exist: the daemon serves on the embedded
+/// default and says why; pointing `policy.path` at a real file then loads and watches it.
+#[test]
+fn a_policy_in_a_missing_directory_falls_back_and_the_daemon_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/policy.wasm");
+    let daemon = Daemon::start(json!({"mcpServers": [], "policy": {"path": missing}}), &[]);
+    let policy = daemon.status()["policy"].clone();
+    assert_eq!(policy["source"], "embedded", "{policy}");
+    assert_eq!(policy["fallback_active"], true, "{policy}");
+    assert!(
+        policy["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no-such-dir")),
+        "{policy}"
+    );
+
+    let real = dir.path().join("policy.wasm");
+    std::fs::write(&real, guest::policy(guest::Misbehaviour::Nothing)).unwrap();
+    edit_config(&daemon, |c| c["policy"]["path"] = json!(real));
+    wait_for(
+        Duration::from_secs(30),
+        "the real policy file to run",
+        || {
+            let p = daemon.status()["policy"].clone();
+            (p["source"] == json!(real.display().to_string())).then_some(())
+        },
+    );
+    // ...and it is watched: a new version replaces it.
+    std::fs::write(&real, guest::always_absurd_backoff()).unwrap();
+    let policy = wait_for(
+        Duration::from_secs(30),
+        "the new version to be refused",
+        || {
+            let p = daemon.status()["policy"].clone();
+            p["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("smoke test failed"))
+                .then_some(p)
+        },
+    );
+    assert_eq!(
+        policy["source"],
+        json!(real.display().to_string()),
+        "{policy}"
+    );
+}
+
 /// `call_tool_timeout`, `tools_limit`, `init_timeout`, `health_check_interval` and
 /// `watch_debounce_ms` edited in the file apply to the running daemon, without restarting it
 /// or any server; an edited start-only key is shown as waiting for a restart.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{ConfigStore, StoreOptions};
 use crate::policy::PolicyHost;
@@ -82,7 +82,12 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     };
     // Keep watching the policy file while serving: a new version is checked before it replaces
     // the running one (see `policy::watch`).
-    let policy_watch = policy.watch_file().context("watching the policy file")?;
+    // A policy that cannot be watched (its directory is missing) has already fallen back to
+    // the embedded default; the daemon serves on, and a config edit of `policy` retries.
+    let policy_watch = policy.watch_file().unwrap_or_else(|e| {
+        warn!("{e}; the policy file is not watched until `policy` is edited or mcpproxy restarts");
+        crate::policy::PolicyWatch::unwatched()
+    });
 
     let dialer = Dialer::new(DialerOptions {
         spawn_concurrency: SPAWN_CONCURRENCY,

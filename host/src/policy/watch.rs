@@ -28,6 +28,15 @@ pub struct PolicyWatch {
 }
 
 impl PolicyWatch {
+    /// A watch of nothing: what the daemon keeps when the policy file cannot be watched
+    /// (its directory is missing), so that a later `follow` tries again.
+    pub fn unwatched() -> PolicyWatch {
+        PolicyWatch {
+            _debouncer: None,
+            path: None,
+        }
+    }
+
     /// The watched policy file; `None` when the embedded default is configured.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -53,16 +62,10 @@ impl PolicyHost {
     /// is picked up when it starts.
     pub fn watch_file(self: &Arc<Self>) -> Result<PolicyWatch, PolicyError> {
         let (Some(files), _) = self.requested() else {
-            return Ok(PolicyWatch {
-                _debouncer: None,
-                path: None,
-            });
+            return Ok(PolicyWatch::unwatched());
         };
         let Some(path) = files.single().cloned() else {
-            return Ok(PolicyWatch {
-                _debouncer: None,
-                path: None,
-            });
+            return Ok(PolicyWatch::unwatched());
         };
         let watch_err = |message: String| PolicyError::Watch {
             path: path.clone(),
