@@ -146,7 +146,7 @@ fn a_newer_revision_is_activated_after_an_older_one_and_a_rollback_keeps_it() {
 }
 
 #[test]
-fn tampered_wrongly_signed_or_invalid_bundles_leave_the_last_known_good_active() {
+fn tampered_unsigned_expired_wrongly_signed_or_invalid_bundles_leave_the_last_known_good_active() {
     let tmp = tempfile::tempdir().unwrap();
     let key = new_key();
     let store = BundleStore::new(&tmp.path().join("data"));
@@ -167,11 +167,25 @@ fn tampered_wrongly_signed_or_invalid_bundles_leave_the_last_known_good_active()
     let wrong_key = signed_bundle(tmp.path(), &template("acme", 2), &new_key());
     let invalid = signed_bundle(tmp.path(), &template("acme", 3), &key);
     let other_name = signed_bundle(tmp.path(), &template("other", 4), &key);
+    let unsigned = mcpproxy::policy::bundle::pack_dir(
+        &write_source(
+            &tmp.path().join("unsigned"),
+            &template("acme", 5),
+            b"component",
+        ),
+        now(),
+    )
+    .unwrap();
+    let mut expiring = template("acme", 6);
+    expiring["expires"] = json!("2026-05-01T00:00:00Z");
+    let expired = signed_bundle(tmp.path(), &expiring, &key);
     for (bundle, want) in [
         (tampered, "policy.wasm"),
         (wrong_key, "not a trusted key"),
         (invalid, "failed validation"),
         (other_name, "the pin requires acme"),
+        (unsigned, "manifest.json.minisig"),
+        (expired, "2026-05-01T00:00:00Z"),
     ] {
         std::fs::write(&bundle_path, bundle.to_tar().unwrap()).unwrap();
         let loaded = load_pinned(&pin, &store, now(), &validator);

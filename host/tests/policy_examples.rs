@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcpproxy::policy::{CacheOutcome, PolicyHost, PolicyStatus};
+use mcpproxy::policy::{CacheOutcome, PolicyHost, PolicyOptions, PolicyStatus};
 use policy_examples_support::expected::{self, Table};
 use policy_examples_support::from_source::{self, Example};
 use sha2::{Digest, Sha256};
@@ -99,6 +99,22 @@ fn built_policy_decides_as_expected(example: Example) {
         "{}: {decided} decisions counted for {} cases",
         example.wasm,
         table.cases.len()
+    );
+
+    // The example is worth having: the embedded default decides several of its cases
+    // otherwise.
+    let default = PolicyHost::start(PolicyOptions::default()).unwrap();
+    let (checked, differing) = expected::differences(&default, &table);
+    assert!(
+        differing.len() >= 2,
+        "{}: the default decides {} of its {checked} cases the same way: {differing:?}",
+        example.wasm,
+        checked - differing.len()
+    );
+    eprintln!(
+        "{}: the default decides {} of {checked} cases otherwise",
+        example.wasm,
+        differing.len()
     );
 }
 

@@ -289,6 +289,21 @@ pub fn replay(host: &PolicyHost, path: &Path, table: &Table) -> Vec<String> {
     wrong
 }
 
+/// The cases run with no settings, and those of them on which `host` (another policy, such
+/// as the embedded default) decides otherwise than the table expects.
+pub fn differences(host: &PolicyHost, table: &Table) -> (usize, Vec<String>) {
+    let plain: Vec<&Case> = table
+        .cases
+        .iter()
+        .filter(|c| c.settings == json!({}))
+        .collect();
+    let differing = plain
+        .iter()
+        .filter_map(|case| check(host, case).map(|p| format!("{}: {p}", case.name)))
+        .collect();
+    (plain.len(), differing)
+}
+
 /// What is wrong with `case`'s decision, if anything.
 fn check(host: &PolicyHost, case: &Case) -> Option<String> {
     match (&case.input, &case.expect) {
