@@ -415,6 +415,14 @@ fn unknown_import_is_refused() {
 }
 
 #[test]
+fn a_wasi_interface_the_host_does_not_link_is_refused_by_name() {
+    assert_refused(
+        &guest::imports_wasi_http(),
+        &["imports `wasi:http/outgoing-handler@0.2.0`"],
+    );
+}
+
+#[test]
 fn not_a_component_is_refused() {
     assert_refused(b"\0asm garbage", &["not a valid WebAssembly component"]);
 }

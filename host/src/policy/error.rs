@@ -21,7 +21,7 @@ pub enum PolicyError {
         message: String,
     },
     #[error(
-        "policy {source_name}: imports `{import}`, which mcpproxy does not provide to policies (only `mcpproxy:policy/host` and WASI, with no access)"
+        "policy {source_name}: imports `{import}`, which mcpproxy does not provide to policies (only `mcpproxy:policy/host` and WASI 0.2 without `wasi:http`, with no access)"
     )]
     UnknownImport { source_name: String, import: String },
     #[error("policy {source_name}: cannot be instantiated: {message}")]

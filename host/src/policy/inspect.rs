@@ -106,15 +106,17 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<WorldInfo, Worl
     let mut imports = Vec::new();
     for (import, _) in ty.imports(engine) {
         let (base, v) = split_version(import);
-        if base.starts_with("mcpproxy:policy/") {
+        if HOST_INTERFACES.contains(&base) {
             if !v.is_some_and(|v| version_compatible(WORLD_VERSION, v)) {
                 return Err(WorldProblem::World(format!(
                     "imports {import}, this mcpproxy provides @{WORLD_VERSION}"
                 )));
             }
-        } else if base.starts_with("wasi:") {
+        } else if is_provided_wasi(base, v) {
             needs_wasi = true;
         } else {
+            // Refused here by name, rather than by the linker's generic "cannot be
+            // instantiated" later.
             return Err(WorldProblem::UnknownImport(import.to_string()));
         }
         imports.push(import.to_string());
@@ -124,6 +126,25 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<WorldInfo, Worl
         needs_wasi,
         imports,
     })
+}
+
+/// The interfaces of the policy package a component may import.
+const HOST_INTERFACES: [&str; 2] = ["mcpproxy:policy/host", "mcpproxy:policy/types"];
+
+/// The WASI 0.2 packages the deny-all WASI context links (`wasmtime_wasi::p2`); `wasi:http`,
+/// WASI 0.3 and the like are not provided.
+const WASI_PACKAGES: [&str; 6] = [
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:cli/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
+
+fn is_provided_wasi(base: &str, version: Option<&str>) -> bool {
+    WASI_PACKAGES.iter().any(|p| base.starts_with(p))
+        && version.is_some_and(|v| version_compatible("0.2.0", v))
 }
 
 #[cfg(test)]
@@ -149,6 +170,19 @@ mod tests {
                 "{wanted} vs {offered}"
             );
         }
+    }
+
+    #[test]
+    fn only_the_linked_wasi_is_provided() {
+        assert!(is_provided_wasi("wasi:io/streams", Some("0.2.6")));
+        assert!(is_provided_wasi("wasi:cli/environment", Some("0.2.0")));
+        assert!(!is_provided_wasi(
+            "wasi:http/outgoing-handler",
+            Some("0.2.0")
+        ));
+        assert!(!is_provided_wasi("wasi:io/streams", Some("0.3.0")));
+        assert!(!is_provided_wasi("wasi:io/streams", None));
+        assert!(!is_provided_wasi("wasix:io/streams", Some("0.2.0")));
     }
 
     #[test]

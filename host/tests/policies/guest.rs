@@ -326,3 +326,17 @@ pub fn other_world() -> Vec<u8> {
   (func (export "other:thing/api@1.0.0#ping") (result i32) (i32.const 7)))"#;
     component_for(&[wit], "other", core)
 }
+
+/// A guest that imports `wasi:http`, which the host's WASI 0.2 context does not provide.
+pub fn imports_wasi_http() -> Vec<u8> {
+    let http = "package wasi:http@0.2.0;\ninterface outgoing-handler {\n    handle: func(url: string) -> u32;\n}\n";
+    let wit = POLICY_WIT.replace(
+        "world policy {\n    import host;",
+        "world policy {\n    import host;\n    import wasi:http/outgoing-handler@0.2.0;",
+    );
+    let core = core_wat(Misbehaviour::Nothing, None).replace(
+        "(memory (export \"memory\") 1)",
+        "(import \"wasi:http/outgoing-handler@0.2.0\" \"handle\" (func (param i32 i32) (result i32)))\n  (memory (export \"memory\") 1)",
+    );
+    component_for(&[http, &wit], "policy", &core)
+}
