@@ -96,7 +96,13 @@ pub fn watch(
     let watcher = crate::watcher::watch_config(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
         Ok(Some(next)) => match policy.apply(&next) {
             Ok(()) => info!(bundle = %pinned.pin.name, "pinned policy bundle re-checked and active"),
-            Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
+            Err(e) => {
+                // The store has recorded the new revision (the host loads it from the store's
+                // copy); say in the bundle's status that it is not the one running.
+                let why = format!("validated but not running (the previous policy stays): {e}");
+                let _ = pinned.store.record_error(&pinned.pin.name, &why, chrono::Utc::now());
+                warn!(bundle = %pinned.pin.name, "pinned bundle {why}");
+            }
         },
         Ok(None) => {}
         Err(e) => warn!(bundle = %pinned.pin.name, "pinned bundle not activated, the running policy stays: {e}"),
