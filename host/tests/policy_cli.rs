@@ -125,6 +125,39 @@ fn policy_test_exits_by_the_scenarios_expectations() {
     assert!(out.contains("FAILED"), "{out}");
 }
 
+/// `policy test --memory-limit-mib` (and `--deadline-ms`) replace the scenario's limits: a
+/// policy that needs 20 MiB cannot be tested under the scenario's 16 and passes under 32.
+#[test]
+fn policy_test_takes_the_limits_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let hungry = dir.path().join("hungry.wasm");
+    std::fs::write(&hungry, guest::hungry(20)).unwrap();
+    let scenario = dir.path().join("scenario.json");
+    let step = r#"{"at": "0s", "server": "A", "kind": "refused", "expect": {"disable": false, "backoff_ms": {"min": 4242, "max": 4242}}}"#;
+    std::fs::write(
+        &scenario,
+        format!(r#"{{"memory_limit_mib": 16, "steps": [{step}]}}"#),
+    )
+    .unwrap();
+    let test = |extra: &[&str]| {
+        let mut args = vec![
+            "policy",
+            "test",
+            hungry.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (ok, out) = test(&[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("could not be loaded"), "{out}");
+    let (ok, out) = test(&["--memory-limit-mib", "32", "--deadline-ms", "100"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("ok: every expectation met"), "{out}");
+}
+
 #[test]
 fn policy_new_scaffolds_a_project_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
