@@ -216,15 +216,22 @@ pub fn reads_files() -> Vec<u8> {
 pub fn imports_network() -> Vec<u8> {
     let net =
         "package evil:net@1.0.0;\ninterface socket {\n    connect: func(addr: string) -> u32;\n}\n";
+    importing(net, "evil:net/socket@1.0.0", "connect")
+}
+
+/// A guest whose world also imports `function: func(string) -> u32` of `interface`
+/// (declared in `package_wit`), and whose core module imports that function.
+fn importing(package_wit: &str, interface: &str, function: &str) -> Vec<u8> {
     let wit = POLICY_WIT.replace(
         "world policy {\n    import host;",
-        "world policy {\n    import host;\n    import evil:net/socket@1.0.0;",
+        &format!("world policy {{\n    import host;\n    import {interface};"),
     );
+    assert_ne!(wit, POLICY_WIT, "import added to the world");
     let core = core_wat(Misbehaviour::Nothing, None).replace(
         "(memory (export \"memory\") 1)",
-        "(import \"evil:net/socket@1.0.0\" \"connect\" (func (param i32 i32) (result i32)))\n  (memory (export \"memory\") 1)",
+        &format!("(import \"{interface}\" \"{function}\" (func (param i32 i32) (result i32)))\n  (memory (export \"memory\") 1)"),
     );
-    component_for(&[net, &wit], "policy", &core)
+    component_for(&[package_wit, &wit], "policy", &core)
 }
 
 /// A spawn error on its third try (the default disables it), with `attempt` as given
@@ -330,13 +337,5 @@ pub fn other_world() -> Vec<u8> {
 /// A guest that imports `wasi:http`, which the host's WASI 0.2 context does not provide.
 pub fn imports_wasi_http() -> Vec<u8> {
     let http = "package wasi:http@0.2.0;\ninterface outgoing-handler {\n    handle: func(url: string) -> u32;\n}\n";
-    let wit = POLICY_WIT.replace(
-        "world policy {\n    import host;",
-        "world policy {\n    import host;\n    import wasi:http/outgoing-handler@0.2.0;",
-    );
-    let core = core_wat(Misbehaviour::Nothing, None).replace(
-        "(memory (export \"memory\") 1)",
-        "(import \"wasi:http/outgoing-handler@0.2.0\" \"handle\" (func (param i32 i32) (result i32)))\n  (memory (export \"memory\") 1)",
-    );
-    component_for(&[http, &wit], "policy", &core)
+    importing(http, "wasi:http/outgoing-handler@0.2.0", "handle")
 }
