@@ -344,14 +344,24 @@ fn the_memory_cap_is_per_policy() {
     let error = tight.status().last_error.expect("refused");
     assert!(error.contains("hungry.wasm"), "{error}");
 
-    let roomy = PolicyHost::start(PolicyOptions {
+    let roomy_options = PolicyOptions {
         memory_limit: 32 << 20,
         ..options(&path)
-    })
-    .unwrap();
+    };
+    let roomy = PolicyHost::start(roomy_options.clone()).unwrap();
     assert!(!roomy.status().fallback_active, "{:?}", roomy.status());
     assert_eq!(roomy.backoff(&event(1)), Duration::from_millis(4242));
     assert_eq!(count(&roomy, "backoff", "ok"), 1);
+
+    // A config edit raising the cap of the running host loads it there too, and lowering
+    // the cap again is refused while the running policy stays.
+    tight.apply(&roomy_options).unwrap();
+    assert!(!tight.status().fallback_active, "{:?}", tight.status());
+    assert_eq!(tight.status().memory_limit_mib, 32);
+    assert_eq!(tight.backoff(&event(1)), Duration::from_millis(4242));
+    let err = tight.apply(&options(&path)).unwrap_err().to_string();
+    assert!(err.contains("hungry.wasm"), "{err}");
+    assert_eq!(tight.backoff(&event(1)), Duration::from_millis(4242));
 }
 
 /// A policy's `log` lines reach the daemon's log, attributed to it, at most 8 per decision.
