@@ -2,6 +2,8 @@
 //! kind, reached by real clients; final states, reasons, routing, CLI, clean shutdown.
 
 mod common;
+#[path = "policies/guest.rs"]
+mod guest;
 
 use std::time::Duration;
 
@@ -352,4 +354,73 @@ fn without_room_for_the_policy_instance_pool_decisions_still_run() {
             .main_log()
             .contains("cannot reserve the policy instance pool")
     );
+}
+
+/// A custom policy that traps on one server's failures, in the running daemon: each failed
+/// decision falls back to the embedded default (which auto-disables the crashing server),
+/// three failures within a minute quarantine the policy, the counters and `/metrics` show it
+/// all, and the daemon serves on.
+#[test]
+fn a_policy_trapping_in_the_daemon_falls_back_is_quarantined_and_serving_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("trapping.wasm");
+    // Traps for 6-byte names: "trap01" (the smoke test's server is "example").
+    std::fs::write(&policy, guest::trapping_for_name_len(6)).unwrap();
+    let daemon = Daemon::start(
+        json!({
+            "policy": {"path": policy, "deadline_ms": 250},
+            "mcpServers": [
+                fixture_server("good", "healthy"),
+                fixture_server("trap01", "crash"),
+            ],
+        }),
+        &[],
+    );
+    let trapped = daemon.wait_state("trap01", "Auto-Disabled", Duration::from_secs(60));
+    assert!(
+        trapped["auto_disable_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("before the MCP handshake")),
+        "the default's reason: {trapped}"
+    );
+    daemon.wait_state("good", "Ready", Duration::from_secs(30));
+
+    let status = daemon.status()["policy"].clone();
+    assert_eq!(
+        status["source"],
+        json!(policy.display().to_string()),
+        "{status}"
+    );
+    let count = |outcome: &str| -> u64 {
+        ["should-disable", "backoff"]
+            .iter()
+            .map(|hook| status["decisions"][hook][outcome].as_u64().unwrap_or(0))
+            .sum()
+    };
+    // Failure 1: both hooks trap; failure 2: should-disable traps, the third failure in a
+    // minute, and the policy is quarantined; the rest is answered by the default.
+    assert_eq!(count("trap"), 3, "{status}");
+    assert!(count("quarantined") >= 2, "{status}");
+    assert_eq!(
+        status["fallbacks"].as_u64(),
+        Some(count("trap") + count("quarantined")),
+        "{status}"
+    );
+    assert_eq!(status["quarantine"]["quarantined"], true, "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("trapping.wasm") && e.contains("trap")),
+        "{status}"
+    );
+    let metrics = http_get(&format!("{}/metrics", daemon.base_url)).unwrap();
+    for outcome in ["trap", "quarantined"] {
+        let line = format!(
+            r#"mcpproxy_policy_decisions_total{{hook="should-disable",outcome="{outcome}"}}"#
+        );
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
+    // Still serving: the proxy answers and lists the healthy server.
+    let listed = call_tool_json(&daemon, "upstream_servers", json!({"operation": "list"}));
+    assert!(listed.to_string().contains("\"good\""), "{listed}");
 }

@@ -339,3 +339,19 @@ pub fn imports_wasi_http() -> Vec<u8> {
     let http = "package wasi:http@0.2.0;\ninterface outgoing-handler {\n    handle: func(url: string) -> u32;\n}\n";
     importing(http, "wasi:http/outgoing-handler@0.2.0", "handle")
 }
+
+/// A guest whose `should-disable` and `backoff` trap for servers whose name is `name_len`
+/// bytes long (the name's length sits at offset 12 of the arguments), and behave otherwise:
+/// it passes the host's smoke test (server "example") and fails on a chosen server in a
+/// running daemon.
+pub fn trapping_for_name_len(name_len: u32) -> Vec<u8> {
+    let trigger = "(i32.eq (i32.load offset=40 (local.get $args)) (i32.const 99))";
+    let core = core_wat(Misbehaviour::Trap, None);
+    assert_eq!(
+        core.matches(trigger).count(),
+        2,
+        "one trigger per event hook"
+    );
+    let by_name = format!("(i32.eq (i32.load offset=12 (local.get $args)) (i32.const {name_len}))");
+    component_for(&[POLICY_WIT], "policy", &core.replace(trigger, &by_name))
+}
