@@ -77,9 +77,9 @@ impl Pinned {
         Ok(PolicyOptions {
             files: Some(manifest.hooks.map(|file| dir.join(file))),
             settings: manifest.settings.clone(),
-            deadline: Duration::from_millis(manifest.deadline_ms),
+            deadline: manifest.limits().deadline,
+            memory_limit: manifest.limits().memory_limit,
             on_failure: manifest.on_failure,
-            memory_limit: mib_to_bytes(manifest.memory_limit_mib),
             ..base.clone()
         })
     }
@@ -251,8 +251,8 @@ impl BundleValidator for HostValidator {
         // The manifest's settings and limits, which the daemon will run the bundle with.
         let overrides = simulate::Overrides {
             settings: Some(&settings),
-            deadline: Some(Duration::from_millis(manifest.deadline_ms)),
-            memory_limit: Some(mib_to_bytes(manifest.memory_limit_mib)),
+            deadline: Some(manifest.limits().deadline),
+            memory_limit: Some(manifest.limits().memory_limit),
         };
         let (table, passed) =
             simulate::run_files(&components, &scenario, &overrides, Some(&self.cache_dir))

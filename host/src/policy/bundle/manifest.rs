@@ -61,6 +61,11 @@ pub use crate::policy::Hook;
 pub use crate::policy::OnFailure;
 
 impl Manifest {
+    /// The per-call limits the bundle's policy runs under (`deadline_ms`, `memory_limit_mib`).
+    pub fn limits(&self) -> crate::policy::Limits {
+        crate::policy::Limits::from_ms_mib(self.deadline_ms, self.memory_limit_mib)
+    }
+
     /// Parse and check manifest bytes: canonical form, known fields, safe unique paths, hooks
     /// and smoke tests among the files, times in RFC 3339, a well-formed world, positive limits.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, BundleError> {
