@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo bench -p mcpproxy --bench daemon` (`-- quick` for the 159-server part only).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //!   `/mcp/all` (rmcp client over HTTP on 127.0.0.1, fake backend that answers at once) vs. the
 //!   backend called directly; p50/p99 and calls/s over sequential calls.
 
-#[path = "../tests/downstream_support/mod.rs"]
+#[path = "../tests/it/downstream_support/mod.rs"]
 mod downstream_support;
 
 use std::hint::black_box;

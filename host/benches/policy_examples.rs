@@ -10,7 +10,7 @@
 //! policy_examples` (dependencies at opt-level 1: same guest code, slightly slower host side).
 //! (`POLICY_BENCH_DECISIONS=N` for N timed decisions per hook, default 500).
 
-#[path = "../tests/policy_examples_support/mod.rs"]
+#[path = "../tests/it/policy_examples_support/mod.rs"]
 mod support;
 
 use std::hint::black_box;

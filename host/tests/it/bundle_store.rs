@@ -2,11 +2,9 @@
 //! revisions, refusals that keep the last-known-good, `state.json`/status contents, pin files,
 //! a pin overriding the user's policy, and `require_bundle` with nothing valid.
 
-mod bundle_common;
-
 use std::path::Path;
 
-use bundle_common::*;
+use crate::bundle_common::*;
 use chrono::Duration as ChronoDuration;
 use mcpproxy::policy::bundle::pin::{self, pin_path};
 use mcpproxy::policy::bundle::{

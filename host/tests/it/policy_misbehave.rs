@@ -3,20 +3,19 @@
 //! refused with a clear message or its decision falls back to the embedded default; the host
 //! keeps running and the counters move.
 
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use guest::Misbehaviour;
+use crate::guest::Misbehaviour;
 use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 use mcpproxy::policy::{
     DisableDecision, OnFailure, Policy, PolicyHost, PolicyOptions, QuarantineSettings, Verdict,
 };
 
-use guest::event;
+use crate::guest::event;
 
 /// Two changes; `disk_generation` 99 triggers the guests' misbehaviour.
 fn diff(generation: u64) -> ConfigDiff {

@@ -1,10 +1,9 @@
 //! Streamable HTTP, legacy SSE and `auto` upstreams against the real `mcp-fixture`, and the
 //! HTTP failure classes: refused port, hanging endpoint, HTTP 500 with its body.
 
-mod upstream_support;
-
 use std::time::Duration;
 
+use crate::upstream_support::*;
 use mcpproxy::config::Protocol;
 use mcpproxy::policy::Transport;
 use mcpproxy::upstream::{
@@ -13,7 +12,6 @@ use mcpproxy::upstream::{
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use upstream_support::*;
 
 const INIT: Duration = Duration::from_secs(5);
 const SHORT: Duration = Duration::from_millis(300);

@@ -1,4 +1,4 @@
-//! Shared by `tests/policy_examples.rs` and `benches/policy_examples.rs`: building the example
+//! Shared by `tests/it/policy_examples.rs` and `benches/policy_examples.rs`: building the example
 //! policies in `examples/policies/` from source, and their `expected.json` decision tables
 //! turned into the host's own types.
 

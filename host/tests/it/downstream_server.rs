@@ -2,11 +2,11 @@
 //! `tools/list_changed`, health endpoints, cancellation and shutdown, driven by a real rmcp
 //! client and by the CLI's own client against a fake backend.
 
-mod downstream_support;
-
 use std::sync::Arc;
 
-use downstream_support::{FakeBackend, Running, default_tools, entry, start, wait_until, within};
+use crate::downstream_support::{
+    FakeBackend, Running, default_tools, entry, start, wait_until, within,
+};
 use mcpproxy::downstream::client::{self, ClientError};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,

@@ -3,12 +3,10 @@
 //! `minisign -V` (and stops verifying once tampered with). Installs minisign first through
 //! `tests/tools/install-minisign.sh`; skips loudly only when apt itself is unavailable.
 
-mod bundle_common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use bundle_common::*;
+use crate::bundle_common::*;
 use mcpproxy::policy::bundle::{
     Bundle, BundleError, SigningKey, TrustedKey, cli, pack_dir, verify,
 };

@@ -4,13 +4,11 @@
 //! parser reading `GET /metrics`.
 //! The tools come from `host/tests/tools/install.sh` (run by `.ci/test`).
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn tools_dir() -> PathBuf {

@@ -2,13 +2,12 @@
 //! own component, each distinct file is loaded once, `status` lists them, and one broken file
 //! refuses the whole set while the running policy stays.
 
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use guest::Misbehaviour;
+use crate::guest::Misbehaviour;
 use mcpproxy::policy::{DisableDecision, FailureEvent, PerHook, Policy, PolicyHost, PolicyOptions};
 
 fn default_wasm() -> PathBuf {

@@ -2,10 +2,9 @@
 //! classification with its evidence, calls/pings/list-changed work, timeouts cancel, and no
 //! process of the group survives shutdown or drop.
 
-mod upstream_support;
-
 use std::time::{Duration, Instant};
 
+use crate::upstream_support::*;
 use mcpproxy::policy::Transport;
 use mcpproxy::upstream::{
     CallError, Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession,
@@ -14,7 +13,6 @@ use mcpproxy::upstream::{
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use upstream_support::*;
 
 const INIT: Duration = Duration::from_millis(2000);
 const SHORT: Duration = Duration::from_millis(300);

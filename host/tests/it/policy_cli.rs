@@ -1,8 +1,7 @@
 //! The `mcpproxy policy` commands as a user runs them: `check`, `test` (exit status follows the
 //! scenario's expectations, so authors can use it in their own CI) and `new`.
 
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::path::PathBuf;
 use std::process::Command;

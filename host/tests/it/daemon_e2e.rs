@@ -1,13 +1,11 @@
 //! End-to-end: the real `mcpproxy serve` over real upstreams of every transport and failure
 //! kind, reached by real clients; final states, reasons, routing, CLI, clean shutdown.
 
-mod common;
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn call_tool_json(daemon: &Daemon, tool: &str, args: Value) -> Value {

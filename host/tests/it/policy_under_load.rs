@@ -3,7 +3,7 @@
 //! time a decision uses, so none of them times out and falls back. (On a machine with more
 //! cores than threads nothing is preempted and this passes trivially; CI has two.)
 //!
-//! Alone in its test binary, so no other test's threads add to the load.
+//! Other tests running beside it only add to the load, which is the point.
 
 use std::time::Duration;
 

@@ -2,15 +2,13 @@
 //! overrides a user's policy, a newer signed revision is activated without a restart, and
 //! `require_bundle` without a valid bundle stops the daemon from starting.
 
-mod common;
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn default_wasm() -> PathBuf {

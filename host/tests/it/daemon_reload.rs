@@ -1,14 +1,12 @@
 //! End-to-end reloads against the real file system: the daemon's own saves never reload,
 //! a user's edit touches exactly what changed, bad edits keep the running config.
 
-mod common;
-#[path = "policies/guest.rs"]
-mod guest;
+use crate::guest;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn servers_by_name(daemon: &Daemon) -> BTreeMap<String, Value> {

@@ -2,11 +2,9 @@
 //! stdin/stdout, forwarding to a real downstream server on 127.0.0.1: tools/list, tools/call,
 //! cancellation and tools/list_changed.
 
-mod downstream_support;
-
 use std::sync::Arc;
 
-use downstream_support::{FakeBackend, default_tools, entry, start, within};
+use crate::downstream_support::{FakeBackend, default_tools, entry, start, within};
 use mcpproxy::downstream::bridge::run_bridge;
 use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, JsonObject};
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};

@@ -7,15 +7,13 @@
 //! (componentize ~15 s, wasmtime compile of a 12–18 MiB component ~45 s on 2 cores), so one
 //! test per language, which cargo runs in parallel.
 
-mod policy_examples_support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::policy_examples_support::expected::{self, Table};
+use crate::policy_examples_support::from_source::{self, Example};
 use mcpproxy::policy::{CacheOutcome, PolicyHost, PolicyOptions, PolicyStatus};
-use policy_examples_support::expected::{self, Table};
-use policy_examples_support::from_source::{self, Example};
 use sha2::{Digest, Sha256};
 
 #[test]

@@ -1,9 +1,7 @@
 //! The `policy bundle` / `policy keygen` command functions on real files: the texts they
 //! print, the files they write, and the errors they give for missing or wrong inputs.
 
-mod bundle_common;
-
-use bundle_common::*;
+use crate::bundle_common::*;
 use mcpproxy::policy::bundle::{Bundle, cli};
 
 #[test]

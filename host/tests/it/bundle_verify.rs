@@ -1,9 +1,7 @@
 //! Bundle verification end to end on real packed, signed bundles (directories and tars):
 //! every refusal the issue names, each reported with the file, key or revision concerned.
 
-mod bundle_common;
-
-use bundle_common::*;
+use crate::bundle_common::*;
 use chrono::Duration as ChronoDuration;
 use mcpproxy::policy::bundle::canonical::to_canonical_bytes;
 use mcpproxy::policy::bundle::{Bundle, BundleError, TrustedKey, pack_dir, verify};
