@@ -10,9 +10,10 @@
 
 use std::time::{Duration, Instant};
 
+use mcpproxy::contract::FailureKind;
+use mcpproxy::contract::{FailureEvent, Policy, Transport};
 use mcpproxy::policy::bench_support::Bench;
-use mcpproxy::policy::types::FailureKind;
-use mcpproxy::policy::{FailureEvent, Policy, PolicyHost, PolicyOptions, Transport};
+use mcpproxy::policy::{PolicyHost, PolicyOptions};
 
 const DECISIONS: usize = 20_000;
 const LOADS: usize = 20;

@@ -17,8 +17,9 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mcpproxy::policy::types::ConfigDiff;
-use mcpproxy::policy::{CacheOutcome, FailureEvent, Policy, PolicyHost};
+use mcpproxy::contract::ConfigDiff;
+use mcpproxy::contract::{FailureEvent, Policy};
+use mcpproxy::policy::{CacheOutcome, PolicyHost};
 use support::expected::{Input, Table};
 use support::from_source::{self, Example};
 

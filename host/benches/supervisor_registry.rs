@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcpproxy::config::ServerConfig;
+use mcpproxy::contract::{Failure, FailureKind};
 use mcpproxy::supervisor::testing::{
     Outcome, RecordingSink, ScriptedConnector, ScriptedPolicy, tool,
 };
 use mcpproxy::supervisor::{Registry, RegistryOptions, initial_plan};
-use mcpproxy::upstream::{Connector, Failure, FailureKind};
+use mcpproxy::upstream::Connector;
 use rmcp::model::CallToolRequestParams;
 use tokio_util::sync::CancellationToken;
 

@@ -1,23 +1,30 @@
 //! mcpproxy: one MCP endpoint over many upstream MCP servers.
 //!
 //! The module tree follows the architecture:
-//! - `config`: the internal config model, load/validate, generation-stamped saves, diffs;
-//! - `watcher`: the debounced directory watcher that tells user edits from the daemon's saves;
-//! - `supervisor`: one actor per upstream server (its state machine) and the registry of them;
-//! - `upstream`: transports to upstream servers and failure classification;
-//! - `downstream`: the MCP server clients talk to (`/mcp`, `/mcp/all`, stdio bridge, health);
+//! - `config`: the one internal config model, load/validate, the store that owns the running
+//!   config (generation-stamped saves, the debounced watcher), and diffs;
+//! - `contract`: the policy contract (the Rust side of `wit/policy.wit`), a leaf;
 //! - `policy`: the WebAssembly policy host that decides auto-disable, backoff and reloads;
-//! - `search`: the tool index behind `retrieve_tools`;
+//! - `upstream`: transports to upstream servers and failure classification (an edge);
+//! - `supervisor`: one actor per upstream server (its state machine), the registry of them,
+//!   and the pure planner that turns a config update into steps;
+//! - `downstream`: the MCP server clients talk to (`/mcp`, `/mcp/all`, stdio bridge, health)
+//!   and the tool index behind `retrieve_tools` (an edge);
+//! - `duration`: how durations are written in mcpproxy's files (a leaf);
 //! - `status`: snapshot types for `upstream list` and `status`;
+//! - `daemon`: `mcpproxy serve`, the glue that wires the parts together;
 //! - `cli`: the `mcpproxy` commands.
+//!
+//! Data flows one way: config → diff → plan → supervisors, with the policy deciding through
+//! the contract; nothing below `daemon` imports it.
 
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod daemon;
 pub mod downstream;
+pub mod duration;
 pub mod policy;
-pub mod search;
 pub mod status;
 pub mod supervisor;
 pub mod upstream;
-pub mod watcher;

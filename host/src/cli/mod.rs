@@ -108,28 +108,18 @@ pub struct LimitArgs {
     pub memory_limit_mib: Option<u64>,
 }
 
-impl LimitArgs {
-    pub fn deadline(self) -> Option<std::time::Duration> {
-        self.deadline_ms.map(std::time::Duration::from_millis)
-    }
-
-    /// The memory cap in bytes.
-    pub fn memory_limit(self) -> Option<usize> {
-        self.memory_limit_mib.map(crate::policy::mib_to_bytes)
-    }
-
-    /// These limits where given, `base` elsewhere.
-    pub fn over(self, base: crate::policy::Limits) -> crate::policy::Limits {
-        crate::policy::Limits {
-            deadline: self.deadline().unwrap_or(base.deadline),
-            memory_limit: self.memory_limit().unwrap_or(base.memory_limit),
+impl From<LimitArgs> for crate::contract::GivenLimits {
+    fn from(args: LimitArgs) -> Self {
+        crate::contract::GivenLimits {
+            deadline_ms: args.deadline_ms,
+            memory_limit_mib: args.memory_limit_mib,
         }
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Load a policy component, check its world, run `configure` and a few built-in scenarios.
+    /// Load a policy component, check its world, run `configure` and the smoke scenarios.
     /// Exits non-zero when a decision fails (trap, timeout, limit, invalid answer).
     Check {
         file: PathBuf,

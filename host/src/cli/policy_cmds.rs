@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{BundleCommand, LimitArgs, PolicyCommand};
-use crate::policy::Limits;
+use crate::contract::Limits;
 use crate::policy::bundle::cli as bundle;
 use crate::policy::check::CheckReport;
 use crate::policy::simulate::Overrides;
@@ -34,8 +34,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
         } => {
             let overrides = Overrides {
                 settings: settings.as_deref(),
-                deadline: limits.deadline(),
-                memory_limit: limits.memory_limit(),
+                limits: limits.into(),
             };
             let (table, passed) = crate::policy::simulate::cli_run(&policy, &scenario, &overrides)?;
             print!("{table}");
@@ -70,7 +69,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
 fn check(file: &Path, settings: &str, limits: LimitArgs) -> anyhow::Result<CheckReport> {
     let settings: serde_json::Value = serde_json::from_str(settings)
         .with_context(|| format!("--settings is not valid JSON: {settings}"))?;
-    let limits = limits.over(Limits::default());
+    let limits = Limits::DEFAULT.with(limits.into());
     Ok(crate::policy::check::run_with(
         file, &settings, limits, None,
     )?)

@@ -6,47 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::model::{Config, ServerConfig};
-
-/// What a change applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ChangeTarget {
-    Server(String),
-    /// A top-level key, named as in the file (e.g. `call_tool_timeout`).
-    Global(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangeKind {
-    Added,
-    Removed,
-    Modified,
-}
-
-/// One difference between the running config and the new one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub target: ChangeTarget,
-    pub kind: ChangeKind,
-    /// For a modified server: the file names of the fields that differ. Empty otherwise.
-    pub fields: Vec<String>,
-}
-
-/// All differences of one reload, plus the generations the policy may want to weigh.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ConfigDiff {
-    pub changes: Vec<Change>,
-    /// `generation` in the file just read.
-    pub disk_generation: Option<u64>,
-    /// The last generation this daemon stamped, if it has saved.
-    pub stamped_generation: Option<u64>,
-}
-
-impl ConfigDiff {
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
-    }
-}
+use super::load::{RUNTIME_KEYS, SERVER_KEYS};
+use super::model::{Config, GlobalKey, ServerConfig};
+use crate::contract::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 
 /// What changed from `old` (running) to `new` (just read): servers removed (in `old`'s order),
 /// then added and modified (in `new`'s order), then global keys. `generation` is not a change:
@@ -118,7 +80,7 @@ pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> 
         _ => false,
     };
     // Every known key but the name (a renamed server is a removal plus an addition).
-    let mut fields: Vec<String> = super::load::SERVER_KEYS[1..]
+    let mut fields: Vec<String> = SERVER_KEYS[1..]
         .iter()
         .filter(|f| differs(f))
         .map(|f| f.to_string())
@@ -133,24 +95,26 @@ pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> 
     fields
 }
 
-fn changed_global_keys(a: &Config, b: &Config) -> Vec<&'static str> {
-    let checks: [(&'static str, bool); 8] = [
-        ("listen", a.listen != b.listen),
-        ("data_dir", a.data_dir != b.data_dir),
-        ("init_timeout", a.init_timeout != b.init_timeout),
-        (
-            "call_tool_timeout",
-            a.call_tool_timeout != b.call_tool_timeout,
-        ),
-        ("tools_limit", a.tools_limit != b.tools_limit),
-        ("watch_debounce_ms", a.watch_debounce != b.watch_debounce),
-        (
-            "health_check_interval",
-            a.health_check_interval != b.health_check_interval,
-        ),
-        ("policy", a.policy != b.policy),
-    ];
-    checks.iter().filter(|(_, d)| *d).map(|(k, _)| *k).collect()
+fn changed_global_keys(a: &Config, b: &Config) -> impl Iterator<Item = &'static str> {
+    GlobalKey::ALL
+        .into_iter()
+        .filter(|k| k.differs(a, b))
+        .map(GlobalKey::name)
+}
+
+/// Whether any of a modified server's changed `fields` is one its connection depends on: every
+/// server key mcpproxy reads but its name and its runtime state (`RUNTIME_KEYS`). A change to
+/// one restarts the server; unknown keys never do.
+pub fn touches_connection(fields: &[String]) -> bool {
+    fields.iter().any(|f| {
+        let f = f.as_str();
+        SERVER_KEYS[1..].contains(&f) && !RUNTIME_KEYS.contains(&f)
+    })
+}
+
+/// True when a field that the connection depends on differs.
+pub fn connection_changed(old: &ServerConfig, new: &ServerConfig) -> bool {
+    touches_connection(&changed_server_fields(old, new))
 }
 
 #[cfg(test)]

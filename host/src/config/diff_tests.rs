@@ -3,6 +3,9 @@
 use std::path::Path;
 
 use super::*;
+use std::time::Duration;
+
+use crate::config::Protocol;
 use crate::config::load::parse;
 
 fn cfg(text: &str) -> Config {
@@ -91,5 +94,79 @@ fn diff_cases() {
         assert_eq!(d.changes, want, "{name}");
         assert_eq!(d.disk_generation, Some(new.generation), "{name}");
         assert_eq!(d.stamped_generation, None, "{name}");
+    }
+}
+
+#[test]
+fn connection_fields() {
+    let base = cfg(r#"{"mcpServers": [{"name": "a", "command": "fixture", "args": ["healthy"]}]}"#)
+        .servers[0]
+        .clone();
+    let with = |f: &dyn Fn(&mut ServerConfig)| {
+        let mut s = base.clone();
+        f(&mut s);
+        s
+    };
+    let cases: Vec<(&str, ServerConfig, bool)> = vec![
+        ("same", base.clone(), false),
+        (
+            "command",
+            with(&|s: &mut ServerConfig| s.command = Some("other".into())),
+            true,
+        ),
+        (
+            "env",
+            with(&|s: &mut ServerConfig| {
+                s.env.insert("K".into(), "V".into());
+            }),
+            true,
+        ),
+        (
+            "url",
+            with(&|s: &mut ServerConfig| s.url = Some("http://x".into())),
+            true,
+        ),
+        (
+            "protocol",
+            with(&|s: &mut ServerConfig| s.protocol = Protocol::Sse),
+            true,
+        ),
+        (
+            "headers",
+            with(&|s: &mut ServerConfig| {
+                s.headers.insert("A".into(), "b".into());
+            }),
+            true,
+        ),
+        (
+            "working_dir",
+            with(&|s: &mut ServerConfig| s.working_dir = Some("/tmp".into())),
+            true,
+        ),
+        (
+            "init_timeout",
+            with(&|s: &mut ServerConfig| s.init_timeout = Some(Duration::from_secs(1))),
+            true,
+        ),
+        (
+            "enabled",
+            with(&|s: &mut ServerConfig| s.enabled = false),
+            false,
+        ),
+        (
+            "reason",
+            with(&|s: &mut ServerConfig| s.auto_disable_reason = Some("r".into())),
+            false,
+        ),
+        (
+            "extra",
+            with(&|s: &mut ServerConfig| {
+                s.extra.insert("k".into(), serde_json::json!(1));
+            }),
+            false,
+        ),
+    ];
+    for (name, other, expected) in cases {
+        assert_eq!(connection_changed(&base, &other), expected, "field: {name}");
     }
 }

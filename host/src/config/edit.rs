@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::ConfigError;
 use super::load::{SERVERS_KEY, parse_server};
+use super::model::ServerConfig;
 
 /// One change the daemon wants in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +17,7 @@ pub enum ConfigEdit {
         server: String,
         reason: String,
     },
-    /// The user switched a server on or off; enabling also clears `auto_disabled` and its reason.
+    /// The user switched a server on or off (`ServerConfig::enable` / `disable`).
     SetEnabled {
         server: String,
         enabled: bool,
@@ -76,17 +77,13 @@ pub fn apply(
     };
     match edit {
         ConfigEdit::SetAutoDisabled { server, reason } => {
-            let entry = find_entry(doc, server).ok_or_else(|| unknown(server))?;
-            entry.insert("auto_disabled".into(), Value::Bool(true));
-            entry.insert("auto_disable_reason".into(), Value::String(reason.clone()));
+            update_runtime_state(path, doc, server, |s| s.auto_disable(reason.clone()))?;
         }
         ConfigEdit::SetEnabled { server, enabled } => {
-            let entry = find_entry(doc, server).ok_or_else(|| unknown(server))?;
-            set_runtime_state(entry, *enabled, false, None);
-            if !*enabled {
-                // Disabling keeps any auto-disable record; only enabling clears it.
-                return Ok(());
-            }
+            update_runtime_state(path, doc, server, |s| match enabled {
+                true => s.enable(),
+                false => s.disable(),
+            })?;
         }
         ConfigEdit::AddServer { entry } => {
             let servers = servers_mut(doc, path)?;
@@ -115,10 +112,40 @@ pub fn apply(
     Ok(())
 }
 
-/// Writes a server's runtime state into its entry. `enabled: true` is only written where
-/// the key already exists (absent means enabled); `auto_disabled: false` removes the
-/// auto-disable keys.
-pub fn set_runtime_state(
+/// Applies one of the model's rules (`ServerConfig::enable` and the like) to server `name`'s
+/// entry and writes its runtime keys back; the other keys stay as the user wrote them.
+fn update_runtime_state(
+    path: &Path,
+    doc: &mut Map<String, Value>,
+    name: &str,
+    rule: impl FnOnce(&mut ServerConfig),
+) -> Result<(), ConfigError> {
+    let unknown = || ConfigError::UnknownServer {
+        file: path.to_path_buf(),
+        server: name.to_string(),
+    };
+    let servers = doc
+        .get_mut(SERVERS_KEY)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(unknown)?;
+    let index = position(servers, name).ok_or_else(unknown)?;
+    let mut server = parse_server(path, index, &servers[index])?;
+    rule(&mut server);
+    if let Some(entry) = servers[index].as_object_mut() {
+        write_runtime_state(
+            entry,
+            server.enabled,
+            server.auto_disabled,
+            server.auto_disable_reason.as_deref(),
+        );
+    }
+    Ok(())
+}
+
+/// Writes a server's runtime state into its entry: `enabled` (`true` only where the key
+/// already exists: absent means enabled), then `auto_disabled` and its reason, both removed
+/// when the server is not auto-disabled.
+pub fn write_runtime_state(
     entry: &mut Map<String, Value>,
     enabled: bool,
     auto_disabled: bool,
@@ -127,17 +154,15 @@ pub fn set_runtime_state(
     if !enabled || entry.contains_key("enabled") {
         entry.insert("enabled".into(), Value::Bool(enabled));
     }
-    if enabled || auto_disabled {
-        if auto_disabled {
-            entry.insert("auto_disabled".into(), Value::Bool(true));
-            match reason {
-                Some(r) => entry.insert("auto_disable_reason".into(), Value::String(r.into())),
-                None => entry.remove("auto_disable_reason"),
-            };
-        } else {
-            entry.remove("auto_disabled");
-            entry.remove("auto_disable_reason");
-        }
+    if auto_disabled {
+        entry.insert("auto_disabled".into(), Value::Bool(true));
+        match reason {
+            Some(r) => entry.insert("auto_disable_reason".into(), Value::String(r.into())),
+            None => entry.remove("auto_disable_reason"),
+        };
+    } else {
+        entry.remove("auto_disabled");
+        entry.remove("auto_disable_reason");
     }
 }
 

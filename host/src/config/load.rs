@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::duration::parse_duration;
 use super::error::ConfigError;
 use super::model::{Config, PolicyConfig, Protocol, ServerConfig};
-use crate::policy::OnFailure;
+use crate::contract::{GivenLimits, Limits, OnFailure, mib_to_bytes};
+use crate::duration::{parse_value as parse_duration, type_name};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,13 +24,15 @@ pub const DEFAULT_CALL_TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_TOOLS_LIMIT: usize = 15;
 pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
-pub const DEFAULT_POLICY_DEADLINE: Duration = Duration::from_millis(10);
-pub const DEFAULT_POLICY_MEMORY_MIB: usize = 16;
 
 /// The key of the top-level array of servers.
 pub const SERVERS_KEY: &str = "mcpServers";
 /// The daemon-managed save counter.
 pub const GENERATION_KEY: &str = "generation";
+
+/// The server keys that hold runtime state: the daemon writes them (`edit::write_runtime_state`),
+/// and they never touch a server's connection.
+pub(crate) const RUNTIME_KEYS: [&str; 3] = ["enabled", "auto_disabled", "auto_disable_reason"];
 
 /// Server keys mcpproxy reads, `name` first; every other key of an entry goes to `extra`.
 pub(crate) const SERVER_KEYS: &[&str] = &[
@@ -315,18 +317,18 @@ fn parse_policy(path: &Path, value: Option<&Value>) -> Result<PolicyConfig, Conf
     let settings = present(obj, "settings")
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
-    let deadline = f
-        .opt_u64(obj, "deadline_ms")?
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_POLICY_DEADLINE);
-    let mib = match f.opt_u64(obj, "memory_limit_mib")? {
-        None => DEFAULT_POLICY_MEMORY_MIB,
-        Some(0) => return Err(f.err("memory_limit_mib", "must be at least 1".into())),
-        Some(n) => usize::try_from(n).map_err(|_| f.err("memory_limit_mib", "too large".into()))?,
+    let given = GivenLimits {
+        deadline_ms: f.opt_u64(obj, "deadline_ms")?,
+        memory_limit_mib: f.opt_u64(obj, "memory_limit_mib")?,
     };
-    let memory_limit = mib
-        .checked_mul(1024 * 1024)
-        .ok_or_else(|| f.err("memory_limit_mib", "too large".into()))?;
+    match given.memory_limit_mib {
+        Some(0) => return Err(f.err("memory_limit_mib", "must be at least 1".into())),
+        Some(n) if mib_to_bytes(n).is_none() => {
+            return Err(f.err("memory_limit_mib", "too large".into()));
+        }
+        _ => {}
+    }
+    let limits = Limits::DEFAULT.with(given);
     let on_failure = match f.opt_str(obj, "on_failure")?.as_deref() {
         None | Some("fallback-to-default") => OnFailure::FallbackToDefault,
         Some("deny") => OnFailure::Deny,
@@ -340,8 +342,7 @@ fn parse_policy(path: &Path, value: Option<&Value>) -> Result<PolicyConfig, Conf
     Ok(PolicyConfig {
         path: f.opt_str(obj, "path")?.map(expand_home),
         settings,
-        deadline,
-        memory_limit,
+        limits,
         on_failure,
     })
 }
@@ -358,17 +359,6 @@ fn expand_home(s: String) -> PathBuf {
             None => PathBuf::from(s),
         },
         None => PathBuf::from(s),
-    }
-}
-
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

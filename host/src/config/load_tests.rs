@@ -15,8 +15,8 @@ fn defaults_for_an_empty_object() {
     assert_eq!(c.tools_limit, 15);
     assert_eq!(c.watch_debounce, Duration::from_millis(300));
     assert_eq!(c.health_check_interval, Duration::from_secs(30));
-    assert_eq!(c.policy.deadline, Duration::from_millis(10));
-    assert_eq!(c.policy.memory_limit, 16 * 1024 * 1024);
+    assert_eq!(c.policy.limits.deadline, Duration::from_millis(10));
+    assert_eq!(c.policy.limits.memory_limit, 16 * 1024 * 1024);
     assert_eq!(c.policy.settings, serde_json::json!({}));
     assert_eq!(c.policy, crate::config::PolicyConfig::default());
     assert_eq!(c.generation, 0);
@@ -50,8 +50,8 @@ fn full_document() {
     );
     assert_eq!(c.generation, 42);
     assert_eq!(c.policy.path.as_deref(), Some(Path::new("/p.wasm")));
-    assert_eq!(c.policy.memory_limit, 8 * 1024 * 1024);
-    assert_eq!(c.policy.on_failure, crate::policy::OnFailure::Deny);
+    assert_eq!(c.policy.limits.memory_limit, 8 * 1024 * 1024);
+    assert_eq!(c.policy.on_failure, crate::contract::OnFailure::Deny);
     let fs = &c.servers[0];
     assert_eq!(fs.protocol, Protocol::Stdio);
     assert_eq!(fs.args, ["-y", "fs"]);

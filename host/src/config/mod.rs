@@ -1,12 +1,12 @@
-//! Configuration: the internal model, loading and validation, generation-stamped saves, and
-//! the diff that drives reloads.
+//! Configuration: the internal model, loading and validation, the store that owns the running
+//! config (generation-stamped saves, the debounced directory watcher), and the diff.
 //!
-//! `ConfigStore` (in `store`) is the only code that writes the config file; everything else
-//! reads `Config` values or asks the store for an edit.
+//! `ConfigStore` (in `store`) is the only owner of the running config and the only code that
+//! writes the config file; everything else reads the `Config` values it hands out or asks it
+//! for an edit.
 
 pub mod access;
 pub mod diff;
-pub mod duration;
 pub mod edit;
 pub mod error;
 pub mod load;
@@ -16,11 +16,14 @@ pub mod save;
 pub mod state;
 pub mod store;
 pub mod suppress;
+pub mod watch;
 
-pub use diff::{Change, ChangeKind, ChangeTarget, ConfigDiff, diff};
+pub use diff::{connection_changed, diff};
 pub use edit::ConfigEdit;
 pub use error::ConfigError;
-pub use model::{Config, PolicyConfig, Protocol, ServerConfig};
+pub use model::{Config, GlobalKey, PolicyConfig, Protocol, ServerConfig};
 pub use paths::{default_config_path, default_data_dir, ensure_default};
-pub use store::{ConfigStats, ConfigStore, ConfigUpdate, ReloadCause, StoreOptions};
+pub use store::{
+    Applied, ConfigStats, ConfigStore, ConfigUpdate, ReloadCause, StoreOptions, UpdateCause,
+};
 pub use suppress::OutsideEdit;

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::contract::{Limits, OnFailure};
+
 /// The whole configuration, as the daemon runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -41,24 +43,21 @@ pub struct PolicyConfig {
     pub path: Option<PathBuf>,
     /// Settings handed to the policy's `configure` (`policy.settings`, default `{}`).
     pub settings: serde_json::Value,
-    /// Per-decision deadline (`policy.deadline_ms`, default 10 ms).
-    pub deadline: Duration,
-    /// Per-instance linear memory cap in bytes (`policy.memory_limit_mib`, default 16 MiB).
-    pub memory_limit: usize,
+    /// The per-decision deadline and memory cap (`policy.deadline_ms`, default 10 ms;
+    /// `policy.memory_limit_mib`, default 16 MiB).
+    pub limits: Limits,
     /// Who answers when the policy fails (`policy.on_failure`: `fallback-to-default`, the
     /// default, or `deny`).
-    pub on_failure: crate::policy::OnFailure,
+    pub on_failure: OnFailure,
 }
 
 /// The section as an empty `policy` object reads: the embedded default, default limits.
 impl Default for PolicyConfig {
     fn default() -> Self {
-        use super::load::{DEFAULT_POLICY_DEADLINE, DEFAULT_POLICY_MEMORY_MIB};
         PolicyConfig {
             path: None,
             settings: serde_json::Value::Object(Default::default()),
-            deadline: DEFAULT_POLICY_DEADLINE,
-            memory_limit: DEFAULT_POLICY_MEMORY_MIB << 20,
+            limits: Limits::DEFAULT,
             on_failure: Default::default(),
         }
     }
@@ -103,6 +102,25 @@ impl ServerConfig {
         self.enabled && !self.auto_disabled
     }
 
+    /// Switched on by the user. Enabling also clears an auto-disable and its reason: the
+    /// user has seen why and wants the server back. The only place that clears one.
+    pub fn enable(&mut self) {
+        self.enabled = true;
+        self.auto_disabled = false;
+        self.auto_disable_reason = None;
+    }
+
+    /// Switched off by the user. An auto-disable record stays; only enabling clears it.
+    pub fn disable(&mut self) {
+        self.enabled = false;
+    }
+
+    /// Switched off by the policy, with its reason.
+    pub fn auto_disable(&mut self, reason: String) {
+        self.auto_disabled = true;
+        self.auto_disable_reason = Some(reason);
+    }
+
     /// This server's connect + handshake deadline.
     pub fn init_timeout_or(&self, global: Duration) -> Duration {
         self.init_timeout.unwrap_or(global)
@@ -112,5 +130,70 @@ impl ServerConfig {
 impl Config {
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// A top-level key a reload can change, as the file names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GlobalKey {
+    Listen,
+    DataDir,
+    InitTimeout,
+    CallToolTimeout,
+    ToolsLimit,
+    WatchDebounceMs,
+    HealthCheckInterval,
+    Policy,
+}
+
+impl GlobalKey {
+    /// Every key, in the order a diff lists them.
+    pub const ALL: [GlobalKey; 8] = [
+        GlobalKey::Listen,
+        GlobalKey::DataDir,
+        GlobalKey::InitTimeout,
+        GlobalKey::CallToolTimeout,
+        GlobalKey::ToolsLimit,
+        GlobalKey::WatchDebounceMs,
+        GlobalKey::HealthCheckInterval,
+        GlobalKey::Policy,
+    ];
+
+    /// The key as the file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GlobalKey::Listen => "listen",
+            GlobalKey::DataDir => "data_dir",
+            GlobalKey::InitTimeout => "init_timeout",
+            GlobalKey::CallToolTimeout => "call_tool_timeout",
+            GlobalKey::ToolsLimit => "tools_limit",
+            GlobalKey::WatchDebounceMs => "watch_debounce_ms",
+            GlobalKey::HealthCheckInterval => "health_check_interval",
+            GlobalKey::Policy => "policy",
+        }
+    }
+
+    /// The key the file spells `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<GlobalKey> {
+        GlobalKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Read only when the daemon starts: an edit waits for a restart.
+    pub fn is_start_only(self) -> bool {
+        matches!(self, GlobalKey::Listen | GlobalKey::DataDir)
+    }
+
+    /// Whether the key's value differs between `a` and `b`.
+    pub fn differs(self, a: &Config, b: &Config) -> bool {
+        match self {
+            GlobalKey::Listen => a.listen != b.listen,
+            GlobalKey::DataDir => a.data_dir != b.data_dir,
+            GlobalKey::InitTimeout => a.init_timeout != b.init_timeout,
+            GlobalKey::CallToolTimeout => a.call_tool_timeout != b.call_tool_timeout,
+            GlobalKey::ToolsLimit => a.tools_limit != b.tools_limit,
+            GlobalKey::WatchDebounceMs => a.watch_debounce != b.watch_debounce,
+            GlobalKey::HealthCheckInterval => a.health_check_interval != b.health_check_interval,
+            GlobalKey::Policy => a.policy != b.policy,
+        }
     }
 }

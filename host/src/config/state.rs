@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::edit::{ConfigEdit, find_entry, set_runtime_state};
+use super::edit::{ConfigEdit, find_entry, write_runtime_state};
 use super::error::ConfigError;
 use super::model::ServerConfig;
 use super::save::write_atomic;
@@ -56,11 +56,7 @@ impl RuntimeState {
     pub fn apply(&self, doc: &mut Map<String, Value>) {
         for (name, s) in &self.servers {
             if let Some(entry) = find_entry(doc, name) {
-                if !s.auto_disabled {
-                    entry.remove("auto_disabled");
-                    entry.remove("auto_disable_reason");
-                }
-                set_runtime_state(
+                write_runtime_state(
                     entry,
                     s.enabled,
                     s.auto_disabled,

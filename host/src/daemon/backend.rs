@@ -1,5 +1,5 @@
 //! The daemon's answer to the downstream server: tools and calls from the registry,
-//! `upstream_servers` operations through the config store, and the status document.
+//! `upstream_servers` operations as config store edits, and the status document.
 
 use std::sync::Arc;
 
@@ -9,10 +9,9 @@ use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Counters, DaemonState};
+use super::state::DaemonState;
 use crate::config::ConfigEdit;
 use crate::downstream::{Backend, ServersOperation, ServersRequest, ToolEntry};
-use crate::supervisor::plan::PlanStep;
 use crate::upstream::CallError;
 
 pub struct DaemonBackend {
@@ -67,8 +66,10 @@ impl Backend for DaemonBackend {
     }
 }
 
-/// `upstream_servers`: every change is saved through the store first (so it survives a
-/// restart and the user sees it in the file), then applied to the running config.
+/// `upstream_servers`: every change is one edit of the config store, which saves it (so it
+/// survives a restart and the user sees it in the file) and sends the update that reaches the
+/// supervisors on the same route as a file edit; the answer waits until it has been applied.
+/// `restart` changes no config: it goes to the server's supervisor.
 async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Result<Value, String> {
     let op = request.operation;
     if op == ServersOperation::List {
@@ -90,12 +91,7 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
             op.as_str().unwrap_or("?")
         ));
     }
-    let mut running = state.running.lock().await;
-    let known = running.server(&name).cloned();
-    if known.is_none() && op != ServersOperation::Add {
-        return Err(format!("no upstream server named {name:?}"));
-    }
-    let step = match op {
+    let edit = match op {
         ServersOperation::List => unreachable!("handled above"),
         ServersOperation::Restart => {
             state
@@ -106,63 +102,23 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
             return Ok(json!({"restarted": name}));
         }
         ServersOperation::Add => {
-            if known.is_some() {
-                return Err(format!("an upstream server named {name:?} already exists"));
-            }
             let mut entry = request
                 .server
                 .clone()
                 .ok_or("upstream_servers add: `server` (the entry) is required")?;
             entry.insert("name".into(), Value::String(name.clone()));
-            let server = crate::config::load::parse_server(
-                &state.config_path,
-                running.servers.len(),
-                &Value::Object(entry.clone()),
-            )
-            .map_err(|e| e.to_string())?;
-            state
-                .store
-                .edit(ConfigEdit::AddServer { entry })
-                .await
-                .map_err(|e| e.to_string())?;
-            running.servers.push(server.clone());
-            PlanStep::Start(server)
+            ConfigEdit::AddServer { entry }
         }
-        ServersOperation::Remove => {
-            state
-                .store
-                .edit(ConfigEdit::RemoveServer {
-                    server: name.clone(),
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            running.servers.retain(|s| s.name != name);
-            PlanStep::Stop(name.clone())
-        }
-        ServersOperation::Enable | ServersOperation::Disable => {
-            let enabled = op == ServersOperation::Enable;
-            let edit = ConfigEdit::SetEnabled {
-                server: name.clone(),
-                enabled,
-            };
-            state.store.edit(edit).await.map_err(|e| e.to_string())?;
-            let server = running
-                .servers
-                .iter_mut()
-                .find(|s| s.name == name)
-                .expect("checked above");
-            server.enabled = enabled;
-            if enabled {
-                server.auto_disabled = false;
-                server.auto_disable_reason = None;
-                PlanStep::Restart(server.clone())
-            } else {
-                // Not startable any more: the actor stops the session and shows Disabled.
-                PlanStep::Update(server.clone())
-            }
-        }
+        ServersOperation::Remove => ConfigEdit::RemoveServer {
+            server: name.clone(),
+        },
+        ServersOperation::Enable | ServersOperation::Disable => ConfigEdit::SetEnabled {
+            server: name.clone(),
+            enabled: op == ServersOperation::Enable,
+        },
     };
-    state.registry.apply(vec![step]).await;
+    let applied = state.store.edit(edit).await.map_err(|e| e.to_string())?;
+    applied.wait().await;
     Ok(json!({"ok": true, "operation": op, "name": name}))
 }
 
@@ -179,10 +135,10 @@ fn status_document(state: &DaemonState) -> Value {
         "uptime_s": state.started.elapsed().as_secs(),
         "settled": state.registry.settled(),
         "config_generation": config.config_generation,
-        "config_syncs": Counters::get(&c.config_syncs),
+        "config_syncs": c.config_syncs(),
         "self_writes_suppressed": config.self_writes_suppressed,
-        "reloads_ignored_by_policy": Counters::get(&c.reloads_ignored_by_policy),
-        "changes_ignored_by_policy": Counters::get(&c.changes_ignored_by_policy),
+        "reloads_ignored_by_policy": c.reloads_ignored_by_policy(),
+        "changes_ignored_by_policy": c.changes_ignored_by_policy(),
         "last_config_error": config.last_config_error,
         "config_writable": config.writable,
         "config": config,
@@ -196,11 +152,13 @@ fn status_document(state: &DaemonState) -> Value {
 /// The global settings the running daemon uses now, and the edited keys that wait for a restart.
 fn settings_in_force(state: &DaemonState) -> Value {
     let s = state.registry.settings();
-    let restart_needed = state
+    let restart_needed: Vec<&str> = state
         .restart_needed
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone();
+        .iter()
+        .map(|k| k.name())
+        .collect();
     json!({
         "init_timeout_ms": s.init_timeout.as_millis() as u64,
         "call_tool_timeout_ms": s.call_tool_timeout.as_millis() as u64,

@@ -10,7 +10,7 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use super::state::{Counters, DaemonState};
+use super::state::DaemonState;
 use crate::config::ConfigStats;
 use crate::policy::PolicyStatus;
 
@@ -30,8 +30,8 @@ impl Snapshot {
         Snapshot {
             servers: state.registry.list().summary.by_state,
             config: state.store.stats(),
-            config_syncs: Counters::get(&state.counters.config_syncs),
-            changes_ignored_by_policy: Counters::get(&state.counters.changes_ignored_by_policy),
+            config_syncs: state.counters.config_syncs(),
+            changes_ignored_by_policy: state.counters.changes_ignored_by_policy(),
             policy: state.policy.status(),
         }
     }

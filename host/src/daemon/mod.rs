@@ -1,15 +1,17 @@
 //! `mcpproxy serve`: wires the config store, the policy host, the transports, the supervisors
 //! and the downstream server together, and runs until told to stop.
 //!
-//! This is the only place that knows all the parts; each part only knows its seams.
+//! This is the only place that knows all the parts; each part only knows its seams. Config
+//! changes take one route: the store's updates, applied in order by `apply`.
 
+mod apply;
 mod backend;
 pub mod lock;
 pub mod logging;
 mod metrics;
 mod policy_source;
+pub mod policy_watch;
 mod progress;
-mod reload;
 mod start_only;
 mod state;
 
@@ -28,6 +30,7 @@ use crate::policy::PolicyHost;
 use crate::supervisor::{Registry, RegistryOptions};
 use crate::upstream::{Dialer, DialerOptions};
 use lock::{RuntimeInfo, RuntimeLock};
+use policy_watch::PolicyWatch;
 use state::DaemonState;
 
 /// How many processes may be in the middle of being spawned at once. Only spawning holds a
@@ -81,12 +84,12 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         None => None,
     };
     // Keep watching the policy file while serving: a new version is checked before it replaces
-    // the running one (see `policy::watch`).
+    // the running one (see `policy_watch`).
     // A policy that cannot be watched (its directory is missing) has already fallen back to
     // the embedded default; the daemon serves on, and a config edit of `policy` retries.
-    let policy_watch = policy.watch_file().unwrap_or_else(|e| {
+    let policy_watch = PolicyWatch::start(&policy).unwrap_or_else(|e| {
         warn!("{e}; the policy file is not watched until `policy` is edited or mcpproxy restarts");
-        crate::policy::PolicyWatch::unwatched()
+        PolicyWatch::unwatched()
     });
 
     let dialer = Dialer::new(DialerOptions {
@@ -131,12 +134,12 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         downstream: downstream.clone(),
         start_only: start_only::StartOnly::of(&config),
         restart_needed: std::sync::Mutex::default(),
-        running: tokio::sync::Mutex::new(config),
-        counters: state::Counters::default(),
+        counters: state::ReloadCounters::default(),
     });
-    reload::initial_sync(&state).await;
+    apply::initial_sync(&state, &config).await;
+    drop(config);
     tokio::spawn(progress::log_until_settled(state.registry.clone()));
-    tokio::spawn(reload::run(state.clone(), updates));
+    tokio::spawn(apply::run(state.clone(), updates));
 
     let backend = Arc::new(backend::DaemonBackend::new(state.clone()));
     let served = crate::downstream::serve(listener, backend, downstream, shutdown.clone()).await;

@@ -12,14 +12,13 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::config::PolicyConfig;
+use crate::config::watch::{FileWatcher, watch_file};
+use crate::contract::{GivenLimits, Limits};
 use crate::policy::bundle::Hook;
 use crate::policy::bundle::{
-    self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicySource, VerifiedBundle,
+    self, BundleOrigin, BundleStore, BundleValidator, Pin, PolicyChoice, VerifiedBundle,
 };
-use crate::policy::{
-    Limits, PolicyFiles, PolicyHost, PolicyOptions, check, mib_to_bytes, simulate,
-};
-use crate::watcher::ConfigWatcher;
+use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions, check, simulate};
 
 /// The policy to start, and the pin that chose it (if any).
 pub struct Chosen {
@@ -49,8 +48,8 @@ impl Pinned {
     pub fn reload(&self, base: &PolicyOptions) -> anyhow::Result<Option<PolicyOptions>> {
         let candidates =
             bundle::load_pinned(&self.pin, &self.store, chrono::Utc::now(), &self.validator);
-        match bundle::decide_policy_source(Some(&self.pin), None, None, candidates)? {
-            PolicySource::PinnedBundle {
+        match bundle::choose_policy(Some(&self.pin), None, None, candidates)? {
+            PolicyChoice::PinnedBundle {
                 bundle, refused, ..
             } => {
                 if let Some(why) = refused {
@@ -77,8 +76,7 @@ impl Pinned {
         Ok(PolicyOptions {
             files: Some(manifest.hooks.map(|file| dir.join(file))),
             settings: manifest.settings.clone(),
-            deadline: manifest.limits().deadline,
-            memory_limit: manifest.limits().memory_limit,
+            limits: manifest.limits(),
             on_failure: manifest.on_failure,
             ..base.clone()
         })
@@ -91,9 +89,9 @@ pub fn watch(
     pinned: Arc<Pinned>,
     policy: Arc<PolicyHost>,
     base: PolicyOptions,
-) -> anyhow::Result<ConfigWatcher> {
+) -> anyhow::Result<FileWatcher> {
     let path = pinned.pin.bundle_path.clone();
-    let watcher = crate::watcher::watch_config(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
+    let watcher = watch_file(&path, BUNDLE_DEBOUNCE, move |_| match pinned.reload(&base) {
         Ok(Some(next)) => match policy.apply(&next) {
             Ok(()) => info!(bundle = %pinned.pin.name, "pinned policy bundle re-checked and active"),
             Err(e) => {
@@ -135,7 +133,7 @@ pub fn choose(
         cache_dir: data_dir.join("policy-cache"),
     };
     let candidates = bundle::load_pinned(&pin, &store, chrono::Utc::now(), &validator);
-    let source = bundle::decide_policy_source(
+    let source = bundle::choose_policy(
         Some(&pin),
         user_policy.as_deref(),
         Some(&config.settings),
@@ -147,7 +145,7 @@ pub fn choose(
         validator,
     };
     let options = match source {
-        PolicySource::PinnedBundle {
+        PolicyChoice::PinnedBundle {
             bundle,
             origin,
             refused,
@@ -164,7 +162,7 @@ pub fn choose(
             info!(bundle = %m.name, revision = m.revision, key = %bundle.key_id(), "running pinned policy {from}");
             pinned.options_for(&bundle, &base)?
         }
-        PolicySource::PinnedBuiltIn { pin_file, refused } => {
+        PolicyChoice::PinnedEmbedded { pin_file, refused } => {
             warn!(pin = %pin_file.display(), "no valid pinned bundle; running the embedded default: {refused}");
             PolicyOptions {
                 files: None,
@@ -172,7 +170,7 @@ pub fn choose(
                 ..base
             }
         }
-        PolicySource::BuiltIn | PolicySource::UserPolicy(_) => unreachable!("a pin is in force"),
+        PolicyChoice::Embedded | PolicyChoice::UserPolicy(_) => unreachable!("a pin is in force"),
     };
     Ok(Chosen {
         options,
@@ -180,7 +178,8 @@ pub fn choose(
     })
 }
 
-/// The user's policy: `--policy` if given, else the config's `policy` section.
+/// The user's policy: `--policy` if given, else the config's `policy` section; compiled
+/// code is cached in `<data_dir>/policy-cache/`.
 pub fn user_options(
     cli_policy: Option<PathBuf>,
     config: &PolicyConfig,
@@ -190,12 +189,16 @@ pub fn user_options(
         files: cli_policy
             .or_else(|| config.path.clone())
             .map(PolicyFiles::from),
-        ..PolicyOptions::from_config(config, Some(data_dir))
+        settings: config.settings.clone(),
+        limits: config.limits,
+        cache_dir: Some(data_dir.join("policy-cache")),
+        on_failure: config.on_failure,
+        ..PolicyOptions::default()
     }
 }
 
 /// Checks a bundle's component with the real policy host before it may be activated:
-/// it must load, accept the bundle's settings and answer every built-in scenario.
+/// it must load, accept the bundle's settings and answer every smoke scenario.
 /// Compiled code goes to the daemon's cache, so the bundle it approves activates from there
 /// instead of being compiled again (seconds for a JS or Python component).
 pub struct HostValidator {
@@ -203,27 +206,17 @@ pub struct HostValidator {
 }
 
 impl BundleValidator for HostValidator {
-    fn validate(
-        &self,
-        component: &[u8],
-        settings: &Value,
-        deadline: Duration,
-        memory_limit_mib: u64,
-    ) -> Result<(), String> {
+    fn validate(&self, component: &[u8], settings: &Value, limits: Limits) -> Result<(), String> {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary dir: {e}"))?;
         let path = dir.path().join("component.wasm");
         std::fs::write(&path, component).map_err(|e| format!("{}: {e}", path.display()))?;
         // The limits the bundle will run under, not the defaults: a JS or Python component
         // that needs 100 ms and 64 MiB must be judged as it will run.
-        let limits = Limits {
-            deadline,
-            memory_limit: mib_to_bytes(memory_limit_mib),
-        };
         let report = check::run_with(&path, settings, limits, Some(&self.cache_dir))
             .map_err(|e| e.to_string())?;
         match report.failures {
             0 => Ok(()),
-            n => Err(format!("{n} built-in scenarios failed:\n{report}")),
+            n => Err(format!("{n} smoke scenarios failed:\n{report}")),
         }
     }
 
@@ -251,8 +244,10 @@ impl BundleValidator for HostValidator {
         // The manifest's settings and limits, which the daemon will run the bundle with.
         let overrides = simulate::Overrides {
             settings: Some(&settings),
-            deadline: Some(manifest.limits().deadline),
-            memory_limit: Some(manifest.limits().memory_limit),
+            limits: GivenLimits {
+                deadline_ms: Some(manifest.deadline_ms),
+                memory_limit_mib: Some(manifest.memory_limit_mib),
+            },
         };
         let (table, passed) =
             simulate::run_files(&components, &scenario, &overrides, Some(&self.cache_dir))

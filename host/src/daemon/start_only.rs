@@ -1,42 +1,39 @@
-//! Config keys the daemon reads only at start (`listen`, `data_dir`), and which of them later
-//! edits have changed: status shows those as `restart_needed`, so a user who edits one learns
-//! that the edit is waiting for a restart. Pure.
+//! Config keys the daemon reads only at start (`listen`, `data_dir`: `GlobalKey::is_start_only`),
+//! and which of them later edits have changed: status shows those as `restart_needed`, so a
+//! user who edits one learns that the edit is waiting for a restart. Pure.
 
-use crate::config::Config;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use crate::config::{Config, GlobalKey};
 
 /// The start-only keys as the daemon started with them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartOnly {
-    listen: SocketAddr,
-    data_dir: Option<PathBuf>,
+    /// The config at start, without its servers (only top-level keys are compared).
+    at_start: Config,
 }
 
 impl StartOnly {
     pub fn of(config: &Config) -> Self {
         StartOnly {
-            listen: config.listen,
-            data_dir: config.data_dir.clone(),
+            at_start: Config {
+                servers: Vec::new(),
+                ..config.clone()
+            },
         }
     }
 
-    /// The keys (as named in the file) whose value in `now` differs from the start.
-    pub fn changed_in(&self, now: &Config) -> Vec<&'static str> {
-        [
-            ("listen", self.listen != now.listen),
-            ("data_dir", self.data_dir != now.data_dir),
-        ]
-        .into_iter()
-        .filter(|(_, changed)| *changed)
-        .map(|(key, _)| key)
-        .collect()
+    /// The start-only keys whose value in `now` differs from the start, in file order.
+    pub fn changed_in(&self, now: &Config) -> Vec<GlobalKey> {
+        GlobalKey::ALL
+            .into_iter()
+            .filter(|k| k.is_start_only() && k.differs(&self.at_start, now))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     #[test]
@@ -48,9 +45,12 @@ mod tests {
         edited.call_tool_timeout = Duration::from_secs(1);
         assert!(at_start.changed_in(&edited).is_empty(), "both apply live");
         edited.data_dir = Some(PathBuf::from("/elsewhere"));
-        assert_eq!(at_start.changed_in(&edited), ["data_dir"]);
+        assert_eq!(at_start.changed_in(&edited), [GlobalKey::DataDir]);
         edited.listen = "127.0.0.1:9999".parse().unwrap();
-        assert_eq!(at_start.changed_in(&edited), ["listen", "data_dir"]);
+        assert_eq!(
+            at_start.changed_in(&edited),
+            [GlobalKey::Listen, GlobalKey::DataDir]
+        );
         assert!(at_start.changed_in(&start).is_empty());
     }
 }

@@ -1,5 +1,6 @@
-//! The daemon's shared state: handles to each part, the running config, and the reload
-//! counters that only the daemon glue knows.
+//! The daemon's shared state: a handle on each part, and the reload counters that only the
+//! daemon glue knows. It holds no config of its own: the config store owns the running
+//! config, and the supervisors hear of it only through its updates (`apply`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,13 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tokio::sync::Mutex;
 use tracing::warn;
 
 use super::policy_source::Pinned;
+use super::policy_watch::PolicyWatch;
 use super::start_only::StartOnly;
-use crate::config::Config;
-use crate::config::{ConfigEdit, ConfigStore};
+use crate::config::{ConfigEdit, ConfigStore, GlobalKey};
 use crate::policy::PolicyHost;
 use crate::supervisor::{AutoDisableSink, Registry};
 
@@ -25,46 +25,63 @@ pub struct DaemonState {
     pub store: ConfigStore,
     pub policy: Arc<PolicyHost>,
     /// `--policy`: wins over the config's `policy.path`, also when the config is edited.
-    pub cli_policy: Option<std::path::PathBuf>,
+    pub cli_policy: Option<PathBuf>,
     /// Watches the policy file in use; follows `policy.path` when the config moves it.
-    pub policy_watch: std::sync::Mutex<crate::policy::PolicyWatch>,
+    /// A std mutex: only the update task takes it, briefly, never across an await.
+    pub policy_watch: std::sync::Mutex<PolicyWatch>,
     /// The enterprise pin in force, if any.
     pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,
     /// The downstream server's live options (`tools_limit`).
     pub downstream: crate::downstream::DownstreamOptions,
-    /// The config the supervisors were last told about. Held across a whole reload or
-    /// `upstream_servers` change, so that those are applied one at a time, in order.
-    pub running: Mutex<Config>,
-    /// `listen`, `data_dir` and `watch_debounce_ms` as the daemon started with them.
+    /// `listen` and `data_dir` as the daemon started with them.
     pub start_only: StartOnly,
     /// Start-only keys the file has changed since: they wait for a restart.
-    pub restart_needed: std::sync::Mutex<Vec<&'static str>>,
-    pub counters: Counters,
+    pub restart_needed: std::sync::Mutex<Vec<GlobalKey>>,
+    pub counters: ReloadCounters,
 }
 
-/// Reload counters reported by `status`.
+/// Reload counters reported by `status` and `/metrics`.
 #[derive(Default)]
-pub struct Counters {
+pub struct ReloadCounters {
     /// `Starting server sync` lines: the start-up sync plus each applied reload.
-    pub config_syncs: AtomicU64,
+    config_syncs: AtomicU64,
     /// Reloads of which the policy ignored every change.
-    pub reloads_ignored_by_policy: AtomicU64,
+    reloads_ignored_by_policy: AtomicU64,
     /// Single changes the policy ignored.
-    pub changes_ignored_by_policy: AtomicU64,
+    changes_ignored_by_policy: AtomicU64,
 }
 
-impl Counters {
-    pub fn bump(counter: &AtomicU64, by: u64) {
-        counter.fetch_add(by, Ordering::Relaxed);
+impl ReloadCounters {
+    pub fn synced(&self) {
+        self.config_syncs.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    /// The policy ignored `changes` changes of a reload; `whole`: all of them.
+    pub fn ignored(&self, changes: u64, whole: bool) {
+        self.changes_ignored_by_policy
+            .fetch_add(changes, Ordering::Relaxed);
+        if whole {
+            self.reloads_ignored_by_policy
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn config_syncs(&self) -> u64 {
+        self.config_syncs.load(Ordering::Relaxed)
+    }
+
+    pub fn reloads_ignored_by_policy(&self) -> u64 {
+        self.reloads_ignored_by_policy.load(Ordering::Relaxed)
+    }
+
+    pub fn changes_ignored_by_policy(&self) -> u64 {
+        self.changes_ignored_by_policy.load(Ordering::Relaxed)
     }
 }
 
-/// Persists the supervisors' auto-disables through the config store's one, coalesced save.
+/// Takes the supervisors' auto-disables to the config store: one edit each, coalesced into few
+/// saves, and back to the supervisors as the store's update.
 pub struct StoreSink {
     store: ConfigStore,
 }

@@ -6,7 +6,7 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    ListToolsResult, PaginatedRequestParams, ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, ServiceError, SubscriptionContext};
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport};
@@ -100,24 +100,11 @@ impl Bridge {
 
 impl ServerHandler for Bridge {
     fn get_info(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "mcpproxy-stdio-bridge",
-            env!("CARGO_PKG_VERSION"),
-        ));
-        if let Some(instructions) = self
+        let instructions = self
             .daemon
             .peer_info()
-            .and_then(|info| info.instructions.clone())
-        {
-            config = config.with_instructions(instructions);
-        }
-        config
+            .and_then(|info| info.instructions.clone());
+        list_changed::server_info("mcpproxy-stdio-bridge", true, instructions)
     }
 
     async fn list_tools(
@@ -156,18 +143,10 @@ impl ServerHandler for Bridge {
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        Some(requested.supported_by(&self.get_info().capabilities))
+        Some(list_changed::accepted(requested, &self.get_info()))
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        if list_changed::wants_tool_changes(context.accepted()) {
-            list_changed::forward(self.changes.clone(), context.cancelled(), || async {
-                context.sink().notify_tool_list_changed().await.is_ok()
-            })
-            .await;
-        } else {
-            context.cancelled().await;
-        }
-        Ok(())
+        list_changed::listen(self.changes.clone(), context, std::future::pending()).await
     }
 }

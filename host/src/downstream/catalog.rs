@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::backend::{Backend, ToolEntry};
 use super::names::direct_name;
-use crate::search::ToolIndex;
+use super::search::ToolIndex;
 
 /// One snapshot of the tool set.
 #[derive(Debug)]

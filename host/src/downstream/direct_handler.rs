@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use rmcp::model::SubscriptionFilter;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -44,18 +43,13 @@ impl DirectHandler {
 
 impl ServerHandler for DirectHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
+        list_changed::server_info(
             "mcpproxy-all",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions(
-            "mcpproxy: every tool of every connected upstream MCP server, named server__tool.",
+            true,
+            Some(
+                "mcpproxy: every tool of every connected upstream MCP server, named server__tool."
+                    .into(),
+            ),
         )
     }
 
@@ -106,24 +100,11 @@ impl ServerHandler for DirectHandler {
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        Some(requested.supported_by(&self.get_info().capabilities))
+        Some(list_changed::accepted(requested, &self.get_info()))
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        if !list_changed::wants_tool_changes(context.accepted()) {
-            context.cancelled().await;
-            return Ok(());
-        }
-        let stop = async {
-            tokio::select! {
-                _ = context.cancelled() => {}
-                _ = self.shared.shutdown.cancelled() => {}
-            }
-        };
-        list_changed::forward(self.changes.clone(), stop, || async {
-            context.sink().notify_tool_list_changed().await.is_ok()
-        })
-        .await;
-        Ok(())
+        let shutdown = self.shared.shutdown.cancelled();
+        list_changed::listen(self.changes.clone(), context, shutdown).await
     }
 }

@@ -1,12 +1,62 @@
-//! Forwarding `tools/list_changed` to one downstream client: on every tick of a watch channel,
-//! until the client is gone or `stop` resolves. Used for session clients (a task started at
+//! What every downstream endpoint says about itself (`server_info`), and forwarding
+//! `tools/list_changed` to one client: on every tick of a watch channel, until the client is
+//! gone or `stop` resolves. Used for session clients (a task started at
 //! `notifications/initialized`) and for 2026-07-28 clients (`subscriptions/listen`).
 
 use std::future::Future;
 
-use rmcp::model::SubscriptionFilter;
-use rmcp::service::{Peer, RoleServer};
+use rmcp::ErrorData as McpError;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig, SubscriptionFilter};
+use rmcp::service::{Peer, RoleServer, SubscriptionContext};
 use tokio::sync::watch;
+
+/// An endpoint's `initialize` answer: its name, its tools (with `list_changed` when its tool
+/// list follows the upstreams'), and its instructions.
+pub fn server_info(name: &str, list_changed: bool, instructions: Option<String>) -> ServerConfig {
+    let capabilities = if list_changed {
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build()
+    } else {
+        ServerCapabilities::builder().enable_tools().build()
+    };
+    let info = ServerConfig::new(capabilities)
+        .with_server_info(Implementation::new(name, env!("CARGO_PKG_VERSION")));
+    match instructions {
+        Some(text) => info.with_instructions(text),
+        None => info,
+    }
+}
+
+/// A handler's `accepted_subscription_filter`: the part of `requested` that `info` supports.
+pub fn accepted(requested: &SubscriptionFilter, info: &ServerConfig) -> SubscriptionFilter {
+    requested.supported_by(&info.capabilities)
+}
+
+/// A handler's `listen` (one `subscriptions/listen` stream): forwards tool-list changes while
+/// the subscription is open and `stop` has not resolved, if the client asked for them.
+pub async fn listen(
+    changes: watch::Receiver<u64>,
+    context: SubscriptionContext,
+    stop: impl Future<Output = ()>,
+) -> Result<(), McpError> {
+    let open = async {
+        tokio::select! {
+            _ = context.cancelled() => {}
+            _ = stop => {}
+        }
+    };
+    if wants_tool_changes(context.accepted()) {
+        forward(changes, open, || async {
+            context.sink().notify_tool_list_changed().await.is_ok()
+        })
+        .await;
+    } else {
+        open.await;
+    }
+    Ok(())
+}
 
 /// Calls `notify` once per tick of `changes`, until `notify` reports the client gone
 /// (`false`), the channel closes, or `stop` resolves. A tick that `changes` has not seen yet
@@ -48,7 +98,7 @@ pub fn spawn_for_peer(
 }
 
 /// Whether a subscription asked for (and was granted) tool-list changes.
-pub fn wants_tool_changes(accepted: &SubscriptionFilter) -> bool {
+fn wants_tool_changes(accepted: &SubscriptionFilter) -> bool {
     accepted.tools_list_changed == Some(true)
 }
 

@@ -1,5 +1,5 @@
-//! The downstream side: the MCP server that clients talk to (`/mcp`, `/mcp/all`), the
-//! stdio bridge, the CLI's client, and the health endpoints.
+//! The downstream side: the MCP server that clients talk to (`/mcp`, `/mcp/all`), the tool
+//! index behind `retrieve_tools`, the stdio bridge, the CLI's client, and the health endpoints.
 //!
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
@@ -16,6 +16,7 @@ mod direct_handler;
 mod http;
 mod list_changed;
 pub mod names;
+pub mod search;
 mod search_handler;
 mod state;
 pub mod tools;

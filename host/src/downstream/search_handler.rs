@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject, ListToolsResult,
+    PaginatedRequestParams, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::ServersRequest;
 use super::call_result::{call_failed, error_text, json_result};
+use super::list_changed;
 use super::names::{effective_limit, parse_qualified};
 use super::state::Shared;
 use super::tools::{
@@ -102,12 +103,15 @@ fn parse_args<T: DeserializeOwned>(
 
 impl ServerHandler for SearchHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
+        list_changed::server_info(
+            "mcpproxy",
+            false,
+            Some(
                 "mcpproxy serves many upstream MCP servers. Find a tool with retrieve_tools, \
-                 then call it with call_tool using its `server:tool` name.",
-            )
+                 then call it with call_tool using its `server:tool` name."
+                    .into(),
+            ),
+        )
     }
 
     async fn list_tools(

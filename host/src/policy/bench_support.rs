@@ -8,8 +8,8 @@ use super::cache::{self, CacheOutcome};
 use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, sha256_hex};
-use super::types::FailureEvent;
 use super::validate::CallFailure;
+use crate::contract::{FailureEvent, Limits};
 
 /// An engine with the default policy loaded, as the host runs it.
 pub struct Bench {
@@ -21,7 +21,7 @@ pub struct Bench {
 impl Bench {
     pub fn new() -> Result<Bench, PolicyError> {
         let engine = PolicyEngine::new()?;
-        let ticker = engine.ticker(Duration::from_millis(10))?;
+        let ticker = engine.ticker(Limits::DEFAULT.deadline)?;
         let linkers = Linkers::new(&engine.engine)?;
         let policy = LoadedPolicy::load(
             &engine,
@@ -30,9 +30,8 @@ impl Bench {
             PolicySource::Embedded,
             &serde_json::json!({}),
             CallLimits {
-                memory_limit: 16 << 20,
-                deadline: Duration::from_millis(10),
-                deadline_ticks: engine::ticks_for(Duration::from_millis(10), ticker.tick),
+                limits: Limits::DEFAULT,
+                deadline_ticks: engine::ticks_for(Limits::DEFAULT.deadline, ticker.tick),
             },
             None,
         )?

@@ -1,5 +1,5 @@
 //! `mcpproxy policy check FILE [--settings JSON]`: load a policy the way the daemon would,
-//! check its world and version, run `configure`, and show its decisions on the built-in
+//! check its world and version, run `configure`, and show its decisions on the smoke
 //! scenarios. Never falls back: the report shows exactly what the policy does.
 
 use std::fmt;
@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use super::engine::{self, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource};
-use super::options::Limits;
 use super::scenarios;
-use super::types::{DisableDecision, Verdict};
+use crate::contract::Limits;
+use crate::contract::{DisableDecision, Verdict};
 
 /// What `policy check` found.
 #[derive(Debug, Clone)]
@@ -58,8 +58,7 @@ pub fn run_with(
         PolicySource::File(path.to_path_buf()),
         settings,
         CallLimits {
-            memory_limit: limits.memory_limit,
-            deadline: limits.deadline,
+            limits,
             deadline_ticks: engine::ticks_for(limits.deadline, ticker.tick),
         },
         cache_dir,
@@ -94,10 +93,12 @@ pub fn run_with(
                 .zip(verdicts)
                 .map(|(c, v)| {
                     let target = match &c.target {
-                        super::types::ChangeTarget::Server(n) => {
+                        crate::contract::ChangeTarget::Server(n) => {
                             format!("server {n} {:?} {:?}", c.kind, c.fields)
                         }
-                        super::types::ChangeTarget::Global(k) => format!("global {k} {:?}", c.kind),
+                        crate::contract::ChangeTarget::Global(k) => {
+                            format!("global {k} {:?}", c.kind)
+                        }
                     };
                     match v {
                         Verdict::Apply => format!("{target}: apply"),
@@ -154,7 +155,7 @@ impl fmt::Display for CheckReport {
             self.limits.deadline.as_millis(),
             self.limits.memory_limit / (1024 * 1024)
         )?;
-        writeln!(f, "decisions on built-in scenarios:")?;
+        writeln!(f, "decisions on the smoke scenarios:")?;
         for (scenario, hook, answer) in &self.decisions {
             writeln!(f, "  {scenario} / {hook}: {answer}")?;
         }

@@ -47,6 +47,4 @@ pub enum PolicyError {
     },
     #[error("policy engine: {0}")]
     Engine(String),
-    #[error("policy watch on {path}: {message}")]
-    Watch { path: PathBuf, message: String },
 }

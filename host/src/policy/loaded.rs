@@ -19,10 +19,10 @@ use super::cache::{self, CacheOutcome};
 use super::deadline::CpuDeadline;
 use super::engine::{PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
 use super::error::PolicyError;
-use super::inspect::{self, WorldInfo, WorldProblem};
+use super::exports::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
-use super::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 use super::validate::{self, CallFailure};
+use crate::contract::{ConfigDiff, DisableDecision, FailureEvent, Limits, Verdict};
 
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +61,11 @@ impl Linkers {
     }
 }
 
-/// The per-call limits.
+/// The per-call limits, with the deadline in the epoch ticks a `Store` counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
-    /// Linear memory per instance, in bytes.
-    pub memory_limit: usize,
-    /// How long a decision may run ...
-    pub deadline: Duration,
-    /// ... in epoch ticks (`engine::ticks_for` the deadline).
+    pub limits: Limits,
+    /// `limits.deadline` in epoch ticks (`engine::ticks_for`).
     pub deadline_ticks: u64,
 }
 
@@ -112,7 +109,7 @@ impl LoadedPolicy {
                 source_name: source_name.clone(),
                 message: format!("{e:#}"),
             })?;
-        let world = inspect::inspect(&engine.engine, &component).map_err(|p| match p {
+        let world = exports::check(&engine.engine, &component).map_err(|p| match p {
             WorldProblem::World(message) => PolicyError::World {
                 source_name: source_name.clone(),
                 message,
@@ -183,10 +180,10 @@ impl LoadedPolicy {
         let mut store = Store::new(
             &self.engine.engine,
             StoreState::new(
-                self.limits.memory_limit,
+                self.limits.limits.memory_limit,
                 self.source_name.clone(),
                 // Past the epoch deadline, the call goes on while its thread has CPU left.
-                CpuDeadline::start(self.limits.deadline * factor as u32),
+                CpuDeadline::start(self.limits.limits.deadline * factor as u32),
             ),
         );
         store.limiter(|s| &mut s.limits);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::types::{
+use crate::contract::{
     Change, ChangeKind, ChangeTarget, ConfigDiff, FailureEvent, FailureKind, Transport,
 };
 

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::types::{DisableDecision, Verdict};
+use crate::contract::{DisableDecision, Verdict};
 
 /// The longest backoff a policy may ask for.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);

@@ -1,12 +1,12 @@
 //! The supervisor: one actor per upstream server (its state machine), the registry that
-//! applies plans to them, and the pure planner that turns a config change into steps.
+//! applies plans to them, and the pure planner that turns a config update into steps.
 //!
-//! Only an actor connects its server; everything else (reloads, the downstream side, the
-//! CLI) goes through the `Registry`. It never writes config files itself: auto-disables are
-//! handed to an `AutoDisableSink`.
+//! Only an actor connects its server; everything else goes through the `Registry`, and a
+//! server's config reaches it only as a plan step made from a config update. It never writes
+//! config files itself: auto-disables are handed to an `AutoDisableSink`, which takes them to
+//! the config store.
 
 mod actor;
-pub mod counters;
 pub mod plan;
 pub mod registry;
 pub mod testing;
@@ -15,7 +15,7 @@ pub mod testing;
 mod tests;
 
 pub use actor::{ActorSettings, CONNECT_GRACE};
-pub use plan::{PlanStep, connection_changed, initial_plan, plan};
+pub use plan::{PlanStep, initial_plan, plan};
 pub use registry::{Progress, Registry, RegistryOptions};
 
 /// Where auto-disables are persisted (the lead connects it to the config store's coalesced

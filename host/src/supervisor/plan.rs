@@ -1,12 +1,13 @@
-//! Reload planning: which servers to start, stop, restart or update after a config change.
+//! Planning: which servers to start, stop, restart or update after a config update.
 //!
-//! Pure: configs, the diff and the policy's verdicts in, steps out. It never touches a
-//! server; the registry applies the steps. Ignored changes produce nothing, unchanged servers
-//! never appear, and a server is only restarted when something its connection depends on
-//! changed.
+//! Pure: the new config, its diff from the previous one and the policy's verdicts in, steps
+//! out. It never touches a server; the registry applies the steps. Ignored changes produce
+//! nothing, unchanged servers never appear, and a server is only restarted when something its
+//! connection depends on changed.
 
-use crate::config::{ChangeKind, ChangeTarget, Config, ConfigDiff, ServerConfig};
-use crate::policy::Verdict;
+use crate::config::diff::touches_connection;
+use crate::config::{Config, ServerConfig};
+use crate::contract::{ChangeKind, ChangeTarget, ConfigDiff, Verdict};
 
 /// One thing the registry must do to one server.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,17 +46,12 @@ pub fn initial_plan(config: &Config) -> Vec<PlanStep> {
         .collect()
 }
 
-/// The steps that take the daemon from `running` to `new`.
+/// The steps that take the daemon to `new`, which differs from the previous config by `diff`.
 ///
 /// `verdicts[i]` is the policy's verdict on `diff.changes[i]`; a change without a verdict
 /// is applied (a policy that says nothing does not block a reload). Global changes produce
 /// no server steps: the caller handles them (e.g. `call_tool_timeout`).
-pub fn plan(
-    running: &Config,
-    new: &Config,
-    diff: &ConfigDiff,
-    verdicts: &[Verdict],
-) -> Vec<PlanStep> {
+pub fn plan(new: &Config, diff: &ConfigDiff, verdicts: &[Verdict]) -> Vec<PlanStep> {
     let mut steps: Vec<PlanStep> = Vec::new();
     for (i, change) in diff.changes.iter().enumerate() {
         if matches!(verdicts.get(i), Some(Verdict::Ignore { .. })) {
@@ -67,51 +63,45 @@ pub fn plan(
         if steps.iter().any(|s| s.server() == name) {
             continue;
         }
-        let old = running.server(name);
-        let next = new.server(name);
-        let step = match (change.kind, old, next) {
-            (ChangeKind::Removed, _, _) | (_, Some(_), None) => Some(PlanStep::Stop(name.clone())),
-            (_, None, Some(next)) => Some(PlanStep::Start(next.clone())),
-            (_, Some(old), Some(next)) => step_for_modified(old, next),
-            (_, None, None) => None,
+        let step = match (change.kind, new.server(name)) {
+            (ChangeKind::Removed, _) | (_, None) => Some(PlanStep::Stop(name.clone())),
+            (ChangeKind::Added, Some(next)) => Some(PlanStep::Start(next.clone())),
+            (ChangeKind::Modified, Some(next)) => step_for_modified(&change.fields, next),
         };
         steps.extend(step);
     }
     steps
 }
 
-/// The step for a server present in both configs, or none if nothing differs.
-fn step_for_modified(old: &ServerConfig, new: &ServerConfig) -> Option<PlanStep> {
-    if old == new {
+/// The step for a server whose `fields` changed, now configured as `new`; none if nothing did.
+fn step_for_modified(fields: &[String], new: &ServerConfig) -> Option<PlanStep> {
+    if fields.is_empty() {
         return None;
     }
-    let step = match (old.is_startable(), new.is_startable()) {
+    let step = match (was_startable(fields, new), new.is_startable()) {
         // Switched back on (enabled set or auto_disabled cleared): retry at once.
         (false, true) => PlanStep::Start(new.clone()),
-        (true, true) if connection_changed(old, new) => PlanStep::Restart(new.clone()),
+        (true, true) if touches_connection(fields) => PlanStep::Restart(new.clone()),
         // In place, or switched off: the actor stops the connection itself.
         _ => PlanStep::Update(new.clone()),
     };
     Some(step)
 }
 
-/// True when a field that the connection depends on differs. `enabled`, `auto_disabled`,
-/// `auto_disable_reason` and unknown keys do not touch the connection.
-pub fn connection_changed(old: &ServerConfig, new: &ServerConfig) -> bool {
-    old.protocol != new.protocol
-        || old.command != new.command
-        || old.args != new.args
-        || old.env != new.env
-        || old.working_dir != new.working_dir
-        || old.url != new.url
-        || old.headers != new.headers
-        || old.init_timeout != new.init_timeout
+/// Whether the server was startable before the change: the changed fields say which of
+/// `enabled` and `auto_disabled` flipped to reach `now`.
+fn was_startable(fields: &[String], now: &ServerConfig) -> bool {
+    let flipped = |field: &str| fields.iter().any(|f| f == field);
+    let enabled = now.enabled != flipped("enabled");
+    let auto_disabled = now.auto_disabled != flipped("auto_disabled");
+    enabled && !auto_disabled
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Change, PolicyConfig, Protocol};
+    use crate::config::PolicyConfig;
+    use crate::contract::Change;
     use std::time::Duration;
 
     fn server(name: &str) -> ServerConfig {
@@ -162,10 +152,6 @@ mod tests {
         use ChangeKind::*;
         let base = server("a");
         let disabled = with(|s| s.enabled = false);
-        let auto = with(|s| {
-            s.auto_disabled = true;
-            s.auto_disable_reason = Some("crashed 5 times".into());
-        });
         let meta = with(|s| {
             s.extra.insert("description".into(), serde_json::json!("x"));
         });
@@ -178,10 +164,9 @@ mod tests {
             reason: "policy says no".into(),
         };
 
-        // (case, running servers, new servers, changes, verdicts, expected)
+        // (case, new servers, their changes from the previous config, verdicts, expected)
         type Case = (
             &'static str,
-            Vec<ServerConfig>,
             Vec<ServerConfig>,
             Vec<Change>,
             Vec<Verdict>,
@@ -190,7 +175,6 @@ mod tests {
         let cases: Vec<Case> = vec![
             (
                 "added",
-                vec![],
                 vec![base.clone()],
                 vec![change("a", Added, &[])],
                 vec![Verdict::Apply],
@@ -198,7 +182,6 @@ mod tests {
             ),
             (
                 "removed",
-                vec![base.clone()],
                 vec![],
                 vec![change("a", Removed, &[])],
                 vec![Verdict::Apply],
@@ -206,7 +189,6 @@ mod tests {
             ),
             (
                 "connection field modified",
-                vec![base.clone()],
                 vec![args.clone()],
                 vec![change("a", Modified, &["args"])],
                 vec![Verdict::Apply],
@@ -214,7 +196,6 @@ mod tests {
             ),
             (
                 "metadata only",
-                vec![base.clone()],
                 vec![meta.clone()],
                 vec![change("a", Modified, &["description"])],
                 vec![Verdict::Apply],
@@ -222,7 +203,6 @@ mod tests {
             ),
             (
                 "disabled by user",
-                vec![base.clone()],
                 vec![disabled.clone()],
                 vec![change("a", Modified, &["enabled"])],
                 vec![Verdict::Apply],
@@ -230,7 +210,6 @@ mod tests {
             ),
             (
                 "enabled by user",
-                vec![disabled.clone()],
                 vec![base.clone()],
                 vec![change("a", Modified, &["enabled"])],
                 vec![Verdict::Apply],
@@ -238,7 +217,6 @@ mod tests {
             ),
             (
                 "auto_disabled cleared",
-                vec![auto.clone()],
                 vec![base.clone()],
                 vec![change(
                     "a",
@@ -250,7 +228,6 @@ mod tests {
             ),
             (
                 "auto_disabled cleared and command fixed",
-                vec![auto.clone()],
                 vec![args.clone()],
                 vec![change("a", Modified, &["auto_disabled", "args"])],
                 vec![Verdict::Apply],
@@ -258,7 +235,6 @@ mod tests {
             ),
             (
                 "reason changed while still auto-disabled",
-                vec![auto.clone()],
                 vec![reason_only.clone()],
                 vec![change("a", Modified, &["auto_disable_reason"])],
                 vec![Verdict::Apply],
@@ -266,7 +242,6 @@ mod tests {
             ),
             (
                 "ignored by the policy",
-                vec![base.clone()],
                 vec![args.clone()],
                 vec![change("a", Modified, &["args"])],
                 vec![ignore.clone()],
@@ -274,23 +249,20 @@ mod tests {
             ),
             (
                 "missing verdict applies",
-                vec![base.clone()],
                 vec![args.clone()],
                 vec![change("a", Modified, &["args"])],
                 vec![],
                 vec![PlanStep::Restart(args.clone())],
             ),
             (
-                "unchanged server never appears",
-                vec![base.clone(), server("b")],
-                vec![base.clone(), server("b")],
+                "a server the diff does not name never appears",
+                vec![args.clone(), server("b")],
                 vec![change("a", Modified, &["args"])],
                 vec![Verdict::Apply],
-                vec![],
+                vec![PlanStep::Restart(args.clone())],
             ),
             (
                 "global change makes no server step",
-                vec![base.clone()],
                 vec![base.clone()],
                 vec![Change {
                     target: ChangeTarget::Global("call_tool_timeout".into()),
@@ -302,7 +274,6 @@ mod tests {
             ),
             (
                 "only the applied change of two",
-                vec![base.clone(), server("b")],
                 vec![args.clone()],
                 vec![change("a", Modified, &["args"]), change("b", Removed, &[])],
                 vec![ignore.clone(), Verdict::Apply],
@@ -310,8 +281,8 @@ mod tests {
             ),
         ];
 
-        for (name, running, new, changes, verdicts, expected) in cases {
-            let got = plan(&config(running), &config(new), &diff(changes), &verdicts);
+        for (name, new, changes, verdicts, expected) in cases {
+            let got = plan(&config(new), &diff(changes), &verdicts);
             assert_eq!(got, expected, "case: {name}");
         }
     }
@@ -328,56 +299,5 @@ mod tests {
             got,
             vec![PlanStep::Start(server("a")), PlanStep::Start(disabled)]
         );
-    }
-
-    #[test]
-    fn connection_fields() {
-        let base = server("a");
-        let cases: Vec<(&str, ServerConfig, bool)> = vec![
-            ("same", base.clone(), false),
-            ("command", with(|s| s.command = Some("other".into())), true),
-            (
-                "env",
-                with(|s| {
-                    s.env.insert("K".into(), "V".into());
-                }),
-                true,
-            ),
-            ("url", with(|s| s.url = Some("http://x".into())), true),
-            ("protocol", with(|s| s.protocol = Protocol::Sse), true),
-            (
-                "headers",
-                with(|s| {
-                    s.headers.insert("A".into(), "b".into());
-                }),
-                true,
-            ),
-            (
-                "working_dir",
-                with(|s| s.working_dir = Some("/tmp".into())),
-                true,
-            ),
-            (
-                "init_timeout",
-                with(|s| s.init_timeout = Some(Duration::from_secs(1))),
-                true,
-            ),
-            ("enabled", with(|s| s.enabled = false), false),
-            (
-                "reason",
-                with(|s| s.auto_disable_reason = Some("r".into())),
-                false,
-            ),
-            (
-                "extra",
-                with(|s| {
-                    s.extra.insert("k".into(), serde_json::json!(1));
-                }),
-                false,
-            ),
-        ];
-        for (name, other, expected) in cases {
-            assert_eq!(connection_changed(&base, &other), expected, "field: {name}");
-        }
     }
 }

@@ -17,8 +17,8 @@ use super::actor::{self, ActorSettings, Command, ConfigureMode, Shared, View};
 use super::plan::PlanStep;
 use super::{AutoDisableSink, SupervisorError};
 use crate::config::ServerConfig;
+use crate::contract::Policy;
 use crate::downstream::ToolEntry;
-use crate::policy::Policy;
 use crate::status::{ServerList, ServerStatus};
 use crate::upstream::{CallError, Connector};
 
@@ -269,23 +269,11 @@ impl Registry {
         rx.await.map_err(|_| stopped())?
     }
 
-    /// Switch `server` on (clearing an auto-disable) and connect at once. The caller
-    /// persists the change.
-    pub async fn enable(&self, server: &str) -> Result<(), SupervisorError> {
-        self.command(server, |done| Command::Enable { done }).await
-    }
-
-    /// Switch `server` off: drain, disconnect, Disabled. The caller persists the change.
-    pub async fn disable(&self, server: &str) -> Result<(), SupervisorError> {
-        self.command(server, |done| Command::Disable { done }).await
-    }
-
     /// Drain, disconnect and connect `server` again with fresh counters.
     pub async fn restart(&self, server: &str) -> Result<(), SupervisorError> {
         self.command(server, |done| Command::Restart { done }).await
     }
 
-    /// Ticks whenever the tools of Ready servers change.
     /// Change the settings every server shares, while running. Each takes effect at its
     /// next use: `init_timeout` at the next connect (of servers without their own),
     /// `call_tool_timeout` for the next call, `health_check_interval` at once for Ready ones.
@@ -302,6 +290,7 @@ impl Registry {
         self.inner.shared.settings()
     }
 
+    /// Ticks whenever the tools of Ready servers change.
     pub fn tools_changed(&self) -> watch::Receiver<u64> {
         self.inner.shared.tools_tick.subscribe()
     }

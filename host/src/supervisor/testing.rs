@@ -16,9 +16,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::AutoDisableSink;
-use crate::config::{ConfigDiff, Protocol, ServerConfig};
-use crate::policy::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
-use crate::upstream::{CallError, Connector, Failure, FailureKind, UpstreamSession};
+use crate::config::{Protocol, ServerConfig};
+use crate::contract::ConfigDiff;
+use crate::contract::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
+use crate::contract::{Failure, FailureKind};
+use crate::upstream::{CallError, Connector, UpstreamSession};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use super::testing::{Outcome, RecordingSink, ScriptedConnector, ScriptedPolicy, tool};
 use super::*;
 use crate::config::ServerConfig;
+use crate::contract::{Failure, FailureKind};
 use crate::status::{ConnectionState, ServerStatus};
-use crate::upstream::{CallError, Failure, FailureKind};
+use crate::upstream::CallError;
 
 const INIT: Duration = Duration::from_secs(10);
 const DRAIN: Duration = Duration::from_secs(5);
@@ -228,13 +229,16 @@ async fn disabled_servers_are_never_started_until_enabled() {
     tokio::time::advance(secs(3600)).await;
     assert_eq!(r.conn.connects("off") + r.conn.connects("auto"), 0);
 
-    // Re-enabling clears the auto-disable and connects at once.
-    r.reg.enable("auto").await.unwrap();
+    // Re-enabling clears the auto-disable and connects at once: the plan's Start of the
+    // enabled config.
+    let mut enabled = auto.clone();
+    enabled.enable();
+    r.reg.apply(vec![PlanStep::Start(enabled)]).await;
     let a = wait_state(&r.reg, "auto", ConnectionState::Ready).await;
     assert!(!a.auto_disabled && a.auto_disable_reason.is_none());
     assert_eq!(r.conn.connects("auto"), 1);
     assert_eq!(
-        r.reg.enable("nope").await,
+        r.reg.restart("nope").await,
         Err(SupervisorError::UnknownServer("nope".into()))
     );
 }
@@ -558,7 +562,9 @@ async fn tool_lists_follow_list_changed_and_readiness() {
     assert_eq!(names(&r.reg), vec!["a:echo", "b:one", "b:two"]);
     assert_eq!(r.reg.status("b").unwrap().tool_count, 2);
 
-    r.reg.disable("a").await.unwrap();
+    let mut off = server("a");
+    off.disable();
+    r.reg.apply(vec![PlanStep::Update(off)]).await;
     assert!(ticks.has_changed().unwrap());
     assert_eq!(names(&r.reg), vec!["b:one", "b:two"]);
     let a = r.reg.status("a").unwrap();
@@ -627,32 +633,28 @@ async fn plan_steps_from_a_reload_disable_and_keep_backoffs() {
     // The user switches `a` off in the file: the plan's Update drains and disables it.
     let mut off = server("a");
     off.enabled = false;
-    let running = crate::config::Config {
-        servers: vec![server("a"), server("sleepy")],
-        ..test_config()
-    };
     let mut meta = server("sleepy");
     meta.extra.insert("note".into(), serde_json::json!("x"));
     let new = crate::config::Config {
         servers: vec![off.clone(), meta.clone()],
         ..test_config()
     };
-    let diff = crate::config::ConfigDiff {
+    let diff = crate::contract::ConfigDiff {
         changes: vec![
-            crate::config::Change {
-                target: crate::config::ChangeTarget::Server("a".into()),
-                kind: crate::config::ChangeKind::Modified,
+            crate::contract::Change {
+                target: crate::contract::ChangeTarget::Server("a".into()),
+                kind: crate::contract::ChangeKind::Modified,
                 fields: vec!["enabled".into()],
             },
-            crate::config::Change {
-                target: crate::config::ChangeTarget::Server("sleepy".into()),
-                kind: crate::config::ChangeKind::Modified,
+            crate::contract::Change {
+                target: crate::contract::ChangeTarget::Server("sleepy".into()),
+                kind: crate::contract::ChangeKind::Modified,
                 fields: vec!["note".into()],
             },
         ],
         ..Default::default()
     };
-    let steps = plan(&running, &new, &diff, &[]);
+    let steps = plan(&new, &diff, &[]);
     assert_eq!(steps, vec![PlanStep::Update(off), PlanStep::Update(meta)]);
     r.reg.apply(steps).await;
     let a = r.reg.status("a").unwrap();

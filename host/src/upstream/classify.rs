@@ -9,8 +9,41 @@ use std::error::Error as StdError;
 use rmcp::service::ClientInitializeError;
 use rmcp::transport::streamable_http_client::StreamableHttpError;
 
-use super::failure::{Failure, FailureKind};
-use super::sse::SseTransportError;
+use crate::contract::{Failure, FailureKind};
+
+/// The errors of the legacy SSE transport (`sse`), each classified by `to_failure`.
+#[derive(Debug, thiserror::Error)]
+pub enum SseTransportError {
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+    #[error("HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("the event stream ended before an `endpoint` event")]
+    NoEndpoint,
+    #[error("bad `endpoint` event {0:?}: {1}")]
+    BadEndpoint(String, String),
+    #[error("event stream error: {0}")]
+    Stream(String),
+    #[error("invalid header `{0}`")]
+    Header(String),
+}
+
+impl SseTransportError {
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            SseTransportError::Http(error) => reqwest_error(error),
+            SseTransportError::Status { status, body } => {
+                let detail = if body.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    format!("HTTP {status}: {body}")
+                };
+                Failure::new(FailureKind::HttpStatus, detail).with_http_status(*status)
+            }
+            other => Failure::new(FailureKind::ProtocolError, other.to_string()),
+        }
+    }
+}
 
 /// A `Failure` for an HTTP/SSE handshake error.
 pub fn init_error(error: &ClientInitializeError) -> Failure {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
-use super::failure::Failure;
 use super::{Connector, UpstreamSession, http, stdio};
 use crate::config::{Protocol, ServerConfig};
+use crate::contract::Failure;
 
 /// Options of a `Dialer`.
 #[derive(Debug, Clone)]

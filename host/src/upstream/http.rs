@@ -15,11 +15,11 @@ use super::UpstreamSession;
 use super::classify::{self, excerpt, suggests_other_protocol};
 use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
-use super::failure::{Failure, FailureKind};
 use super::session::McpSession;
 use super::sse::{SseClientTransport, header_map};
 use crate::config::{Protocol, ServerConfig};
-use crate::policy::Transport;
+use crate::contract::Transport;
+use crate::contract::{Failure, FailureKind};
 
 pub async fn connect(
     server: ServerConfig,

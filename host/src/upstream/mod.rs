@@ -8,7 +8,6 @@ mod classify;
 mod client;
 mod close_signal;
 mod dialer;
-pub mod failure;
 mod http;
 mod process;
 mod session;
@@ -24,9 +23,8 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
-use crate::policy::Transport;
+use crate::contract::{Failure, Transport};
 pub use dialer::{Dialer, DialerOptions};
-pub use failure::{Failure, FailureKind};
 pub use stderr_tail::log_file_path;
 
 /// Opens sessions to upstream servers.

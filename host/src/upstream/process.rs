@@ -15,9 +15,9 @@ use nix::unistd::Pid;
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
-use super::failure::{Failure, FailureKind};
 use super::stderr_tail::StderrTail;
 use crate::config::ServerConfig;
+use crate::contract::{Failure, FailureKind};
 
 /// How long a process group gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_millis(1500);

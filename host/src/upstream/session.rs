@@ -20,10 +20,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::client::UpstreamClient;
-use super::failure::{Failure, FailureKind};
 use super::process::ChildProcess;
 use super::{CallError, UpstreamSession};
-use crate::policy::Transport;
+use crate::contract::Transport;
+use crate::contract::{Failure, FailureKind};
 
 /// How long `shutdown` lets rmcp close the transport before the process group is killed.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);

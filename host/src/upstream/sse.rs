@@ -14,44 +14,10 @@ use rmcp::service::{RoleClient, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use sse_stream::{Sse, SseStream};
 
-use super::classify::{excerpt, reqwest_error};
-use super::failure::{Failure, FailureKind};
+use super::classify::{SseTransportError, excerpt};
 
 /// Bytes of an error body kept in failures.
 const BODY_EXCERPT: usize = 300;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SseTransportError {
-    #[error("{0}")]
-    Http(#[from] reqwest::Error),
-    #[error("HTTP {status}: {body}")]
-    Status { status: u16, body: String },
-    #[error("the event stream ended before an `endpoint` event")]
-    NoEndpoint,
-    #[error("bad `endpoint` event {0:?}: {1}")]
-    BadEndpoint(String, String),
-    #[error("event stream error: {0}")]
-    Stream(String),
-    #[error("invalid header `{0}`")]
-    Header(String),
-}
-
-impl SseTransportError {
-    pub fn to_failure(&self) -> Failure {
-        match self {
-            SseTransportError::Http(error) => reqwest_error(error),
-            SseTransportError::Status { status, body } => {
-                let detail = if body.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    format!("HTTP {status}: {body}")
-                };
-                Failure::new(FailureKind::HttpStatus, detail).with_http_status(*status)
-            }
-            other => Failure::new(FailureKind::ProtocolError, other.to_string()),
-        }
-    }
-}
 
 pub struct SseClientTransport {
     client: reqwest::Client,

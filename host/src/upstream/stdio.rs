@@ -20,13 +20,13 @@ use tokio_util::sync::CancellationToken;
 use super::UpstreamSession;
 use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
-use super::failure::{Failure, FailureKind};
 use super::process::{self, ChildProcess, Spawned};
 use super::session::McpSession;
 use super::stderr_tail::log_file_path;
 use super::stdout_watch::{GarbageRecord, WatchedStdout};
 use crate::config::ServerConfig;
-use crate::policy::Transport;
+use crate::contract::Transport;
+use crate::contract::{Failure, FailureKind};
 
 /// After a failed handshake, how long to wait for the child's exit status.
 const EXIT_WAIT: Duration = Duration::from_millis(500);

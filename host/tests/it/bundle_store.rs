@@ -8,8 +8,8 @@ use crate::bundle_common::*;
 use chrono::Duration as ChronoDuration;
 use mcpproxy::policy::bundle::pin::{self, pin_path};
 use mcpproxy::policy::bundle::{
-    BundleOrigin, BundleStore, Pin, PinError, PinnedCandidates, PolicySource, SigningKey,
-    decide_policy_source, load_pinned,
+    BundleOrigin, BundleStore, Pin, PinError, PinnedCandidates, PolicyChoice, SigningKey,
+    choose_policy, load_pinned,
 };
 use serde_json::json;
 
@@ -40,9 +40,9 @@ fn publish(tmp: &Path, path: &Path, name: &str, revision: u64, key: &SigningKey)
     std::fs::write(path, bundle.to_tar().unwrap()).unwrap();
 }
 
-fn pinned_bundle(source: &PolicySource) -> (u64, BundleOrigin, Option<String>) {
+fn pinned_bundle(source: &PolicyChoice) -> (u64, BundleOrigin, Option<String>) {
     match source {
-        PolicySource::PinnedBundle {
+        PolicyChoice::PinnedBundle {
             bundle,
             origin,
             refused,
@@ -69,7 +69,7 @@ fn a_newer_revision_is_activated_after_an_older_one_and_a_rollback_keeps_it() {
 
     publish(tmp.path(), &bundle_path, "acme", 1, &key);
     let loaded = load_pinned(&pin, &store, now(), &validator);
-    let source = decide_policy_source(Some(&pin), None, None, loaded).unwrap();
+    let source = choose_policy(Some(&pin), None, None, loaded).unwrap();
     assert_eq!(pinned_bundle(&source), (1, BundleOrigin::Fresh, None));
     let status = store.status("acme").unwrap();
     assert_eq!(status.revision, Some(1));
@@ -88,7 +88,7 @@ fn a_newer_revision_is_activated_after_an_older_one_and_a_rollback_keeps_it() {
 
     // Loading the same bundle again (a restart) re-activates nothing.
     let later = now() + ChronoDuration::minutes(5);
-    let source = decide_policy_source(
+    let source = choose_policy(
         Some(&pin),
         None,
         None,
@@ -101,7 +101,7 @@ fn a_newer_revision_is_activated_after_an_older_one_and_a_rollback_keeps_it() {
 
     // A newer revision appears while running: it is activated and replaces revision 1.
     publish(tmp.path(), &bundle_path, "acme", 2, &key);
-    let source = decide_policy_source(
+    let source = choose_policy(
         Some(&pin),
         None,
         None,
@@ -122,7 +122,7 @@ fn a_newer_revision_is_activated_after_an_older_one_and_a_rollback_keeps_it() {
 
     // Someone puts revision 1 back: refused as a rollback; revision 2 stays active.
     publish(tmp.path(), &bundle_path, "acme", 1, &key);
-    let source = decide_policy_source(
+    let source = choose_policy(
         Some(&pin),
         None,
         None,
@@ -187,7 +187,7 @@ fn tampered_unsigned_expired_wrongly_signed_or_invalid_bundles_leave_the_last_kn
     ] {
         std::fs::write(&bundle_path, bundle.to_tar().unwrap()).unwrap();
         let loaded = load_pinned(&pin, &store, now(), &validator);
-        let source = decide_policy_source(Some(&pin), None, None, loaded).unwrap();
+        let source = choose_policy(Some(&pin), None, None, loaded).unwrap();
         let (revision, origin, refused) = pinned_bundle(&source);
         assert_eq!(
             (revision, origin),
@@ -253,7 +253,7 @@ fn a_pin_refuses_a_user_policy_path_and_settings_naming_the_pin_file() {
     let validator = FakeValidator::default();
 
     let user_policy = tmp.path().join("my-policy.wasm");
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         Some(&user_policy),
         None,
@@ -268,7 +268,7 @@ fn a_pin_refuses_a_user_policy_path_and_settings_naming_the_pin_file() {
     );
 
     let settings = json!({"max_failures": 100});
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         Some(&settings),
@@ -283,8 +283,8 @@ fn a_pin_refuses_a_user_policy_path_and_settings_naming_the_pin_file() {
         last_known_good: None,
         last_known_good_error: None,
     };
-    match decide_policy_source(None, Some(&user_policy), None, no_pin).unwrap() {
-        PolicySource::UserPolicy(p) => assert_eq!(p, user_policy),
+    match choose_policy(None, Some(&user_policy), None, no_pin).unwrap() {
+        PolicyChoice::UserPolicy(p) => assert_eq!(p, user_policy),
         other => panic!("expected the user policy, got {other:?}"),
     }
 }
@@ -305,7 +305,7 @@ fn require_bundle_with_nothing_valid_refuses_to_start_and_says_why() {
         &bundle_path,
         json!({"require_bundle": true}),
     );
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         None,
@@ -321,7 +321,7 @@ fn require_bundle_with_nothing_valid_refuses_to_start_and_says_why() {
 
     // A bundle signed by an untrusted key.
     publish(tmp.path(), &bundle_path, "acme", 1, &new_key());
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         None,
@@ -331,7 +331,7 @@ fn require_bundle_with_nothing_valid_refuses_to_start_and_says_why() {
     assert!(matches!(err, PinError::RefusingToStart { .. }), "{err}");
     assert!(err.to_string().contains("not a trusted key"), "{err}");
 
-    // Without require_bundle the daemon runs the built-in default and says why.
+    // Without require_bundle the daemon runs the embedded default and says why.
     let pin = write_pin(
         tmp.path(),
         &key,
@@ -339,7 +339,7 @@ fn require_bundle_with_nothing_valid_refuses_to_start_and_says_why() {
         &bundle_path,
         json!({"require_bundle": false}),
     );
-    match decide_policy_source(
+    match choose_policy(
         Some(&pin),
         None,
         None,
@@ -347,10 +347,10 @@ fn require_bundle_with_nothing_valid_refuses_to_start_and_says_why() {
     )
     .unwrap()
     {
-        PolicySource::PinnedBuiltIn { refused, .. } => {
+        PolicyChoice::PinnedEmbedded { refused, .. } => {
             assert!(refused.contains("not a trusted key"), "{refused}")
         }
-        other => panic!("expected the built-in default, got {other:?}"),
+        other => panic!("expected the embedded default, got {other:?}"),
     }
 }
 
@@ -370,7 +370,7 @@ fn a_pinned_manifest_hash_and_min_revision_are_enforced() {
         &bundle_path,
         json!({"min_revision": 3, "require_bundle": true}),
     );
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         None,
@@ -386,7 +386,7 @@ fn a_pinned_manifest_hash_and_min_revision_are_enforced() {
         &bundle_path,
         json!({"manifest_sha256": "ab".repeat(32), "require_bundle": true}),
     );
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         None,
@@ -495,7 +495,7 @@ fn a_tampered_last_known_good_on_disk_is_not_used() {
             .load_last_known_good("acme", &pin.trusted_keys, now())
             .is_err()
     );
-    let err = decide_policy_source(
+    let err = choose_policy(
         Some(&pin),
         None,
         None,

@@ -16,8 +16,7 @@ fn a_good_bundle_verifies_and_reports_key_and_manifest_hash() {
     let tmp = tempfile::tempdir().unwrap();
     let key = new_key();
     let bundle = signed_bundle(tmp.path(), &template("acme", 1), &key);
-    let manifest_sha =
-        mcpproxy::policy::bundle::verify::sha256_hex(bundle.manifest_bytes().unwrap());
+    let manifest_sha = mcpproxy::policy::sha256_hex(bundle.manifest_bytes().unwrap());
     let verified = verify(bundle, &trusted(&key), now(), None).unwrap();
     assert_eq!(verified.key_id(), key.id());
     assert_eq!(verified.manifest_sha256(), manifest_sha);
@@ -223,7 +222,7 @@ fn inspect_shows_the_manifest_and_flags_tampering() {
     let tmp = tempfile::tempdir().unwrap();
     let key = new_key();
     let mut bundle = signed_bundle(tmp.path(), &template("acme", 9), &key);
-    let text = mcpproxy::policy::bundle::inspect(&bundle);
+    let text = mcpproxy::policy::bundle::describe(&bundle);
     assert!(
         text.contains("acme") && text.contains("revision:        9") && text.contains(key.id()),
         "{text}"
@@ -234,7 +233,7 @@ fn inspect_shows_the_manifest_and_flags_tampering() {
     );
     bundle.replace("policy.wasm", b"other".to_vec()).unwrap();
     bundle.insert("extra.txt", b"x".to_vec()).unwrap();
-    let text = mcpproxy::policy::bundle::inspect(&bundle);
+    let text = mcpproxy::policy::bundle::describe(&bundle);
     assert!(
         text.contains("SIZE MISMATCH") && text.contains("extra.txt  NOT LISTED"),
         "{text}"

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mcpproxy::config::{
-    ChangeKind, ChangeTarget, ConfigEdit, ConfigError, ConfigStore, ConfigUpdate, OutsideEdit,
-    ReloadCause, StoreOptions,
+    ConfigEdit, ConfigError, ConfigStore, ConfigUpdate, OutsideEdit, ReloadCause, StoreOptions,
+    UpdateCause,
 };
+use mcpproxy::contract::{ChangeKind, ChangeTarget};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -24,6 +25,8 @@ struct Fixture {
     store: ConfigStore,
     updates: mpsc::Receiver<ConfigUpdate>,
     marker: usize,
+    /// The updates of the daemon's own edits that `barrier` passed over.
+    edits: Vec<ConfigUpdate>,
 }
 
 fn servers(n: usize) -> Vec<Value> {
@@ -98,11 +101,26 @@ impl Fixture {
             store,
             updates,
             marker: 0,
+            edits: Vec::new(),
+        }
+    }
+
+    /// The next update from the file; the updates of the daemon's own edits before it are
+    /// collected in `self.edits`.
+    async fn next_reload(&mut self) -> ConfigUpdate {
+        loop {
+            let u = next_update(&mut self.updates).await;
+            match u.cause {
+                UpdateCause::Edits(_) => self.edits.push(u),
+                UpdateCause::Reload(_) => return u,
+            }
         }
     }
 
     /// Writes a marker edit the way a user would and waits for its update; returns every
-    /// update that arrived before it (which a test usually expects to be none) and its own.
+    /// reload (an update from the file) that arrived before it, which a test usually expects
+    /// to be none, and its own. The updates of the daemon's own edits are not reloads: they
+    /// are collected in `self.edits`.
     async fn barrier(&mut self) -> (Vec<ConfigUpdate>, ConfigUpdate) {
         self.marker += 1;
         let marker = 1000 + self.marker;
@@ -115,7 +133,10 @@ impl Fixture {
             if u.config.tools_limit == marker {
                 return (before, u);
             }
-            before.push(u);
+            match u.cause {
+                UpdateCause::Edits(_) => self.edits.push(u),
+                UpdateCause::Reload(_) => before.push(u),
+            }
         }
     }
 
@@ -158,14 +179,14 @@ async fn ten_writes_in_200ms_are_one_update() {
         start.elapsed() < Duration::from_millis(600),
         "burst took too long to be one"
     );
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s1", &["args"]);
     assert_eq!(u.config.servers[1].args, ["burst-9"]);
     assert!(matches!(
         u.cause,
-        ReloadCause::Watcher {
+        UpdateCause::Reload(ReloadCause::Watcher {
             edit: OutsideEdit::NoGeneration
-        }
+        })
     ));
     assert!(
         f.barrier().await.0.is_empty(),
@@ -179,7 +200,7 @@ async fn atomic_rename_save_is_one_update() {
     let mut f = Fixture::new(json!({"mcpServers": servers(3)}), DEBOUNCE);
     let bytes = f.edit_file(|d| set_args(d, 2, json!(["renamed"])));
     atomic_write(&f.path, &bytes);
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s2", &["args"]);
     assert_eq!(u.diff.changes.len(), 1);
     assert!(f.barrier().await.0.is_empty());
@@ -193,7 +214,7 @@ async fn vim_style_save_is_one_update() {
     std::fs::rename(&f.path, &backup).unwrap();
     std::fs::write(&f.path, bytes).unwrap();
     std::fs::remove_file(&backup).unwrap();
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s0", &["args"]);
     assert!(f.barrier().await.0.is_empty());
 }
@@ -218,7 +239,7 @@ async fn delete_keeps_running_config_and_recreate_is_one_update() {
         .unwrap();
     assert!(!f.path.exists());
     std::fs::write(&f.path, bytes).unwrap();
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s1", &["args"]);
     assert!(
         u.config.servers[2].auto_disabled,
@@ -275,7 +296,7 @@ async fn configmap_data_symlink_swap_is_one_update() {
     std::os::unix::fs::symlink("..2026_01_02", f.dir.join("..data_tmp")).unwrap();
     std::fs::rename(f.dir.join("..data_tmp"), f.dir.join("..data")).unwrap();
     std::fs::remove_dir_all(f.dir.join("..2026_01_01")).unwrap();
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s0", &["args"]);
     assert_eq!(u.config.servers[0].args, ["v2"]);
 
@@ -283,7 +304,7 @@ async fn configmap_data_symlink_swap_is_one_update() {
     write_version("..2026_01_03", "v3");
     std::os::unix::fs::symlink("..2026_01_03", f.dir.join("..data_tmp")).unwrap();
     std::fs::rename(f.dir.join("..data_tmp"), f.dir.join("..data")).unwrap();
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_eq!(
         u.config.servers[0].args,
         ["v3"],
@@ -292,7 +313,7 @@ async fn configmap_data_symlink_swap_is_one_update() {
 }
 
 #[tokio::test]
-async fn forty_auto_disables_are_few_writes_and_no_updates() {
+async fn forty_auto_disables_are_few_writes_and_no_reloads() {
     let mut f = Fixture::new(json!({"mcpServers": servers(40)}), DEBOUNCE);
     let edits = (0..40).map(|i| {
         let store = f.store.clone();
@@ -331,6 +352,100 @@ async fn forty_auto_disables_are_few_writes_and_no_updates() {
         "an own save caused an update"
     );
     assert_eq!(f.store.stats().reloads, 1);
+    // Each save sent one update of the daemon's own edits; together they carry all 40.
+    assert_eq!(f.edits.len() as u64, stats.saves);
+    let mut disabled = std::collections::BTreeSet::new();
+    for u in &f.edits {
+        let UpdateCause::Edits(edits) = &u.cause else {
+            panic!("{:?}", u.cause)
+        };
+        disabled.extend(edits.iter().filter_map(|e| e.server().map(str::to_string)));
+        for c in &u.diff.changes {
+            assert_eq!(c.fields, ["auto_disabled", "auto_disable_reason"]);
+        }
+    }
+    assert_eq!(disabled.len(), 40);
+    assert!(
+        f.edits
+            .last()
+            .unwrap()
+            .config
+            .servers
+            .iter()
+            .all(|s| s.auto_disabled)
+    );
+}
+
+/// An import (servers added in a batch) racing the policy's auto-disables: every edit lands in
+/// the file and in the running config, the updates say which edits they carry, and an edit's
+/// `Applied` resolves only once the update carrying it has been applied (dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_racing_auto_disables_loses_nothing() {
+    use futures::FutureExt;
+    const N: usize = 12;
+    let mut f = Fixture::new(json!({"mcpServers": servers(N)}), DEBOUNCE);
+    let imports = (0..N).map(|i| {
+        let store = f.store.clone();
+        let entry = json!({"name": format!("imported{i}"), "command": "true"});
+        async move {
+            let entry = entry.as_object().unwrap().clone();
+            store.edit(ConfigEdit::AddServer { entry }).await
+        }
+    });
+    let disables = (0..N).map(|i| {
+        let store = f.store.clone();
+        async move {
+            store
+                .edit(ConfigEdit::SetAutoDisabled {
+                    server: format!("s{i}"),
+                    reason: format!("failed {i}"),
+                })
+                .await
+        }
+    });
+    let (imported, disabled) = futures::future::join(
+        futures::future::join_all(imports),
+        futures::future::join_all(disables),
+    )
+    .await;
+    let mut applied: Vec<_> = imported
+        .into_iter()
+        .chain(disabled)
+        .map(|r| Box::pin(r.unwrap().wait()))
+        .collect();
+    // Saved, but no update has been applied yet: none of them may say it has.
+    for a in &mut applied {
+        assert!(a.as_mut().now_or_never().is_none(), "applied too early");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut last = None;
+    while seen.len() < 2 * N {
+        let u = next_update(&mut f.updates).await;
+        let UpdateCause::Edits(edits) = &u.cause else {
+            panic!("a reload: {:?}", u.cause)
+        };
+        seen.extend(edits.iter().map(|e| e.label()));
+        last = Some(u.config.clone());
+        drop(u);
+    }
+    tokio::time::timeout(DEADLINE, futures::future::join_all(applied))
+        .await
+        .expect("every edit applied once its update was");
+    let last = last.unwrap();
+    let doc = read_doc(&f.path);
+    for i in 0..N {
+        assert!(
+            last.server(&format!("imported{i}")).is_some(),
+            "imported{i}"
+        );
+        assert!(last.server(&format!("s{i}")).unwrap().auto_disabled, "s{i}");
+        assert_eq!(
+            server_entry(&doc, &format!("imported{i}"))["command"],
+            "true"
+        );
+        assert_eq!(server_entry(&doc, &format!("s{i}"))["auto_disabled"], true);
+    }
+    assert!(f.barrier().await.0.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,7 +601,7 @@ async fn invalid_edit_keeps_running_config_and_the_next_valid_one_applies() {
     let mut good = servers(3);
     good[2]["args"] = json!(["fixed"]);
     std::fs::write(&f.path, pretty(&json!({"mcpServers": good}))).unwrap();
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s2", &["args"]);
     assert!(u.config.servers[1].auto_disabled);
     assert!(f.store.stats().last_config_error.is_none());
@@ -627,7 +742,7 @@ async fn unknown_keys_key_order_and_mode_survive_a_save() {
 }
 
 #[tokio::test]
-async fn add_remove_and_enable_edits_are_saved_without_updates() {
+async fn add_remove_and_enable_edits_are_saved_without_reloads() {
     let mut f = Fixture::new(json!({"mcpServers": servers(2)}), DEBOUNCE);
     let entry = json!({"name": "new", "url": "http://127.0.0.1:7/mcp", "x": 1})
         .as_object()
@@ -704,13 +819,13 @@ async fn restored_older_copy_gets_daemon_edits_reapplied() {
     let mut doc: Map<String, Value> = serde_json::from_slice(&old).unwrap();
     set_args(&mut doc, 2, json!(["restored"]));
     atomic_write(&f.path, &pretty(&Value::Object(doc)));
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert!(
         matches!(
             u.cause,
-            ReloadCause::Watcher {
+            UpdateCause::Reload(ReloadCause::Watcher {
                 edit: OutsideEdit::LowerGeneration { disk: 5, ours: 6 }
-            }
+            })
         ),
         "{:?}",
         u.cause
@@ -754,7 +869,7 @@ async fn symlinked_config_is_written_through_to_its_target() {
     let mut doc = read_doc(&real);
     doc["mcpServers"][0]["args"] = json!(["via-target"]);
     atomic_write(&real, &pretty(&Value::Object(doc)));
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s0", &["args"]);
 }
 
@@ -862,11 +977,11 @@ async fn restoring_the_daemons_last_save_after_an_edit_is_an_edit() {
     let ours = std::fs::read(&f.path).unwrap();
     let edited = f.edit_file(|d| set_args(d, 1, json!(["user"])));
     atomic_write(&f.path, &edited);
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s1", &["args"]);
     // Undo in the editor: byte for byte the daemon's save, but the user's doing.
     atomic_write(&f.path, &ours);
-    let u = next_update(&mut f.updates).await;
+    let u = f.next_reload().await;
     assert_modified(&u, "s1", &["args"]);
     assert_eq!(u.config.servers[1].args, ["1"]);
     assert!(f.barrier().await.0.is_empty());

@@ -8,16 +8,6 @@ use std::time::Duration;
 use crate::common::*;
 use serde_json::{Value, json};
 
-fn call_tool_json(daemon: &Daemon, tool: &str, args: Value) -> Value {
-    let out = daemon.cli(&[
-        "call",
-        "tool",
-        &format!("--tool-name={tool}"),
-        &format!("--json_args={args}"),
-    ]);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("call tool {tool}: {e}: {out}"))
-}
-
 #[test]
 fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
     let http = HttpFixture::start("http", "healthy");

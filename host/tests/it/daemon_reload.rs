@@ -259,6 +259,51 @@ fn a_user_fixing_an_auto_disabled_server_gets_it_retried_at_once() {
 
 /// An edit of the config's `policy` section takes effect while running, settings and limits
 /// alike; a `--policy` given at start keeps winning over `policy.path`.
+/// The policy's reload filter judges the user's edits of the file, not the daemon's own: with a
+/// policy that ignores every change, a server the user adds to the file is not started, and one
+/// added through `upstream_servers add` is, on the same route minus the filter.
+#[test]
+fn upstream_servers_add_is_applied_though_the_policy_ignores_every_file_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("ignoring.wasm");
+    std::fs::write(&policy, guest::ignoring_reloads()).unwrap();
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("a", "healthy")]}),
+        &["--policy", policy.to_str().unwrap()],
+    );
+    daemon.wait_state("a", "Ready", Duration::from_secs(30));
+
+    let reloads = daemon.status()["config"]["reloads"].as_u64().unwrap();
+    edit_config(&daemon, |c| {
+        c["mcpServers"]
+            .as_array_mut()
+            .unwrap()
+            .push(fixture_server("b", "healthy"))
+    });
+    wait_reload_handled(&daemon, reloads);
+    wait_for(
+        Duration::from_secs(20),
+        "the policy to ignore the edit",
+        || (daemon.status()["changes_ignored_by_policy"] == 1).then_some(()),
+    );
+    assert!(daemon.server("b").is_null(), "{}", daemon.server("b"));
+
+    let added = call_tool_json(
+        &daemon,
+        "upstream_servers",
+        json!({"operation": "add", "name": "c", "server": {"command": FIXTURE, "args": ["--mode", "healthy"]}}),
+    );
+    assert_eq!(added["ok"], true, "{added}");
+    daemon.wait_state("c", "Ready", Duration::from_secs(30));
+    let status = daemon.status();
+    assert_eq!(status["changes_ignored_by_policy"], 1, "{status}");
+    assert_eq!(
+        status["config_syncs"], 1,
+        "the daemon's edit is no reload: {status}"
+    );
+    assert!(daemon.server("b").is_null());
+}
+
 #[test]
 fn a_policy_edit_applies_its_settings_and_limits_and_keeps_the_cli_policy() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use mcpproxy::policy::types::FailureKind;
-use mcpproxy::policy::{FailureEvent, Transport};
+use mcpproxy::contract::FailureKind;
+use mcpproxy::contract::{FailureEvent, Transport};
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
@@ -162,6 +162,43 @@ pub fn rejecting(message: &str) -> Vec<u8> {
         "policy",
         &core_wat(Misbehaviour::Nothing, Some(message)),
     )
+}
+
+/// A guest whose reload filter ignores every change (with a reason); its other decisions are
+/// `Nothing`'s.
+pub fn ignoring_reloads() -> Vec<u8> {
+    let core = core_wat(Misbehaviour::Nothing, None);
+    let start = core
+        .find("(func (export \"mcpproxy:policy/decisions@0.1.0#filter-reload\")")
+        .expect("filter-reload in core");
+    let reason = "the test policy ignores every reload";
+    // `count` verdicts of 12 bytes: discriminant 1 (`ignore`), then the reason's pointer and
+    // length.
+    let filter = format!(
+        r#"(data (i32.const 320) "{reason}")
+  (func (export "mcpproxy:policy/decisions@0.1.0#filter-reload")
+      (param $pp i32) (param $pl i32) (param $cp i32) (param $n i32)
+      (param $has_disk i32) (param $disk i64) (param $has_stamped i32) (param $stamped i64)
+      (result i32)
+    (local $list i32) (local $at i32) (local $i i32)
+    (local.set $list (call $realloc (i32.const 0) (i32.const 0) (i32.const 4)
+      (i32.mul (local.get $n) (i32.const 12))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $at (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 12))))
+      (i32.store8 (local.get $at) (i32.const 1))
+      (i32.store offset=4 (local.get $at) (i32.const 320))
+      (i32.store offset=8 (local.get $at) (i32.const {len}))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (i32.store (i32.const 48) (local.get $list))
+    (i32.store (i32.const 52) (local.get $n))
+    (i32.const 48))
+)"#,
+        len = reason.len()
+    );
+    let core = format!("{}{filter}", &core[..start]);
+    component_for(&[POLICY_WIT], "policy", &core)
 }
 
 /// A guest built against `mcpproxy:policy@0.2.0`.

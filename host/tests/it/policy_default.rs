@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
-use mcpproxy::policy::{
-    DisableDecision, FailureEvent, Policy, PolicyHost, PolicyOptions, Transport, Verdict,
-};
+use mcpproxy::contract::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
+use mcpproxy::contract::{DisableDecision, FailureEvent, Limits, Policy, Transport, Verdict};
+use mcpproxy::policy::{PolicyHost, PolicyOptions};
 use serde_json::json;
 
 fn event(kind: FailureKind, detail: &str, consecutive: u32) -> FailureEvent {
@@ -30,7 +29,10 @@ fn event(kind: FailureKind, detail: &str, consecutive: u32) -> FailureEvent {
 /// A deadline generous enough that a busy CI machine never times out a decision.
 fn options() -> PolicyOptions {
     PolicyOptions {
-        deadline: Duration::from_millis(250),
+        limits: Limits {
+            deadline: Duration::from_millis(250),
+            ..Limits::DEFAULT
+        },
         ..PolicyOptions::default()
     }
 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::guest::Misbehaviour;
-use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff};
-use mcpproxy::policy::{
-    DisableDecision, OnFailure, Policy, PolicyHost, PolicyOptions, QuarantineSettings, Verdict,
-};
+use mcpproxy::contract::{Change, ChangeKind, ChangeTarget, ConfigDiff};
+use mcpproxy::contract::{DisableDecision, Limits, OnFailure, Policy, Verdict};
+use mcpproxy::daemon::policy_watch::PolicyWatch;
+use mcpproxy::policy::{PolicyHost, PolicyOptions, QuarantineSettings};
 
 use crate::guest::event;
 
@@ -48,7 +48,10 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn options(path: &Path) -> PolicyOptions {
     PolicyOptions {
         files: Some(path.into()),
-        deadline: Duration::from_millis(250),
+        limits: Limits {
+            deadline: Duration::from_millis(250),
+            ..Limits::DEFAULT
+        },
         ..PolicyOptions::default()
     }
 }
@@ -344,7 +347,10 @@ fn the_memory_cap_is_per_policy() {
     assert!(error.contains("hungry.wasm"), "{error}");
 
     let roomy_options = PolicyOptions {
-        memory_limit: 32 << 20,
+        limits: Limits {
+            memory_limit: 32 << 20,
+            ..options(&path).limits
+        },
         ..options(&path)
     };
     let roomy = PolicyHost::start(roomy_options.clone()).unwrap();
@@ -493,7 +499,7 @@ fn watched_file_is_reloaded_and_a_broken_save_ignored() {
     );
     let host = start(&path);
     let first = host.status().sha256;
-    let watch = host.watch_file().unwrap();
+    let watch = PolicyWatch::start(&host).unwrap();
     assert_eq!(watch.path(), Some(path.as_path()));
 
     // An atomic save of a different (valid) policy.
@@ -532,7 +538,7 @@ fn following_a_new_policy_path_catches_a_save_made_before_the_watch() {
     let first = write(dir.path(), "first.wasm", &nothing);
     let second = write(dir.path(), "second.wasm", &nothing);
     let host = start(&first);
-    let mut watch = host.watch_file().unwrap();
+    let mut watch = PolicyWatch::start(&host).unwrap();
 
     host.apply(&options(&second)).unwrap();
     let trap = guest::policy(Misbehaviour::Trap);
@@ -614,7 +620,10 @@ fn decisions_beyond_the_instance_pool_wait_instead_of_failing() {
         &guest::policy(Misbehaviour::InfiniteLoop),
     );
     let host = PolicyHost::start(PolicyOptions {
-        deadline: Duration::from_millis(40),
+        limits: Limits {
+            deadline: Duration::from_millis(40),
+            ..Limits::DEFAULT
+        },
         // Never quarantine: every decision must run the spinning guest.
         quarantine: QuarantineSettings {
             failures: u32::MAX,
@@ -652,7 +661,10 @@ fn apply_changes_the_deadline_and_memory_cap() {
         &guest::policy(Misbehaviour::InfiniteLoop),
     );
     let start = PolicyOptions {
-        deadline: Duration::from_millis(20),
+        limits: Limits {
+            deadline: Duration::from_millis(20),
+            ..Limits::DEFAULT
+        },
         ..options(&path)
     };
     let host = PolicyHost::start(start.clone()).unwrap();
@@ -661,8 +673,10 @@ fn apply_changes_the_deadline_and_memory_cap() {
 
     let longer = Duration::from_millis(600);
     host.apply(&PolicyOptions {
-        deadline: longer,
-        memory_limit: 32 << 20,
+        limits: Limits {
+            deadline: longer,
+            memory_limit: 32 << 20,
+        },
         ..start
     })
     .unwrap();

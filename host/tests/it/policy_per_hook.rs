@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::guest::Misbehaviour;
-use mcpproxy::policy::{DisableDecision, FailureEvent, PerHook, Policy, PolicyHost, PolicyOptions};
+use mcpproxy::contract::{DisableDecision, FailureEvent, Limits, Policy};
+use mcpproxy::policy::{PerHook, PolicyHost, PolicyOptions};
 
 fn default_wasm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.wasm")
@@ -22,7 +23,10 @@ fn spawn_error() -> FailureEvent {
 fn options(files: PerHook<PathBuf>) -> PolicyOptions {
     PolicyOptions {
         files: Some(files),
-        deadline: Duration::from_millis(250),
+        limits: Limits {
+            deadline: Duration::from_millis(250),
+            ..Limits::DEFAULT
+        },
         ..PolicyOptions::default()
     }
 }

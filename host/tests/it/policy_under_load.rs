@@ -7,13 +7,17 @@
 
 use std::time::Duration;
 
-use mcpproxy::policy::types::FailureKind;
-use mcpproxy::policy::{FailureEvent, Policy, PolicyHost, PolicyOptions, Transport};
+use mcpproxy::contract::FailureKind;
+use mcpproxy::contract::{FailureEvent, Limits, Policy, Transport};
+use mcpproxy::policy::{PolicyHost, PolicyOptions};
 
 #[test]
 fn preempted_decisions_do_not_time_out() {
     let host = PolicyHost::start(PolicyOptions {
-        deadline: Duration::from_millis(5),
+        limits: Limits {
+            deadline: Duration::from_millis(5),
+            ..Limits::DEFAULT
+        },
         ..PolicyOptions::default()
     })
     .unwrap();

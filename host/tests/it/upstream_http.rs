@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use crate::upstream_support::*;
 use mcpproxy::config::Protocol;
-use mcpproxy::policy::Transport;
-use mcpproxy::upstream::{
-    CallError, Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession,
-};
+use mcpproxy::contract::Transport;
+use mcpproxy::contract::{Failure, FailureKind};
+use mcpproxy::upstream::{CallError, Connector, Dialer, DialerOptions, UpstreamSession};
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;

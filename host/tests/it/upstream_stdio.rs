@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::upstream_support::*;
-use mcpproxy::policy::Transport;
+use mcpproxy::contract::Transport;
+use mcpproxy::contract::{Failure, FailureKind};
 use mcpproxy::upstream::{
-    CallError, Connector, Dialer, DialerOptions, Failure, FailureKind, UpstreamSession,
-    log_file_path,
+    CallError, Connector, Dialer, DialerOptions, UpstreamSession, log_file_path,
 };
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;

@@ -1,9 +1,11 @@
-//! The config store's actor: the one task that reads and writes the config file.
+//! The config store's actor: the one task that reads and writes the config file, and the one
+//! holder of the running config.
 //!
 //! It classifies watcher signals (own save / nothing new / outside edit), takes outside edits
-//! in (validate, re-apply daemon edits a stale version lacked, merge parked runtime state,
-//! diff, send), and saves coalesced daemon edits with a fresh generation, never over a file
-//! that is invalid and never over an edit it has not taken in.
+//! in (validate, re-apply daemon edits a stale version lacked, merge parked runtime state),
+//! and saves coalesced daemon edits with a fresh generation, never over a file that is invalid
+//! and never over an edit it has not taken in. Either way the new running config is diffed
+//! against the old one and published (`publish`) as one `ConfigUpdate`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -23,9 +25,9 @@ use crate::config::model::Config;
 use crate::config::save::stage;
 use crate::config::state::RuntimeState;
 use crate::config::suppress::{FileVerdict, OutsideEdit, Seen, classify, outside_case};
-use crate::watcher::{ConfigWatcher, WatchSignal};
+use crate::config::watch::{FileWatcher, WatchSignal};
 
-use super::{ConfigStats, ConfigUpdate, ReloadCause, Reply};
+use super::{AppliedSignal, ConfigStats, ConfigUpdate, ReloadCause, Reply, UpdateCause};
 
 /// Edits arriving this close together go into one save.
 const GATHER: Duration = Duration::from_millis(20);
@@ -78,7 +80,7 @@ impl Actor {
         mut self,
         mut requests: mpsc::UnboundedReceiver<(ConfigEdit, Reply)>,
         mut signals: mpsc::UnboundedReceiver<WatchSignal>,
-        watcher: ConfigWatcher,
+        watcher: FileWatcher,
     ) {
         tracing::debug!(file = %self.path.display(), dirs = ?watcher.dirs(), "config store running");
         let mut watching = true;
@@ -275,29 +277,38 @@ impl Actor {
                 return false;
             }
         };
-        let mut changes = diff(&self.config, &config);
-        changes.stamped_generation = self.last_write.as_ref().map(|w| w.0);
         self.generation = file_generation;
         self.doc = doc;
-        self.config = config.clone();
         self.file_invalid = false;
         let generation = self.generation;
         self.set_error(None);
         self.with_stats(|s| s.config_generation = generation);
+        self.publish(config, UpdateCause::Reload(cause), AppliedSignal::default())
+            .await;
+        true
+    }
+
+    /// Makes `config` the running config and sends the change, if any, as one update.
+    async fn publish(&mut self, config: Config, cause: UpdateCause, applied: AppliedSignal) {
+        let mut changes = diff(&self.config, &config);
+        changes.stamped_generation = self.last_write.as_ref().map(|w| w.0);
+        self.config = config;
         if changes.is_empty() {
-            tracing::debug!(file = %self.path.display(), "outside edit changes nothing effective");
-            return true;
+            tracing::debug!(file = %self.path.display(), ?cause, "changes nothing effective");
+            return;
         }
-        self.with_stats(|s| s.reloads += 1);
+        if let UpdateCause::Reload(_) = cause {
+            self.with_stats(|s| s.reloads += 1);
+        }
         let update = ConfigUpdate {
-            config,
+            config: self.config.clone(),
             diff: changes,
             cause,
+            applied,
         };
         if self.updates.send(update).await.is_err() {
             tracing::debug!("no one listens for config updates");
         }
-        true
     }
 
     /// Writes pending edits (and any folded runtime state) with the next generation.
@@ -317,7 +328,7 @@ impl Actor {
         }
         self.target = access.target;
         if !self.writable {
-            self.park(batch, "the config file is read-only");
+            self.park(batch, "the config file is read-only").await;
             return;
         }
         let mut displaced_ours: Option<Vec<u8>> = None;
@@ -326,9 +337,12 @@ impl Actor {
             let on_disk = match std::fs::read(&self.path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return self.park(batch, "the config file is missing");
+                    return self.park(batch, "the config file is missing").await;
                 }
-                Err(e) => return self.park(batch, &format!("cannot read the config file: {e}")),
+                Err(e) => {
+                    let why = format!("cannot read the config file: {e}");
+                    return self.park(batch, &why).await;
+                }
             };
             let unchanged = self.known.as_deref() == Some(on_disk.as_slice())
                 || displaced_ours.as_deref() == Some(on_disk.as_slice());
@@ -343,10 +357,10 @@ impl Actor {
                     .take_in(on_disk, parsed, ReloadCause::BeforeSave { edit })
                     .await
                 {
-                    return self.park(batch, "the config file is invalid");
+                    return self.park(batch, "the config file is invalid").await;
                 }
             } else if self.file_invalid {
-                return self.park(batch, "the config file is invalid");
+                return self.park(batch, "the config file is invalid").await;
             }
 
             let mut doc = self.doc.clone();
@@ -362,14 +376,14 @@ impl Actor {
             doc.insert(GENERATION_KEY.into(), Value::from(generation));
             let config = match from_document(&self.path, &doc) {
                 Ok(c) => c,
-                Err(e) => return self.reply_all(batch, Err(e)),
+                Err(e) => return reply_all(batch, e),
             };
             let mut bytes = match serde_json::to_vec_pretty(&doc) {
                 Ok(b) => b,
                 Err(e) => {
                     let e =
                         ConfigError::io(&self.path, "cannot serialise", &std::io::Error::other(e));
-                    return self.reply_all(batch, Err(e));
+                    return reply_all(batch, e);
                 }
             };
             bytes.push(b'\n');
@@ -380,12 +394,12 @@ impl Actor {
                     tracing::warn!(file = %self.target.display(), error = %e, "cannot write the config file; switching to the state file");
                     self.writable = false;
                     self.with_stats(|s| s.writable = false);
-                    return self.park(batch, "the config file cannot be written");
+                    return self.park(batch, "the config file cannot be written").await;
                 }
                 Err(e) => {
                     let e = ConfigError::io(&self.target, "cannot save", &e);
                     tracing::error!(error = %e, "config save failed");
-                    return self.reply_all(batch, Err(e));
+                    return reply_all(batch, e);
                 }
             };
             let raced = committed
@@ -413,7 +427,7 @@ impl Actor {
                     }
                     self.take_in(theirs, parsed, ReloadCause::BeforeSave { edit })
                         .await;
-                    return self.park(batch, "the config file is invalid");
+                    return self.park(batch, "the config file is invalid").await;
                 }
                 if let Err(e) = committed.finish() {
                     tracing::warn!(error = %e, "cannot clean up after a save");
@@ -427,15 +441,18 @@ impl Actor {
             if let Err(e) = committed.finish() {
                 tracing::warn!(error = %e, "cannot make the config save durable");
             }
-            return self.saved(batch, results, generation, bytes, doc, config);
+            return self
+                .saved(batch, results, generation, bytes, doc, config)
+                .await;
         }
         tracing::warn!(file = %self.path.display(), "config keeps changing under every save; parking the edits");
-        self.park(batch, "the file kept changing during the save");
+        self.park(batch, "the file kept changing during the save")
+            .await;
         // Retried at the next save window, or folded in by the next outside edit.
         self.dirty = !self.overlay.is_empty();
     }
 
-    fn saved(
+    async fn saved(
         &mut self,
         batch: Vec<(ConfigEdit, Reply)>,
         results: Vec<Result<(), ConfigError>>,
@@ -448,7 +465,6 @@ impl Actor {
         self.last_write = Some((generation, bytes, false));
         self.generation = generation;
         self.doc = doc;
-        self.config = config;
         self.file_invalid = false;
         self.dirty = false;
         if !self.overlay.is_empty() {
@@ -466,26 +482,32 @@ impl Actor {
             s.state_file = None;
         });
         tracing::debug!(file = %self.path.display(), generation, edits = batch.len(), "config saved");
+        let mut edits = Vec::new();
+        let mut signal = AppliedSignal::default();
         for ((edit, reply), result) in batch.into_iter().zip(results) {
-            if result.is_ok() {
-                self.journal.push_back((generation, edit));
+            let answer = result.map(|()| {
+                self.journal.push_back((generation, edit.clone()));
                 if self.journal.len() > JOURNAL_LEN {
                     self.journal.pop_front();
                 }
-            }
-            let _ = reply.send(result);
+                edits.push(edit);
+                signal.applied()
+            });
+            let _ = reply.send(answer);
         }
+        self.publish(config, UpdateCause::Edits(edits), signal)
+            .await;
     }
 
     /// The file cannot take the edits now: runtime state goes to the state file (merged into
     /// the running config), other edits fail with the reason.
-    fn park(&mut self, batch: Vec<(ConfigEdit, Reply)>, why: &str) {
+    async fn park(&mut self, batch: Vec<(ConfigEdit, Reply)>, why: &str) {
         if batch.is_empty() {
             return;
         }
         let mut effective = self.doc.clone();
         self.overlay.apply(&mut effective);
-        let mut replies = Vec::new();
+        let mut results = Vec::new();
         let mut touched = Vec::new();
         for (edit, reply) in batch {
             let result = if edit.is_runtime_state() {
@@ -500,8 +522,9 @@ impl Actor {
             if result.is_ok() {
                 touched.extend(edit.server().map(str::to_string));
             }
-            replies.push((reply, result));
+            results.push((edit, reply, result));
         }
+        let mut parked = None;
         if !touched.is_empty() {
             let stored = from_document(&self.path, &effective).and_then(|config| {
                 for name in &touched {
@@ -509,32 +532,46 @@ impl Actor {
                         self.overlay.record(s);
                     }
                 }
-                self.config = config;
-                self.overlay.store(&self.state_path)
+                self.overlay.store(&self.state_path).map(|()| config)
             });
-            if let Err(e) = stored {
-                tracing::error!(error = %e, "cannot keep runtime state");
-                for (_, result) in replies.iter_mut() {
-                    if result.is_ok() {
-                        *result = Err(e.clone());
+            match stored {
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot keep runtime state");
+                    for (_, _, result) in results.iter_mut() {
+                        if result.is_ok() {
+                            *result = Err(e.clone());
+                        }
                     }
                 }
-            } else {
-                tracing::warn!(file = %self.path.display(), reason = why, state_file = %self.state_path.display(),
-                    "config not written; runtime state kept in the state file");
-                let state_path = self.state_path.clone();
-                self.with_stats(|s| s.state_file = Some(state_path));
+                Ok(config) => {
+                    tracing::warn!(file = %self.path.display(), reason = why, state_file = %self.state_path.display(),
+                        "config not written; runtime state kept in the state file");
+                    let state_path = self.state_path.clone();
+                    self.with_stats(|s| s.state_file = Some(state_path));
+                    parked = Some(config);
+                }
             }
         }
-        for (reply, result) in replies {
-            let _ = reply.send(result);
+        let mut edits = Vec::new();
+        let mut signal = AppliedSignal::default();
+        for (edit, reply, result) in results {
+            let answer = result.map(|()| {
+                edits.push(edit);
+                signal.applied()
+            });
+            let _ = reply.send(answer);
+        }
+        if let Some(config) = parked {
+            self.publish(config, UpdateCause::Edits(edits), signal)
+                .await;
         }
     }
+}
 
-    fn reply_all(&mut self, batch: Vec<(ConfigEdit, Reply)>, result: Result<(), ConfigError>) {
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
-        }
+/// Fails every edit of `batch` with `error`.
+fn reply_all(batch: Vec<(ConfigEdit, Reply)>, error: ConfigError) {
+    for (_, reply) in batch {
+        let _ = reply.send(Err(error.clone()));
     }
 }
 

@@ -1,11 +1,14 @@
-//! `ConfigStore`: the single owner of the config file.
+//! `ConfigStore`: the single owner of the running config and of the config file.
 //!
 //! An actor task holds the last bytes read or written, the generation it last stamped, the
-//! running config and the raw document (unknown keys, key order). Daemon edits arrive through
-//! cheap `ConfigStore` handles and are coalesced into few saves; the directory watcher's
-//! signals are classified (own save / nothing new / outside edit); outside edits that parse
-//! and validate are sent as `ConfigUpdate`s with their diff. Nothing else writes the file.
-//! Dropping every handle stops the actor and the watcher.
+//! running config and the raw document (unknown keys, key order). Every change takes one
+//! route: the user's edits of the file (the directory watcher's signals, classified as own
+//! save / nothing new / outside edit) and the daemon's own edits (`ConfigStore::edit`:
+//! `upstream_servers`, auto-disables, imports, the dashboard; coalesced into few saves) are
+//! applied here, and each change of the running config goes out as one `ConfigUpdate` with
+//! its diff against the previous running config and its cause, in the order they happened.
+//! Nothing else writes the file or holds a running config of its own. Dropping every handle
+//! stops the actor and the watcher.
 //!
 //! The actor (in `actor`) does its small file I/O inline: a save is one temp file + fsync +
 //! rename.
@@ -19,14 +22,14 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::access;
-use crate::config::diff::ConfigDiff;
 use crate::config::edit::ConfigEdit;
 use crate::config::error::ConfigError;
 use crate::config::load::{from_document, parse_document};
 use crate::config::model::Config;
 use crate::config::state::{RuntimeState, STATE_FILE_NAME};
 use crate::config::suppress::OutsideEdit;
-use crate::watcher::{DebounceWindow, watch_config};
+use crate::config::watch::{DebounceWindow, watch_file};
+use crate::contract::ConfigDiff;
 
 mod actor;
 use actor::Actor;
@@ -53,7 +56,7 @@ impl StoreOptions {
     }
 }
 
-/// Why a `ConfigUpdate` was sent.
+/// How an outside edit of the file was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "found_by", rename_all = "snake_case")]
 pub enum ReloadCause {
@@ -63,13 +66,58 @@ pub enum ReloadCause {
     BeforeSave { edit: OutsideEdit },
 }
 
-/// An outside edit that parsed and validated, against the previously running config.
+/// Why the running config changed.
 #[derive(Debug, Clone, PartialEq)]
+pub enum UpdateCause {
+    /// The user edited the file (and it parsed and validated). The only cause the policy's
+    /// reload filter sees: it may ignore changes the user made.
+    Reload(ReloadCause),
+    /// The daemon's own edits, saved (or parked in the state file): applied as asked, never
+    /// filtered, since the user or the policy asked for exactly these.
+    Edits(Vec<ConfigEdit>),
+}
+
+/// One change of the running config, against the previous running config.
+#[derive(Debug)]
 pub struct ConfigUpdate {
     /// The new running config (runtime state from the state file merged in).
     pub config: Config,
     pub diff: ConfigDiff,
-    pub cause: ReloadCause,
+    pub cause: UpdateCause,
+    /// Dropped with the update once its consumer has applied it: that wakes the `Applied`
+    /// of each edit it carries.
+    pub applied: AppliedSignal,
+}
+
+/// Held by a `ConfigUpdate`; dropping it signals the edits' `Applied`.
+#[derive(Debug, Default)]
+pub struct AppliedSignal(Vec<oneshot::Sender<()>>);
+
+impl AppliedSignal {
+    /// One more edit whose `Applied` this signal wakes.
+    fn applied(&mut self) -> Applied {
+        let (tx, applied) = Applied::pair();
+        self.0.push(tx);
+        applied
+    }
+}
+
+/// Returned for a saved edit: resolves once the `ConfigUpdate` carrying it has been applied
+/// (its consumer dropped it), or at once if the edit changed nothing.
+#[derive(Debug)]
+pub struct Applied(oneshot::Receiver<()>);
+
+impl Applied {
+    /// A signal and the `Applied` it wakes.
+    fn pair() -> (oneshot::Sender<()>, Applied) {
+        let (tx, rx) = oneshot::channel();
+        (tx, Applied(rx))
+    }
+
+    pub async fn wait(self) {
+        // An error is the signal dropped: that is the signal.
+        let _ = self.0.await;
+    }
 }
 
 /// Counters and state for `status --json`.
@@ -79,7 +127,7 @@ pub struct ConfigStats {
     pub config_generation: u64,
     /// Watcher events recognised as the daemon's own saves.
     pub self_writes_suppressed: u64,
-    /// Outside edits delivered as `ConfigUpdate`s.
+    /// Outside edits delivered as `ConfigUpdate`s (the daemon's own edits are not counted).
     pub reloads: u64,
     /// Debounced watcher signals looked at (own saves, touches and edits alike).
     pub watch_events: u64,
@@ -94,7 +142,7 @@ pub struct ConfigStats {
     pub state_file: Option<PathBuf>,
 }
 
-type Reply = oneshot::Sender<Result<(), ConfigError>>;
+type Reply = oneshot::Sender<Result<Applied, ConfigError>>;
 
 /// A cheap handle on the store's actor.
 #[derive(Clone)]
@@ -120,7 +168,7 @@ impl std::fmt::Debug for ConfigStore {
 impl ConfigStore {
     /// Loads `path` (which must exist and be valid; see `ensure_default`), merges runtime
     /// state from the state file, starts the watcher and the actor (on the current tokio
-    /// runtime). Returns the handle, the running config and the stream of outside edits.
+    /// runtime). Returns the handle, the running config and the stream of its updates.
     pub fn open(
         path: PathBuf,
         opts: StoreOptions,
@@ -153,7 +201,7 @@ impl ConfigStore {
 
         let (watch_tx, watch_rx) = mpsc::unbounded_channel();
         let debounce = opts.debounce.unwrap_or(config.watch_debounce);
-        let watcher = watch_config(&path, debounce, move |signal| {
+        let watcher = watch_file(&path, debounce, move |signal| {
             let _ = watch_tx.send(signal);
         })?;
         let debounce_window = watcher.window();
@@ -197,8 +245,9 @@ impl ConfigStore {
     }
 
     /// Applies `edit` and resolves once it is persisted (in the config file, or in the state
-    /// file when the config cannot be written). Edits close together share one save.
-    pub async fn edit(&self, edit: ConfigEdit) -> Result<(), ConfigError> {
+    /// file when the config cannot be written). Edits close together share one save, and one
+    /// `ConfigUpdate`; `Applied` says when that has been applied.
+    pub async fn edit(&self, edit: ConfigEdit) -> Result<Applied, ConfigError> {
         let closed = || ConfigError::StoreClosed {
             file: self.path.clone(),
         };
@@ -213,7 +262,6 @@ impl ConfigStore {
         self.errors.clone()
     }
 
-    /// A snapshot of the counters.
     /// Apply an accepted edit of `watch_debounce_ms` to the watcher, from its next burst on.
     /// Does nothing when the caller fixed the window at open (`StoreOptions::debounce`).
     pub fn set_debounce(&self, window: Duration) {
@@ -227,6 +275,7 @@ impl ConfigStore {
         self.debounce.get()
     }
 
+    /// A snapshot of the counters.
     pub fn stats(&self) -> ConfigStats {
         match self.stats.lock() {
             Ok(s) => s.clone(),

@@ -9,7 +9,8 @@ use super::error::BundleError;
 use super::pin::{Pin, PinnedCandidates};
 use super::store::BundleStore;
 use super::validate::{BundleValidator, validate_bundle};
-use super::verify::{VerifiedBundle, sha256_hex, verify};
+use super::verify::{VerifiedBundle, verify};
+use crate::policy::sha256_hex;
 
 /// Verify `bundle` against the pin, validate it and activate it.
 pub fn activate_pinned(
@@ -29,7 +30,7 @@ pub fn activate_pinned(
 
 /// Load what the pin allows: the last-known-good, and the bundle at the pin's `bundle_path`
 /// (activated if it is new and valid). Call at start and whenever the bundle file changes;
-/// then `decide_policy_source`.
+/// then `choose_policy`.
 pub fn load_pinned(
     pin: &Pin,
     store: &BundleStore,

@@ -13,7 +13,7 @@ use chrono::Utc;
 use super::archive::Bundle;
 use super::keys::{SigningKey, TrustedKey, keygen as generate};
 use super::manifest::{MANIFEST_FILE, SIGNATURE_FILE};
-use super::pack::{inspect as describe, pack_dir, sign as sign_bundle};
+use super::pack::{describe, pack_dir, sign as sign_bundle};
 use super::verify::verify as verify_bundle;
 
 /// Environment variable holding the password of an encrypted secret key.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::canonical::to_canonical_bytes;
 use super::error::BundleError;
 use super::world::parse_world;
+use crate::contract::{GivenLimits, Limits, OnFailure};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
@@ -58,12 +59,13 @@ pub struct FileEntry {
 pub type Hooks = crate::policy::PerHook<String>;
 pub use crate::policy::Hook;
 
-pub use crate::policy::OnFailure;
-
 impl Manifest {
     /// The per-call limits the bundle's policy runs under (`deadline_ms`, `memory_limit_mib`).
-    pub fn limits(&self) -> crate::policy::Limits {
-        crate::policy::Limits::from_ms_mib(self.deadline_ms, self.memory_limit_mib)
+    pub fn limits(&self) -> Limits {
+        Limits::DEFAULT.with(GivenLimits {
+            deadline_ms: Some(self.deadline_ms),
+            memory_limit_mib: Some(self.memory_limit_mib),
+        })
     }
 
     /// Parse and check manifest bytes: canonical form, known fields, safe unique paths, hooks

@@ -7,10 +7,10 @@
 //! the pin's checks and the policy host's `BundleValidator` all pass; activation keeps it as
 //! the last-known-good in the data dir. This module never runs policy code itself.
 //!
-//! - `pack`, `sign`, `inspect`, `keygen`: authoring (and `cli` for the `policy bundle` commands);
+//! - `pack`, `sign`, `describe`, `keygen`: authoring (and `cli` for the `policy bundle` commands);
 //! - `verify`: the ordered checks, pure;
 //! - `store`: the activation store; `activate`: the I/O flow tying them together;
-//! - `pin`: the enterprise pin file and the pure `decide_policy_source`.
+//! - `pin`: the enterprise pin file and the pure `choose_policy`.
 //!
 //! An author's `manifest.json` template (`pack` adds `files`, and `created`/`world` if absent,
 //! and writes it canonically):
@@ -24,7 +24,7 @@
 //! ```
 //!
 //! The daemon's flow with a pin: `pin::load()`, then `load_pinned(&pin, &store, now, &validator)`
-//! and `decide_policy_source(...)` at start, and again whenever the pinned bundle file changes
+//! and `choose_policy(...)` at start, and again whenever the pinned bundle file changes
 //! (a newer valid revision is activated without a restart); `store.status(&pin.name)` for
 //! `status`.
 
@@ -48,9 +48,9 @@ pub use activate::{activate_pinned, load_pinned};
 pub use archive::Bundle;
 pub use error::BundleError;
 pub use keys::{GeneratedKeys, SigningKey, TrustedKey, keygen};
-pub use manifest::{Hook, Manifest, OnFailure};
-pub use pack::{inspect, pack, pack_dir, sign};
-pub use pin::{BundleOrigin, Pin, PinError, PinnedCandidates, PolicySource, decide_policy_source};
+pub use manifest::{Hook, Manifest};
+pub use pack::{describe, pack, pack_dir, sign};
+pub use pin::{BundleOrigin, Pin, PinError, PinnedCandidates, PolicyChoice, choose_policy};
 pub use status::BundleStatus;
 pub use store::{BundleState, BundleStore};
 pub use validate::{BundleValidator, validate_bundle};

@@ -1,6 +1,6 @@
 //! Authoring operations on bundle bytes: `pack` a source directory (its `manifest.json`
 //! template gets the file list, a creation time and the world filled in, and is written in
-//! canonical form), `sign` a packed bundle, and `inspect` one for humans.
+//! canonical form), `sign` a packed bundle, and `describe` one for humans.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,8 +13,8 @@ use super::error::BundleError;
 use super::keys::SigningKey;
 use super::manifest::{Hook, MANIFEST_FILE, Manifest, SIGNATURE_FILE};
 use super::signing::{SignatureInfo, read_signature, sign_manifest};
-use super::verify::sha256_hex;
 use super::world::HOST_WORLD;
+use crate::policy::sha256_hex;
 
 /// Pack `dir` into an unsigned bundle, as a deterministic tar.
 pub fn pack(dir: &Path) -> Result<Vec<u8>, BundleError> {
@@ -79,7 +79,7 @@ pub fn sign(bundle: &mut Bundle, key: &SigningKey) -> Result<SignatureInfo, Bund
 
 /// A human description of a bundle, without verifying its signature (use `verify` for that):
 /// the manifest's fields, the claimed signer, and each file's state against the manifest.
-pub fn inspect(bundle: &Bundle) -> String {
+pub fn describe(bundle: &Bundle) -> String {
     let mut out = String::new();
     let manifest_bytes = match bundle.manifest_bytes() {
         Ok(bytes) => bytes,

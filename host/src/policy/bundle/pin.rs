@@ -1,6 +1,6 @@
 //! The enterprise pin: a system file (default `/etc/mcpproxy/policy-pin.json`, or the path in
 //! `MCPPROXY_POLICY_PIN`) naming the trusted keys, the required bundle and where it is. While
-//! a pin exists nothing the user configures can replace the pinned bundle. `decide_policy_source`
+//! a pin exists nothing the user configures can replace the pinned bundle. `choose_policy`
 //! is the pure decision of which policy runs; reading the pin file is the only I/O here.
 
 use std::ffi::OsString;
@@ -206,9 +206,9 @@ pub enum BundleOrigin {
 
 /// Which policy the daemon runs.
 #[derive(Debug, Clone)]
-pub enum PolicySource {
-    /// No pin and no user policy: the built-in default.
-    BuiltIn,
+pub enum PolicyChoice {
+    /// No pin and no user policy: the embedded default.
+    Embedded,
     /// No pin: the user's `--policy` / `policy.path`.
     UserPolicy(PathBuf),
     /// The pinned bundle. `refused` says why a fresh bundle was not used, if it was not.
@@ -217,23 +217,23 @@ pub enum PolicySource {
         origin: BundleOrigin,
         refused: Option<String>,
     },
-    /// A pin without `require_bundle` and no valid bundle: the built-in default, and why.
-    PinnedBuiltIn { pin_file: PathBuf, refused: String },
+    /// A pin without `require_bundle` and no valid bundle: the embedded default, and why.
+    PinnedEmbedded { pin_file: PathBuf, refused: String },
 }
 
 /// Decide which policy runs. While a pin exists the user's policy path and settings are refused
 /// (the error names the pin file); a valid fresh bundle wins, else the last-known-good, else
-/// (with `require_bundle`) "refusing to start", else the built-in default.
-pub fn decide_policy_source(
+/// (with `require_bundle`) "refusing to start", else the embedded default.
+pub fn choose_policy(
     pin: Option<&Pin>,
     user_policy: Option<&Path>,
     user_settings: Option<&Value>,
     candidates: PinnedCandidates,
-) -> Result<PolicySource, PinError> {
+) -> Result<PolicyChoice, PinError> {
     let Some(pin) = pin else {
         return Ok(match user_policy {
-            Some(path) => PolicySource::UserPolicy(path.to_path_buf()),
-            None => PolicySource::BuiltIn,
+            Some(path) => PolicyChoice::UserPolicy(path.to_path_buf()),
+            None => PolicyChoice::Embedded,
         });
     };
     let user_override = match (user_policy, user_settings) {
@@ -253,7 +253,7 @@ pub fn decide_policy_source(
     let refused = match candidates.fresh {
         Ok(bundle) => match pin.admits(&bundle) {
             Ok(()) => {
-                return Ok(PolicySource::PinnedBundle {
+                return Ok(PolicyChoice::PinnedBundle {
                     bundle: Box::new(bundle),
                     origin: BundleOrigin::Fresh,
                     refused: None,
@@ -266,7 +266,7 @@ pub fn decide_policy_source(
     if let Some(lkg) = candidates.last_known_good
         && pin.admits(&lkg).is_ok()
     {
-        return Ok(PolicySource::PinnedBundle {
+        return Ok(PolicyChoice::PinnedBundle {
             bundle: Box::new(lkg),
             origin: BundleOrigin::LastKnownGood,
             refused: Some(refused),
@@ -283,7 +283,7 @@ pub fn decide_policy_source(
             reason: refused,
         });
     }
-    Ok(PolicySource::PinnedBuiltIn {
+    Ok(PolicyChoice::PinnedEmbedded {
         pin_file: pin.path.clone(),
         refused,
     })

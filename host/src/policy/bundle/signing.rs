@@ -38,7 +38,7 @@ pub struct SignatureInfo {
 }
 
 /// The signer's key id and trusted comment as the signature claims them (NOT verified): for
-/// `inspect` only.
+/// `describe` only.
 pub fn read_signature(signature_text: &str) -> Result<SignatureInfo, BundleError> {
     let sig = SignatureBox::from_string(signature_text)
         .map_err(|e| BundleError::Signature(e.to_string()))?;

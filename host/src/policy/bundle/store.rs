@@ -35,6 +35,22 @@ pub struct BundleState {
     pub last_error_at: Option<DateTime<Utc>>,
 }
 
+impl BundleState {
+    /// What `status` shows of bundle `name` in this state.
+    pub fn status(&self, name: &str) -> BundleStatus {
+        let active = self.active.as_ref();
+        BundleStatus {
+            name: name.to_string(),
+            revision: active.map(|a| a.revision),
+            manifest_sha256: active.map(|a| a.manifest_sha256.clone()),
+            key_id: active.map(|a| a.key_id.clone()),
+            activated_at: active.map(|a| a.activated_at),
+            last_error: self.last_error.clone(),
+            last_error_at: self.last_error_at,
+        }
+    }
+}
+
 /// What was activated, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveRecord {
@@ -89,7 +105,7 @@ impl BundleStore {
     }
 
     pub fn status(&self, name: &str) -> Result<BundleStatus, BundleError> {
-        Ok(BundleStatus::from_state(name, &self.state(name)?))
+        Ok(self.state(name)?.status(name))
     }
 
     /// The last-known-good bundle, verified again (keys may have changed, it may have expired,

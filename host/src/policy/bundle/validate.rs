@@ -2,24 +2,17 @@
 //! (compile, `configure` with the bundle's settings under its limits, smoke tests). The bundle
 //! module does not know the policy host, so the daemon supplies it as a `BundleValidator`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::error::BundleError;
 use super::verify::VerifiedBundle;
+use crate::contract::Limits;
 
 /// Implemented by the daemon with the real policy host.
 pub trait BundleValidator {
     /// Compile `component` and `configure` it with `settings`, under the bundle's per-call
-    /// `deadline` and `memory_limit_mib`. `Err` says why it cannot be used.
-    fn validate(
-        &self,
-        component: &[u8],
-        settings: &Value,
-        deadline: Duration,
-        memory_limit_mib: u64,
-    ) -> Result<(), String>;
+    /// `limits`. `Err` says why it cannot be used.
+    fn validate(&self, component: &[u8], settings: &Value, limits: Limits) -> Result<(), String>;
 
     /// Run the bundle's smoke tests (the manifest's `smoke_tests` file) against the bundle.
     /// Only called when the manifest names one.
@@ -32,16 +25,10 @@ pub fn validate_bundle(
     validator: &dyn BundleValidator,
 ) -> Result<(), BundleError> {
     let manifest = bundle.manifest();
-    let deadline = Duration::from_millis(manifest.deadline_ms);
     for file in manifest.hooks.distinct() {
         let component = bundle.bundle().get(file).unwrap_or_default();
         validator
-            .validate(
-                component,
-                &manifest.settings,
-                deadline,
-                manifest.memory_limit_mib,
-            )
+            .validate(component, &manifest.settings, manifest.limits())
             .map_err(|reason| BundleError::Validation {
                 name: manifest.name.clone(),
                 file: file.to_string(),

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sha2::{Digest, Sha256};
 
 use super::archive::Bundle;
 use super::error::BundleError;
@@ -14,6 +13,7 @@ use super::keys::TrustedKey;
 use super::manifest::{Hook, Manifest};
 use super::signing::verify_manifest_signature;
 use super::world::{HOST_WORLD, parse_world, world_compatible};
+use crate::policy::sha256_hex;
 
 /// A bundle that passed every check of `verify`. Only `verify` makes one.
 #[derive(Debug, Clone)]
@@ -57,11 +57,6 @@ impl VerifiedBundle {
             .as_deref()
             .and_then(|p| self.bundle.get(p))
     }
-}
-
-/// Lower-case hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Verify `bundle` against `trusted` keys at time `now`. `last_revision` is the last activated

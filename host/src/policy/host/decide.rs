@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{PolicyHost, lock};
-use crate::policy::Policy;
+use crate::contract::OnFailure;
+use crate::contract::Policy;
+use crate::contract::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 use crate::policy::loaded::LoadedPolicy;
 use crate::policy::metrics::{Hook, Outcome};
-use crate::policy::options::OnFailure;
-use crate::policy::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 use crate::policy::validate::CallFailure;
 
 impl PolicyHost {

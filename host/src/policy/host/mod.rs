@@ -23,11 +23,12 @@ use super::engine::{self, EpochTicker, PolicyEngine};
 use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
 use super::metrics::Metrics;
-use super::options::{OnFailure, PolicyOptions};
+use super::options::PolicyOptions;
 use super::per_hook::{PerHook, PolicyFiles};
 use super::quarantine::{Quarantine, QuarantineSettings};
 use super::scenarios;
 use super::validate::CallFailure;
+use crate::contract::OnFailure;
 
 pub use status::{HookComponent, PolicyStatus};
 
@@ -77,7 +78,7 @@ impl PolicyHost {
     pub fn start(opts: PolicyOptions) -> Result<Arc<PolicyHost>, PolicyError> {
         let engine = PolicyEngine::new()?;
         let linkers = Linkers::new(&engine.engine)?;
-        let ticker = engine.ticker(opts.deadline)?;
+        let ticker = engine.ticker(opts.limits.deadline)?;
         let limits = limits_for(&opts, ticker.tick);
         let default = Arc::new(
             LoadedPolicy::load(
@@ -243,7 +244,7 @@ impl PolicyHost {
     }
 
     /// The policy files the config asks for, and their settings (for the watcher).
-    pub(super) fn requested(&self) -> (Option<PolicyFiles>, serde_json::Value) {
+    pub fn requested(&self) -> (Option<PolicyFiles>, serde_json::Value) {
         let r = lock(&self.requested);
         (r.files.clone(), r.settings.clone())
     }
@@ -264,13 +265,12 @@ impl PolicyHost {
 /// The per-call limits `opts` asks for, on a ticker of period `tick`.
 fn limits_for(opts: &PolicyOptions, tick: Duration) -> CallLimits {
     CallLimits {
-        memory_limit: opts.memory_limit,
-        deadline: opts.deadline,
-        deadline_ticks: engine::ticks_for(opts.deadline, tick),
+        limits: opts.limits,
+        deadline_ticks: engine::ticks_for(opts.limits.deadline, tick),
     }
 }
 
-/// Runs the built-in scenarios through `p`: any failure refuses it.
+/// Runs the smoke scenarios through `p`: any failure refuses it.
 fn smoke_test(p: &LoadedPolicy) -> Result<(), PolicyError> {
     let fail = |scenario: String, f: CallFailure| PolicyError::SmokeTest {
         source_name: p.source_name().to_string(),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{PolicyHost, lock};
+use crate::contract::OnFailure;
 use crate::policy::cache::CacheOutcome;
 use crate::policy::loaded::PolicySource;
 use crate::policy::metrics::LatencyBucket;
-use crate::policy::options::OnFailure;
 use crate::policy::quarantine::QuarantineState;
 
 /// The active policy, as `status` shows it. With a component per hook, `source`, `sha256`,
@@ -95,8 +95,8 @@ impl PolicyHost {
             uses_wasi: active.world.needs_wasi,
             cache: active.cache,
             instance_pool: self.engine.pool_size,
-            deadline_ms: active.limits().deadline.as_millis() as u64,
-            memory_limit_mib: (active.limits().memory_limit >> 20) as u64,
+            deadline_ms: active.limits().limits.deadline.as_millis() as u64,
+            memory_limit_mib: active.limits().limits.memory_limit_mib(),
             on_failure: running.on_failure,
             decisions: self.metrics.decisions(),
             latency_us: self.metrics.latency(),

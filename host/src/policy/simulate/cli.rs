@@ -5,23 +5,21 @@
 //! embedded default, but a test of *this* policy must not.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::run::run;
 use super::scenario::Scenario;
+use crate::contract::GivenLimits;
 use crate::policy::{PolicyFiles, PolicyHost, PolicyOptions};
 
 /// What the command line (or a bundle's manifest) says over a scenario file's own values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides<'a> {
     /// Settings JSON text that replaces the scenario's settings.
     pub settings: Option<&'a str>,
-    /// A deadline that replaces the scenario's `deadline_ms`.
-    pub deadline: Option<Duration>,
-    /// A memory cap in bytes that replaces the scenario's `memory_limit_mib`.
-    pub memory_limit: Option<usize>,
+    /// Limits that replace the scenario's, where given.
+    pub limits: GivenLimits,
 }
 
 /// Runs `scenario` through the policy component at `policy_path`, with `overrides` over the
@@ -60,18 +58,12 @@ pub fn run_files(
             bail!("policy {}: no such file", path.display());
         }
     }
-    let defaults = PolicyOptions::default();
     let host = PolicyHost::start(PolicyOptions {
         files: Some(policy.clone()),
         settings: scenario_value.settings.clone(),
-        deadline: (overrides.deadline)
-            .or(scenario_value.deadline)
-            .unwrap_or(defaults.deadline),
-        memory_limit: (overrides.memory_limit)
-            .or(scenario_value.memory_limit)
-            .unwrap_or(defaults.memory_limit),
+        limits: scenario_value.limits.with(overrides.limits),
         cache_dir: cache_dir.map(Path::to_path_buf),
-        ..defaults
+        ..PolicyOptions::default()
     })
     .with_context(|| format!("policy {}: the policy host did not start", policy))?;
     let status = host.status();

@@ -12,16 +12,13 @@ use tokio::time::Instant;
 
 use super::report::{Report, Row};
 use super::scenario::{Action, Expect, ExpectVerdict, Scenario, Step};
-use crate::policy::Policy;
-use crate::policy::types::{
-    ChangeKind, ChangeTarget, ConfigDiff, DisableDecision, Transport, Verdict,
-};
-use crate::supervisor::counters::Counters;
-use crate::upstream::Failure;
+use crate::contract::Policy;
+use crate::contract::{ChangeKind, ChangeTarget, ConfigDiff, DisableDecision, Transport, Verdict};
+use crate::contract::{Failure, FailureCounters};
 
 /// What the simulator remembers about one server between steps.
 struct ServerState {
-    counters: Counters,
+    counters: FailureCounters,
     /// Connected (the last attempt became Ready and has not failed since).
     ready: bool,
     /// Auto-disabled by the policy: the daemon makes no attempts until a reload re-enables it.
@@ -38,7 +35,7 @@ impl ServerState {
         servers
             .entry(server.to_string())
             .or_insert_with(|| ServerState {
-                counters: Counters::new(window),
+                counters: FailureCounters::new(window),
                 ready: false,
                 disabled: false,
             })
@@ -157,7 +154,7 @@ fn failure_row(policy: &dyn Policy, step: &Step, state: &mut ServerState, a: Att
 }
 
 fn event_name(
-    kind: crate::upstream::FailureKind,
+    kind: crate::contract::FailureKind,
     exit: Option<i32>,
     status: Option<u16>,
 ) -> String {

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind, Transport};
+use crate::duration::parse_text as parse_duration;
+
+use crate::contract::{
+    Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind, GivenLimits, Limits, Transport,
+};
 
 /// The daemon's failure window (`daemon::FAILURE_WINDOW`), used when a scenario names none.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
@@ -37,9 +41,8 @@ pub struct Scenario {
     pub window: Duration,
     /// Root of every event's seed (see `run::event_seed`).
     pub seed: u64,
-    /// Host limits for the policy under test (`None`: the host's defaults).
-    pub deadline: Option<Duration>,
-    pub memory_limit: Option<usize>,
+    /// Host limits for the policy under test (the host's defaults where the file says none).
+    pub limits: Limits,
     /// In time order.
     pub steps: Vec<Step>,
 }
@@ -122,7 +125,7 @@ struct RawScenario {
     #[serde(default)]
     deadline_ms: Option<u64>,
     #[serde(default)]
-    memory_limit_mib: Option<usize>,
+    memory_limit_mib: Option<u64>,
     steps: Vec<RawStep>,
 }
 
@@ -236,8 +239,10 @@ impl Scenario {
             settings,
             window,
             seed: raw.seed,
-            deadline: raw.deadline_ms.map(Duration::from_millis),
-            memory_limit: raw.memory_limit_mib.map(|m| m.saturating_mul(1024 * 1024)),
+            limits: Limits::DEFAULT.with(GivenLimits {
+                deadline_ms: raw.deadline_ms,
+                memory_limit_mib: raw.memory_limit_mib,
+            }),
             steps,
         })
     }
@@ -312,15 +317,6 @@ fn diff_from_raw(raw: RawDiff) -> Result<ConfigDiff, (&'static str, String)> {
         disk_generation: raw.disk_generation,
         stamped_generation: raw.stamped_generation,
     })
-}
-
-/// `31s`, `2m`, `1h 5m`, `1500ms`; a bare number is seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(t).map_err(|e| format!("`{text}` is not a duration ({e})"))
 }
 
 /// A scenario time as the report shows it: `93s`, `2m05s`, `1.5s`.

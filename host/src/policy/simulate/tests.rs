@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::*;
-use crate::policy::Policy;
-use crate::policy::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
+use crate::contract::Policy;
+use crate::contract::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
 
 /// Disables at 3 in a row; backs off `consecutive` seconds; ignores changes of `description`
 /// only. Remembers every event it saw.

@@ -21,13 +21,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::counters::Counters;
-use super::plan::connection_changed;
 use super::{AutoDisableSink, SupervisorError};
-use crate::config::{Protocol, ServerConfig};
-use crate::policy::{DisableDecision, Policy, Transport};
+use crate::config::{Protocol, ServerConfig, connection_changed};
+use crate::contract::{DisableDecision, Policy, Transport};
+use crate::contract::{Failure, FailureCounters, FailureKind};
 use crate::status::{ConnectionState, ServerStatus};
-use crate::upstream::{CallError, Connector, Failure, FailureKind, UpstreamSession};
+use crate::upstream::{CallError, Connector, UpstreamSession};
 
 mod ready;
 mod view;
@@ -94,12 +93,6 @@ pub enum Command {
         mode: ConfigureMode,
         done: Reply,
     },
-    Enable {
-        done: Reply,
-    },
-    Disable {
-        done: Reply,
-    },
     Restart {
         done: Reply,
     },
@@ -135,7 +128,7 @@ pub fn spawn(
         config,
         state: ConnectionState::Pending,
         epoch: 0,
-        counters: Counters::new(window),
+        counters: FailureCounters::new(window),
         last_error: None,
         retry_at: None,
         connected_at: None,
@@ -181,7 +174,7 @@ struct Actor {
     /// Bumped whenever a new state is entered, so that a phase can tell that a command
     /// moved the actor elsewhere.
     epoch: u64,
-    counters: Counters,
+    counters: FailureCounters,
     last_error: Option<String>,
     retry_at: Option<(Instant, DateTime<Utc>)>,
     connected_at: Option<DateTime<Utc>>,
@@ -370,9 +363,10 @@ impl Actor {
         match self.shared.policy.should_disable(&event) {
             DisableDecision::Disable { reason } => {
                 tracing::warn!(server = %self.config.name, %reason, "auto-disabled");
-                self.config.auto_disabled = true;
-                self.config.auto_disable_reason = Some(reason.clone());
+                // Stopped at once; the sink takes it to the config store, whose update then
+                // brings this same config back through the plan.
                 self.shared.sink.auto_disabled(&self.config.name, &reason);
+                self.config.auto_disable(reason);
                 self.enter(ConnectionState::AutoDisabled);
             }
             DisableDecision::Keep => {
@@ -427,23 +421,6 @@ impl Actor {
                 self.configure(config, mode).await;
                 let _ = done.send(Ok(()));
             }
-            Command::Enable { done } => {
-                let was = self.config.is_startable();
-                self.config.enabled = true;
-                self.config.auto_disabled = false;
-                self.config.auto_disable_reason = None;
-                if !was {
-                    self.reconnect().await;
-                } else {
-                    self.publish();
-                }
-                let _ = done.send(Ok(()));
-            }
-            Command::Disable { done } => {
-                self.config.enabled = false;
-                self.switch_off().await;
-                let _ = done.send(Ok(()));
-            }
             Command::Restart { done } => {
                 if self.config.is_startable() {
                     self.reconnect().await;
@@ -470,8 +447,9 @@ impl Actor {
     }
 
     async fn configure(&mut self, mut new: ServerConfig, mode: ConfigureMode) {
-        // A runtime auto-disable sticks until the user clears it (Start/Restart or enable):
-        // an in-place update from a config read before the save landed must not undo it.
+        // Only the user clears an auto-disable, and the plan says so with a Start (or, with new
+        // connection settings, a Restart). An Update without it can only be a config taken
+        // in before this actor's own auto-disable reached the store: it keeps the record.
         if mode == ConfigureMode::Update && self.config.auto_disabled && !new.auto_disabled {
             new.auto_disabled = true;
             new.auto_disable_reason = self.config.auto_disable_reason.clone();

@@ -11,9 +11,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Actor, Command, Flow, poll_opt};
-use crate::policy::Transport;
+use crate::contract::Failure;
+use crate::contract::Transport;
 use crate::status::ConnectionState;
-use crate::upstream::{CallError, Failure, UpstreamSession};
+use crate::upstream::{CallError, UpstreamSession};
 
 /// Why the Ready loop stopped serving calls.
 enum ReadyEvent {

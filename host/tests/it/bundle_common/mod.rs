@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use mcpproxy::contract::Limits;
 use mcpproxy::policy::bundle::{
     Bundle, BundleValidator, SigningKey, VerifiedBundle, keygen, pack_dir, sign,
 };
@@ -78,18 +79,12 @@ pub struct FakeValidator {
 }
 
 impl BundleValidator for FakeValidator {
-    fn validate(
-        &self,
-        component: &[u8],
-        settings: &Value,
-        deadline: Duration,
-        memory_limit_mib: u64,
-    ) -> Result<(), String> {
+    fn validate(&self, component: &[u8], settings: &Value, limits: Limits) -> Result<(), String> {
         self.calls.lock().unwrap().push((
             component.len(),
             settings.clone(),
-            deadline,
-            memory_limit_mib,
+            limits.deadline,
+            limits.memory_limit_mib(),
         ));
         match &self.refuse_marker {
             Some(marker)

@@ -47,6 +47,17 @@ pub fn fixture_server(name: &str, mode: &str) -> Value {
     json!({"name": name, "command": FIXTURE, "args": ["--transport", "stdio", "--name", name, "--mode", mode]})
 }
 
+/// `mcpproxy call tool` of `tool` with `args` against `daemon`: its JSON answer.
+pub fn call_tool_json(daemon: &Daemon, tool: &str, args: Value) -> Value {
+    let out = daemon.cli(&[
+        "call",
+        "tool",
+        &format!("--tool-name={tool}"),
+        &format!("--json_args={args}"),
+    ]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("call tool {tool}: {e}: {out}"))
+}
+
 /// A running daemon and everything it owns on disk.
 pub struct Daemon {
     pub dir: tempfile::TempDir,

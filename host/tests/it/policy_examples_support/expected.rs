@@ -1,17 +1,18 @@
 //! An example's `expected.json` (format: `examples/policies/EXPECTED.md`) in the host's own
 //! types, and its replay through the `Policy` trait of a running `PolicyHost`.
 //!
-//! Parsing follows `examples/policies/host-check/src/cases.rs`, but builds
-//! `mcpproxy::policy` values instead of raw WIT ones, so the replay goes through exactly what
-//! the daemon calls (fresh instance per decision, answer validation, fallback accounting).
+//! The one parser of `expected.json` in Rust. It builds `mcpproxy::contract` values, so the
+//! replay goes through exactly what the daemon calls (fresh instance per decision, answer
+//! validation, fallback accounting).
 
 use std::path::Path;
 use std::time::Duration;
 
-use mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
-use mcpproxy::policy::{
-    DisableDecision, FailureEvent, Policy, PolicyHost, PolicyOptions, Transport, Verdict,
+use mcpproxy::contract::{Change, ChangeKind, ChangeTarget, ConfigDiff, FailureKind};
+use mcpproxy::contract::{
+    DisableDecision, FailureEvent, GivenLimits, Limits, Policy, Transport, Verdict,
 };
+use mcpproxy::policy::{PolicyHost, PolicyOptions};
 use serde_json::{Map, Value, json};
 
 pub enum Input {
@@ -59,9 +60,10 @@ impl Table {
         PolicyOptions {
             files: Some(path.into()),
             settings: json!({}),
-            deadline: Duration::from_millis(self.deadline_ms),
-            memory_limit: usize::try_from(self.memory_limit_mib * 1024 * 1024)
-                .unwrap_or(usize::MAX),
+            limits: Limits::DEFAULT.with(GivenLimits {
+                deadline_ms: Some(self.deadline_ms),
+                memory_limit_mib: Some(self.memory_limit_mib),
+            }),
             cache_dir: Some(cache_dir.to_path_buf()),
             ..PolicyOptions::default()
         }

@@ -10,7 +10,7 @@ use bm25::{Embedder, EmbedderBuilder, Language, Scorer};
 use rmcp::model::JsonObject;
 use serde::Serialize;
 
-use crate::downstream::ToolEntry;
+use super::ToolEntry;
 
 /// One search result, as `retrieve_tools` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

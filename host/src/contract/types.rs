@@ -1,9 +1,9 @@
-//! The values the daemon and a policy exchange; Rust twins of `wit/policy.wit`'s `types`.
+//! The failure event a policy decides on and its answers: the Rust twins of `transport`,
+//! `failure-event`, `disable-decision` and `verdict` in `wit/policy.wit`.
 
 use std::time::Duration;
 
-pub use crate::config::diff::{Change, ChangeKind, ChangeTarget, ConfigDiff};
-pub use crate::upstream::failure::FailureKind;
+use super::FailureKind;
 
 /// The transport of a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

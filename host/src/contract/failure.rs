@@ -1,7 +1,7 @@
 //! Classified connection failures: what went wrong with an upstream, with the evidence.
 //!
-//! Transports produce a `Failure`; the supervisor adds counters and asks the policy what
-//! to do. The kinds mirror `failure-kind` in `wit/policy.wit`.
+//! Transports produce a `Failure`; the supervisor adds counters (`FailureCounters`) and asks
+//! the policy what to do. The kinds are `failure-kind` in `wit/policy.wit`.
 
 use std::fmt;
 

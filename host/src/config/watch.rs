@@ -1,10 +1,12 @@
-//! The debounced config-directory watcher.
+//! The debounced directory watcher, for the config file and the files the config names (the
+//! policy component, a pinned bundle): one mechanism for every file the daemon follows.
 //!
-//! Watches the config file's **directory** (non-recursively; a watch on the file itself dies
-//! with the first atomic save) with `notify`, keeps only events about the config's name, the
+//! Watches the file's **directory** (non-recursively; a watch on the file itself dies with
+//! the first atomic save) with `notify`, keeps only events about the file's name, the
 //! daemon's own save temp files or a Kubernetes `..data` swap, and signals once per burst:
 //! the first relevant event opens a window that every further one extends. It never reads the
-//! file or decides anything: the config store does, when signalled.
+//! file or decides anything: its owner (the config store, the policy watch) does, when
+//! signalled.
 //!
 //! Why not `notify-debouncer-full`: it follows rename chains, and the daemon's save (a temp
 //! file swapped with the config by `RENAME_EXCHANGE`, then deleted) makes it move the config's
@@ -22,13 +24,13 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
-use crate::config::error::ConfigError;
-use crate::config::paths::parent_dir;
+use super::error::ConfigError;
+use super::paths::parent_dir;
 
 /// What the watcher reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchSignal {
-    /// Something happened to the config file (or its `..data` link) during the last burst.
+    /// Something happened to the file (or its `..data` link) during the last burst.
     Changed,
     /// The watcher itself reported errors (e.g. the inotify queue overflowed); the file may
     /// have changed, so the store should look.
@@ -36,14 +38,14 @@ pub enum WatchSignal {
 }
 
 /// A running watcher; dropping it stops it.
-pub struct ConfigWatcher {
+pub struct FileWatcher {
     /// Dropping the watcher closes its channel, which ends the debounce thread.
     _watcher: RecommendedWatcher,
     dirs: Vec<PathBuf>,
     window: DebounceWindow,
 }
 
-impl ConfigWatcher {
+impl FileWatcher {
     /// The directories being watched.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
@@ -77,9 +79,9 @@ impl DebounceWindow {
     }
 }
 
-impl std::fmt::Debug for ConfigWatcher {
+impl std::fmt::Debug for FileWatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigWatcher")
+        f.debug_struct("FileWatcher")
             .field("dirs", &self.dirs)
             .finish()
     }
@@ -92,8 +94,8 @@ pub struct WatchedNames {
 }
 
 impl WatchedNames {
-    /// The config's file name, plus its symlink target's name when it is a symlink.
-    pub fn for_config(path: &Path) -> Self {
+    /// The file's name, plus its symlink target's name when it is a symlink.
+    pub fn for_file(path: &Path) -> Self {
         let mut names: Vec<OsString> = path
             .file_name()
             .map(|n| vec![n.to_os_string()])
@@ -107,7 +109,7 @@ impl WatchedNames {
         WatchedNames { names }
     }
 
-    /// Whether `event` can have changed what the config path reads as. Pure.
+    /// Whether `event` can have changed what the path reads as. Pure.
     pub fn is_relevant(&self, kind: &EventKind, paths: &[PathBuf]) -> bool {
         let content_may_change = match kind {
             // Our own reads open the file; only a close after writing matters.
@@ -144,27 +146,27 @@ impl WatchedNames {
 /// rewritten continuously (a sync tool looping) is still looked at.
 const MAX_WINDOWS_PER_BURST: u32 = 10;
 
-/// Starts watching `config` with the given debounce window; `on_signal` runs on the
-/// watcher's own thread, once per burst that touched the config.
-pub fn watch_config(
-    config: &Path,
+/// Starts watching `file` with the given debounce window; `on_signal` runs on the watcher's
+/// own thread, once per burst that touched the file.
+pub fn watch_file(
+    file: &Path,
     debounce: Duration,
     on_signal: impl FnMut(WatchSignal) + Send + 'static,
-) -> Result<ConfigWatcher, ConfigError> {
-    let names = WatchedNames::for_config(config);
+) -> Result<FileWatcher, ConfigError> {
+    let names = WatchedNames::for_file(file);
     let err = |e: notify::Error| ConfigError::Watch {
-        file: config.to_path_buf(),
+        file: file.to_path_buf(),
         message: e.to_string(),
     };
     let (events, rx) = channel();
     let mut watcher = notify::recommended_watcher(events).map_err(err)?;
-    let mut dirs = vec![parent_dir(config)];
-    // A symlinked config whose target lives elsewhere (not a ConfigMap `..data` link, which
-    // swaps in the config's own directory): watch the target's directory too.
-    if let Ok(target) = std::fs::canonicalize(config) {
+    let mut dirs = vec![parent_dir(file)];
+    // A symlinked file whose target lives elsewhere (not a ConfigMap `..data` link, which
+    // swaps in the file's own directory): watch the target's directory too.
+    if let Ok(target) = std::fs::canonicalize(file) {
         let target_dir = parent_dir(&target);
         let same = std::fs::canonicalize(&dirs[0]).is_ok_and(|d| d == target_dir);
-        let in_data = crate::config::access::is_configmap_mount(config, &target);
+        let in_data = super::access::is_configmap_mount(file, &target);
         if !same && !in_data {
             dirs.push(target_dir);
         }
@@ -177,13 +179,13 @@ pub fn watch_config(
     let window = DebounceWindow::new(debounce);
     let thread_window = window.clone();
     std::thread::Builder::new()
-        .name("config-watch".into())
+        .name("file-watch".into())
         .spawn(move || run_bursts(rx, thread_window, names, on_signal))
         .map_err(|e| ConfigError::Watch {
-            file: config.to_path_buf(),
+            file: file.to_path_buf(),
             message: format!("cannot start the watcher thread: {e}"),
         })?;
-    Ok(ConfigWatcher {
+    Ok(FileWatcher {
         _watcher: watcher,
         dirs,
         window,

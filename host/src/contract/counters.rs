@@ -1,5 +1,6 @@
 //! A server's failure bookkeeping: attempts, failures in a row, failures in a sliding window,
-//! first-failure time and Ready-since, turned into the `FailureEvent` a policy decides on.
+//! first-failure time and Ready-since, turned into the `FailureEvent` a policy decides on. The
+//! supervisor keeps one per server; `policy test` replays scenarios through the same counters.
 //!
 //! Pure values: the caller passes the time in, so tests need no clock.
 
@@ -8,12 +9,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::policy::{FailureEvent, Transport};
-use crate::upstream::Failure;
+use super::{Failure, FailureEvent, Transport};
 
 /// Counters since the server was (re)started or (re)configured.
 #[derive(Debug, Clone)]
-pub struct Counters {
+pub struct FailureCounters {
     /// Connection attempts, 1-based once the first one began.
     pub attempts: u32,
     pub consecutive_failures: u32,
@@ -26,9 +26,9 @@ pub struct Counters {
     ready_since: Option<Instant>,
 }
 
-impl Counters {
+impl FailureCounters {
     pub fn new(window: Duration) -> Self {
-        Counters {
+        FailureCounters {
             attempts: 0,
             consecutive_failures: 0,
             first_failure: None,
@@ -40,7 +40,7 @@ impl Counters {
 
     /// Forget everything (restart, new connection settings, re-enabled by the user).
     pub fn reset(&mut self) {
-        *self = Counters::new(self.window);
+        *self = FailureCounters::new(self.window);
     }
 
     /// A connection attempt begins; returns its number.
@@ -100,7 +100,7 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::FailureKind;
+    use crate::contract::FailureKind;
 
     fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
@@ -110,7 +110,7 @@ mod tests {
     fn failure_events_carry_the_counters() {
         let t0 = Instant::now();
         let fail = Failure::new(FailureKind::ExitedBeforeHandshake, "boom").with_exit_code(Some(3));
-        let mut c = Counters::new(secs(60));
+        let mut c = FailureCounters::new(secs(60));
 
         // (offset from t0, action, expected (attempt, consecutive, in window, since first, ready_for))
         enum Step {

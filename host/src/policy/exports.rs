@@ -53,7 +53,7 @@ pub fn version_compatible(wanted: &str, offered: &str) -> bool {
     }
 }
 
-pub fn inspect(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldProblem> {
+pub fn check(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldProblem> {
     let ty = component.component_type();
     let wanted = format!("{DECISIONS_INTERFACE}@{WORLD_VERSION}");
 
