@@ -105,6 +105,16 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
             let keys: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
             println!("restart needed to apply the edited {}", keys.join(", "));
         }
+        if let Some(edits) = status["config"]["superseded_edits"]
+            .as_array()
+            .filter(|e| !e.is_empty())
+        {
+            let edits: Vec<&str> = edits.iter().filter_map(Value::as_str).collect();
+            println!(
+                "superseded  by your file without a generation: {}",
+                edits.join(", ")
+            );
+        }
         for line in super::status_text::policy_lines(&status) {
             println!("{line}");
         }

@@ -178,6 +178,15 @@ pub fn find_entry<'a>(
         .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
 }
 
+/// The entry of server `name`, read-only.
+pub fn entry_of<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a Map<String, Value>> {
+    doc.get(SERVERS_KEY)?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
 fn position(servers: &[Value], name: &str) -> Option<usize> {
     servers
         .iter()

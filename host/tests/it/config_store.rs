@@ -451,7 +451,13 @@ async fn an_import_racing_auto_disables_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_edits_racing_saves_are_never_lost() {
     const EDITS: usize = 25;
-    let mut f = Fixture::new(json!({"mcpServers": servers(EDITS)}), DEBOUNCE);
+    // A file the daemon has stamped before, so every version the user reads carries a
+    // generation. (A version without one is the user's newest word, and wins over the
+    // daemon's edits: `a_file_without_generation_wins_over_the_daemon_edits_it_lacks`.)
+    let mut f = Fixture::new(
+        json!({"mcpServers": servers(EDITS), "generation": 1}),
+        DEBOUNCE,
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The user: read-modify-write of their own field as fast as an editor could, alternating
     // atomic renames and in-place writes, while the daemon saves.
@@ -801,6 +807,66 @@ async fn add_remove_and_enable_edits_are_saved_without_reloads() {
     assert_eq!(names, ["s1", "new"]);
     assert!(server_entry(&doc, "s1").get("auto_disabled").is_none());
     assert!(f.barrier().await.0.is_empty());
+}
+
+/// A file without a `generation` is the user's newest word: an auto-disable and an added
+/// server it lacks are not re-applied or written back, and status names the daemon edits it
+/// superseded.
+#[tokio::test]
+async fn a_file_without_generation_wins_over_the_daemon_edits_it_lacks() {
+    let mut f = Fixture::new(json!({"mcpServers": servers(2)}), DEBOUNCE);
+    f.store
+        .edit(ConfigEdit::SetAutoDisabled {
+            server: "s0".into(),
+            reason: "crashed".into(),
+        })
+        .await
+        .unwrap();
+    let entry = json!({"name": "added", "command": "true"});
+    f.store
+        .edit(ConfigEdit::AddServer {
+            entry: entry.as_object().unwrap().clone(),
+        })
+        .await
+        .unwrap();
+    assert!(read_doc(&f.path).contains_key("generation"));
+
+    // The user writes their own version: no generation, `s0` without its auto-disable, no
+    // `added`, and an edit of their own.
+    let mut user = json!({"mcpServers": servers(2)});
+    user["mcpServers"][1]["args"] = json!(["mine"]);
+    atomic_write(&f.path, &pretty(&user));
+    let u = f.next_reload().await;
+    assert!(
+        matches!(
+            u.cause,
+            UpdateCause::Reload(ReloadCause::Watcher {
+                edit: OutsideEdit::NoGeneration
+            })
+        ),
+        "{:?}",
+        u.cause
+    );
+    assert!(
+        !u.config.servers[0].auto_disabled,
+        "the auto-disable came back"
+    );
+    assert!(
+        u.config.server("added").is_none(),
+        "the removed server came back"
+    );
+    assert_eq!(u.config.servers[1].args, ["mine"]);
+    assert_eq!(
+        f.store.stats().superseded_edits,
+        ["auto-disable s0", "add added"]
+    );
+    assert!(f.barrier().await.0.is_empty());
+    let doc = read_doc(&f.path);
+    assert!(
+        server_entry(&doc, "s0").get("auto_disabled").is_none(),
+        "{doc:?}"
+    );
+    assert_eq!(doc["mcpServers"].as_array().unwrap().len(), 2, "{doc:?}");
 }
 
 #[tokio::test]

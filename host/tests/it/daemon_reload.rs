@@ -259,6 +259,63 @@ fn a_user_fixing_an_auto_disabled_server_gets_it_retried_at_once() {
 
 /// An edit of the config's `policy` section takes effect while running, settings and limits
 /// alike; a `--policy` given at start keeps winning over `policy.path`.
+/// A file without a `generation` is the user's newest word: the auto-disable and the added
+/// server it lacks stay gone (the policy decides again on the server, which is retried), and
+/// status names the daemon edits it superseded.
+#[test]
+fn a_file_without_generation_wins_over_the_daemons_edits() {
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("crashy", "crash"), fixture_server("a", "healthy")]}),
+        &[],
+    );
+    daemon.wait_state("crashy", "Auto-Disabled", Duration::from_secs(60));
+    call_tool_json(
+        &daemon,
+        "upstream_servers",
+        json!({"operation": "add", "name": "b", "server": {"command": FIXTURE, "args": ["--mode", "healthy"]}}),
+    );
+    daemon.wait_state("b", "Ready", Duration::from_secs(30));
+    let failures = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("server=crashy") && l.contains("connection failed"))
+            .count()
+    };
+    assert_eq!(failures(&daemon.main_log()), 3);
+
+    let reloads = daemon.status()["config"]["reloads"].as_u64().unwrap();
+    let user = json!({"listen": "127.0.0.1:0", "mcpServers": [fixture_server("crashy", "crash"), fixture_server("a", "healthy")]});
+    let tmp = daemon.config.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&user).unwrap()).unwrap();
+    std::fs::rename(&tmp, &daemon.config).unwrap();
+    let status = wait_reload_handled(&daemon, reloads);
+    let superseded = &status["config"]["superseded_edits"];
+    assert_eq!(
+        superseded,
+        &json!(["auto-disable crashy", "add b"]),
+        "{status}"
+    );
+    wait_for(Duration::from_secs(30), "b to be stopped", || {
+        daemon.server("b").is_null().then_some(())
+    });
+    // The policy decides again: three more attempts, then a new auto-disable of its own.
+    wait_for(Duration::from_secs(60), "crashy to be retried", || {
+        (failures(&daemon.main_log()) == 6).then_some(())
+    });
+    daemon.wait_state("crashy", "Auto-Disabled", Duration::from_secs(60));
+    let file = read_json(&daemon.config);
+    let names: Vec<&str> = file["mcpServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["crashy", "a"],
+        "the added server was written back: {file}"
+    );
+}
+
 /// The policy's reload filter judges the user's edits of the file, not the daemon's own: with a
 /// policy that ignores every change, a server the user adds to the file is not started, and one
 /// added through `upstream_servers add` is, on the same route minus the filter.

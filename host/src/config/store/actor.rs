@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::config::access;
 use crate::config::diff::diff;
-use crate::config::edit::{ConfigEdit, apply};
+use crate::config::edit::{ConfigEdit, apply, entry_of};
 use crate::config::error::ConfigError;
 use crate::config::load::{GENERATION_KEY, document_generation, from_document, parse_document};
 use crate::config::model::Config;
@@ -229,30 +229,15 @@ impl Actor {
         let edit = match cause {
             ReloadCause::Watcher { edit } | ReloadCause::BeforeSave { edit } => edit,
         };
-        // An edit based on an older version lacks the daemon's later edits: re-apply them. A
-        // file without a generation predates every stamp (generation 0).
-        let based_on = match edit {
-            OutsideEdit::LowerGeneration { disk, .. } => Some(disk),
-            OutsideEdit::NoGeneration if self.last_write.is_some() => Some(0),
-            _ => None,
-        };
         let mut merged = false;
-        if let Some(disk) = based_on {
-            let mut reapplied = 0;
-            for (g, e) in &self.journal {
-                if *g > disk && apply(&self.path, &mut doc, e).is_ok() {
-                    reapplied += 1;
-                }
+        match edit {
+            // A restored or stale copy lacks the daemon's later edits: re-apply them.
+            OutsideEdit::LowerGeneration { disk, .. } => {
+                merged = self.reapply_since(disk, &mut doc)
             }
-            if reapplied > 0 {
-                tracing::info!(
-                    count = reapplied,
-                    since = disk,
-                    "re-applying daemon edits the older version lacked"
-                );
-                self.dirty = true;
-                merged = true;
-            }
+            // A file without a generation is the user's newest word: what it says wins.
+            OutsideEdit::NoGeneration => self.supersede_journal(&doc),
+            OutsideEdit::ChangedKeepingStamp { .. } | OutsideEdit::HigherGeneration { .. } => {}
         }
         let mut effective = doc.clone();
         if !self.overlay.is_empty() {
@@ -286,6 +271,54 @@ impl Actor {
         self.publish(config, UpdateCause::Reload(cause), AppliedSignal::default())
             .await;
         true
+    }
+
+    /// Re-applies the journalled daemon edits made after generation `disk` to `doc`; returns
+    /// whether there were any.
+    fn reapply_since(&mut self, disk: u64, doc: &mut Map<String, Value>) -> bool {
+        let mut reapplied = 0;
+        for (g, e) in &self.journal {
+            if *g > disk && apply(&self.path, doc, e).is_ok() {
+                reapplied += 1;
+            }
+        }
+        if reapplied == 0 {
+            return false;
+        }
+        tracing::info!(
+            count = reapplied,
+            since = disk,
+            "re-applying daemon edits the older version lacked"
+        );
+        self.dirty = true;
+        true
+    }
+
+    /// The user's file `doc`, without a generation, replaces everything the daemon did before
+    /// it: the journalled edits it lacks are superseded, said so in the log and in status, and
+    /// never re-applied (an auto-disable so lost is decided again by the policy). The journal
+    /// starts afresh from this file.
+    fn supersede_journal(&mut self, doc: &Map<String, Value>) {
+        let mut replayed = doc.clone();
+        let mut lacked = Vec::new();
+        for (_, e) in &self.journal {
+            let entry = |d: &Map<String, Value>| e.server().and_then(|s| entry_of(d, s)).cloned();
+            let before = entry(&replayed);
+            let applied = apply(&self.path, &mut replayed, e).is_ok();
+            if applied && before != entry(&replayed) {
+                lacked.push(e.label());
+            }
+        }
+        self.journal.clear();
+        if lacked.is_empty() || replayed == *doc {
+            return;
+        }
+        tracing::warn!(
+            file = %self.path.display(),
+            superseded = ?lacked,
+            "the config file has no generation: the user's version wins over the daemon edits it lacks"
+        );
+        self.with_stats(|s| s.superseded_edits = lacked);
     }
 
     /// Makes `config` the running config and sends the change, if any, as one update.

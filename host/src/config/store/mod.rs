@@ -136,6 +136,9 @@ pub struct ConfigStats {
     /// The last outside edit that failed to parse or validate (file, line/column, server,
     /// field); cleared by the next valid one.
     pub last_config_error: Option<String>,
+    /// The daemon edits that the user's last file without a `generation` superseded (that
+    /// file said otherwise, and the user's newest word wins), e.g. `auto-disable github`.
+    pub superseded_edits: Vec<String>,
     /// Whether the daemon can write the config file.
     pub writable: bool,
     /// Set while runtime state lives in `<data_dir>/state.json`.
@@ -312,6 +315,7 @@ mod tests {
                 "watch_events",
                 "saves",
                 "last_config_error",
+                "superseded_edits",
                 "writable",
                 "state_file"
             ]
