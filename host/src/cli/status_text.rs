@@ -36,6 +36,11 @@ pub fn policy_lines(status: &Value) -> Vec<String> {
             text(&p["memory_limit_mib"]),
         ),
     ];
+    if let Some(n) = p["backoffs_clamped"].as_u64().filter(|n| *n > 0) {
+        lines.push(format!(
+            "            {n} backoffs answered below the 100 ms floor were raised to it"
+        ));
+    }
     if let Some(hooks) = p["hooks"].as_object() {
         for (hook, c) in hooks {
             lines.push(format!(
@@ -94,7 +99,7 @@ mod tests {
         let status = json!({
             "policy": {
                 "source": "/d/acme/policy.wasm", "sha256": "f0b8f65fd47b572ea646", "world_version": "0.1.0",
-                "cache": "hit", "fallbacks": 2, "on_failure": "deny", "deadline_ms": 40,
+                "cache": "hit", "fallbacks": 2, "on_failure": "deny", "deadline_ms": 40, "backoffs_clamped": 3,
                 "memory_limit_mib": 32, "fallback_active": false, "last_error": "policy x: backoff failed: trap",
                 "decisions": {"backoff": {"ok": 5, "trap": 2}, "should-disable": {"ok": 3}, "filter-reload": {}},
                 "hooks": {"backoff": {"source": "/d/acme/guest.wasm", "sha256": "aa"}},
@@ -110,6 +115,7 @@ mod tests {
             "10 decisions, 2 fallbacks, on failure deny, deadline 40 ms, memory 32 MiB",
             "backoff: /d/acme/guest.wasm",
             "QUARANTINED for 1500 ms more",
+            "3 backoffs answered below the 100 ms floor were raised to it",
             "last error: policy x: backoff failed: trap",
             "bundle      acme-policy revision 2 (manifest 0123456789ab…, key 0136541A58423499, activated 2026-11-25T15:00:00Z), pin /etc/mcpproxy/policy-pin.json",
         ] {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::error::ConfigError;
 use super::model::{Config, PolicyConfig, Protocol, ServerConfig};
-use crate::contract::{GivenLimits, Limits, OnFailure, mib_to_bytes};
+use crate::contract::{GivenLimits, Limits, OnFailure};
 use crate::duration::{parse_value as parse_duration, type_name};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -24,6 +24,23 @@ pub const DEFAULT_CALL_TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_TOOLS_LIMIT: usize = 15;
 pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The largest values the keys take: beyond them a value is a typo, and timers would
+/// overflow.
+pub const MAX_INIT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_TOOLS_LIMIT: u64 = 10_000;
+pub const MAX_WATCH_DEBOUNCE_MS: u64 = 60_000;
+pub const MAX_POLICY_DEADLINE_MS: u64 = 10_000;
+pub const MAX_POLICY_MEMORY_MIB: u64 = 4096;
+
+/// What a duration key's 0 means: off (`health_check_interval`, as in mcpproxy-go), or a
+/// mistake (a timeout of 0 would fail every connect or call at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zero {
+    Off,
+    Invalid,
+}
 
 /// The key of the top-level array of servers.
 pub const SERVERS_KEY: &str = "mcpServers";
@@ -99,25 +116,19 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
     };
     let data_dir = f.opt_str(doc, "data_dir")?.map(expand_home);
     let init_timeout = f
-        .duration(doc, "init_timeout")?
+        .duration(doc, "init_timeout", Zero::Invalid, MAX_INIT_TIMEOUT)?
         .unwrap_or(DEFAULT_INIT_TIMEOUT);
     let call_tool_timeout = f
-        .duration(doc, "call_tool_timeout")?
+        .duration(doc, "call_tool_timeout", Zero::Invalid, MAX_INTERVAL)?
         .unwrap_or(DEFAULT_CALL_TOOL_TIMEOUT);
-    let tools_limit = match f.opt_u64(doc, "tools_limit")? {
-        None => DEFAULT_TOOLS_LIMIT,
-        Some(0) => return Err(f.err("tools_limit", "must be at least 1".into())),
-        Some(n) => usize::try_from(n).map_err(|_| f.err("tools_limit", "too large".into()))?,
-    };
+    let tools_limit = f
+        .number(doc, "tools_limit", MAX_TOOLS_LIMIT)?
+        .map_or(DEFAULT_TOOLS_LIMIT, |n| n as usize);
     let watch_debounce = f
-        .opt_u64(doc, "watch_debounce_ms")?
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_WATCH_DEBOUNCE);
-    if watch_debounce.is_zero() {
-        return Err(f.err("watch_debounce_ms", "must be at least 1".into()));
-    }
+        .number(doc, "watch_debounce_ms", MAX_WATCH_DEBOUNCE_MS)?
+        .map_or(DEFAULT_WATCH_DEBOUNCE, Duration::from_millis);
     let health_check_interval = f
-        .duration(doc, "health_check_interval")?
+        .duration(doc, "health_check_interval", Zero::Off, MAX_INTERVAL)?
         .unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
     let policy = parse_policy(path, present(doc, "policy"))?;
     let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
@@ -227,7 +238,7 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
         enabled: f.opt_bool(obj, "enabled")?.unwrap_or(true),
         auto_disabled: f.opt_bool(obj, "auto_disabled")?.unwrap_or(false),
         auto_disable_reason: f.opt_str(obj, "auto_disable_reason")?,
-        init_timeout: f.duration(obj, "init_timeout")?,
+        init_timeout: f.duration(obj, "init_timeout", Zero::Invalid, MAX_INIT_TIMEOUT)?,
         extra,
     })
 }
@@ -318,16 +329,9 @@ fn parse_policy(path: &Path, value: Option<&Value>) -> Result<PolicyConfig, Conf
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     let given = GivenLimits {
-        deadline_ms: f.opt_u64(obj, "deadline_ms")?,
-        memory_limit_mib: f.opt_u64(obj, "memory_limit_mib")?,
+        deadline_ms: f.number(obj, "deadline_ms", MAX_POLICY_DEADLINE_MS)?,
+        memory_limit_mib: f.number(obj, "memory_limit_mib", MAX_POLICY_MEMORY_MIB)?,
     };
-    match given.memory_limit_mib {
-        Some(0) => return Err(f.err("memory_limit_mib", "must be at least 1".into())),
-        Some(n) if mib_to_bytes(n).is_none() => {
-            return Err(f.err("memory_limit_mib", "too large".into()));
-        }
-        _ => {}
-    }
     let limits = Limits::DEFAULT.with(given);
     let on_failure = match f.opt_str(obj, "on_failure")?.as_deref() {
         None | Some("fallback-to-default") => OnFailure::FallbackToDefault,
@@ -433,14 +437,42 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// A duration key, at most `max`; what its 0 means is `zero`'s.
     fn duration(
         &self,
         obj: &Map<String, Value>,
         key: &str,
+        zero: Zero,
+        max: Duration,
     ) -> Result<Option<Duration>, ConfigError> {
-        present(obj, key)
-            .map(|v| parse_duration(v).map_err(|m| self.err(key, m)))
-            .transpose()
+        let Some(v) = present(obj, key) else {
+            return Ok(None);
+        };
+        let d = parse_duration(v).map_err(|m| self.err(key, m))?;
+        if d.is_zero() && zero == Zero::Invalid {
+            return Err(self.err(key, "must be more than 0".into()));
+        }
+        if d > max {
+            return Err(self.err(
+                key,
+                format!("must be at most {}", humantime::format_duration(max)),
+            ));
+        }
+        Ok(Some(d))
+    }
+
+    /// A whole-number key from 1 to `max`.
+    fn number(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+        max: u64,
+    ) -> Result<Option<u64>, ConfigError> {
+        match self.opt_u64(obj, key)? {
+            Some(0) => Err(self.err(key, "must be at least 1".into())),
+            Some(n) if n > max => Err(self.err(key, format!("must be at most {max}"))),
+            n => Ok(n),
+        }
     }
 
     fn string_list(&self, obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, ConfigError> {

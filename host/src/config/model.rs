@@ -26,7 +26,8 @@ pub struct Config {
     pub tools_limit: usize,
     /// Debounce window of the config watcher (`watch_debounce_ms`, default 300 ms).
     pub watch_debounce: Duration,
-    /// Interval between MCP pings to Ready servers (`health_check_interval`, default 30 s).
+    /// Interval between MCP pings to Ready servers (`health_check_interval`, default 30 s;
+    /// 0 switches health checks off, as in mcpproxy-go).
     pub health_check_interval: Duration,
     /// Which policy component decides failures and reloads (`policy`).
     pub policy: PolicyConfig,

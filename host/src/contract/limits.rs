@@ -58,7 +58,7 @@ pub struct GivenLimits {
 }
 
 /// `mib` MiB in bytes; `None` when that does not fit in memory at all.
-pub fn mib_to_bytes(mib: u64) -> Option<usize> {
+fn mib_to_bytes(mib: u64) -> Option<usize> {
     usize::try_from(mib).ok()?.checked_mul(1 << 20)
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 pub use counters::FailureCounters;
 pub use diff::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 pub use failure::{Failure, FailureKind};
-pub use limits::{GivenLimits, Limits, OnFailure, mib_to_bytes};
+pub use limits::{GivenLimits, Limits, OnFailure};
 pub use types::{DisableDecision, FailureEvent, Transport, Verdict};
 
 /// The three decisions the daemon delegates. Synchronous and pure: values in, values out,

@@ -128,6 +128,12 @@ impl Collector for Snapshot {
             "Decisions the active policy failed or could not make, answered as on_failure says.",
             p.fallbacks,
         )?;
+        counter(
+            &mut e,
+            "mcpproxy_policy_backoffs_clamped",
+            "Backoffs a policy answered below the 100 ms floor, raised to it.",
+            p.backoffs_clamped,
+        )?;
         let buckets: Vec<(f64, u64)> = p
             .latency_us
             .iter()

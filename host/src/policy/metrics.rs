@@ -61,6 +61,8 @@ pub struct Metrics {
     latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
     /// Total decision time, for the histogram's sum.
     latency_sum_us: AtomicU64,
+    /// Backoffs answered below the floor and raised to it.
+    backoffs_clamped: AtomicU64,
 }
 
 /// One histogram bucket: decisions that took at most `le_us` (`None`: more than the last).
@@ -81,6 +83,14 @@ impl Metrics {
             .unwrap_or(LATENCY_BUCKETS_US.len());
         self.latency[b].fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    pub fn record_clamp(&self) {
+        self.backoffs_clamped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn backoffs_clamped(&self) -> u64 {
+        self.backoffs_clamped.load(Ordering::Relaxed)
     }
 
     /// Total time of all decisions, in µs.

@@ -65,6 +65,8 @@ pub enum Outcome {
     FailAfter(Duration, Failure),
     /// Never answers and ignores its timeout: only the supervisor's own guard ends it.
     Hang,
+    /// Panics (a bug in a transport): the supervisor itself crashes.
+    Panic,
 }
 
 /// A `Connector` that follows a per-server script. After its script runs out a server
@@ -154,6 +156,7 @@ impl Connector for ScriptedConnector {
                 Err(f)
             }),
             Outcome::Hang => Box::pin(futures::future::pending()),
+            Outcome::Panic => Box::pin(async { panic!("scripted transport bug") }),
         }
     }
 }

@@ -311,6 +311,72 @@ async fn a_failed_health_check_goes_through_the_failure_path() {
     assert!(session.is_shut_down());
 }
 
+/// `health_check_interval: 0` switches health checks off (it used to panic every Ready
+/// server's supervisor): no pings, and the server is still supervised, so a crash is noticed.
+#[tokio::test(start_paused = true)]
+async fn health_checks_off_leave_a_ready_server_supervised() {
+    let r = rig(ScriptedPolicy::fixed(secs(2)));
+    r.reg
+        .update_settings(|s| s.health_check_interval = Duration::ZERO);
+    r.reg.apply(initial_plan_of(&[server("a")])).await;
+    wait_state(&r.reg, "a", ConnectionState::Ready).await;
+    let session = r.conn.session("a").unwrap();
+    tokio::time::advance(secs(3600)).await;
+    assert_eq!(session.pings(), 0);
+    assert_eq!(
+        r.reg.status("a").unwrap().connection_state,
+        ConnectionState::Ready
+    );
+    // Changing the interval while running, to 0 and back, keeps it supervised too.
+    r.reg.update_settings(|s| s.health_check_interval = secs(5));
+    poll_until(secs(6), "a ping at the new interval", || {
+        session.pings() >= 1
+    })
+    .await;
+    r.reg
+        .update_settings(|s| s.health_check_interval = Duration::ZERO);
+    session.crash(Failure::new(FailureKind::CrashedAfterReady, "gone"));
+    let s = wait_state(&r.reg, "a", ConnectionState::Sleeping).await;
+    assert!(s.last_error.unwrap().contains("gone"));
+}
+
+/// A supervisor that panics (here a transport bug in `connect`) is not left for dead while its
+/// status says otherwise: the crash shows in `last_error` and `supervisor_restarts`, and the
+/// state machine starts again and connects.
+#[tokio::test(start_paused = true)]
+async fn a_crashed_supervisor_is_visible_and_started_again() {
+    let r = rig(ScriptedPolicy::fixed(secs(1)));
+    r.conn.script(
+        "a",
+        vec![Outcome::Panic, Outcome::Ready(vec![tool("echo")])],
+    );
+    r.reg.apply(initial_plan_of(&[server("a")])).await;
+    let s = wait_status(&r.reg, "a", |s| s.supervisor_restarts == 1).await;
+    assert_eq!(s.connection_state, ConnectionState::Sleeping);
+    assert!(
+        s.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("scripted transport bug")),
+        "{s:?}"
+    );
+    let s = wait_state(&r.reg, "a", ConnectionState::Ready).await;
+    assert_eq!(s.supervisor_restarts, 1);
+    assert_eq!(r.conn.connects("a"), 2);
+    let answer = r
+        .reg
+        .call_tool(
+            "a",
+            "echo",
+            args(serde_json::json!({"x": 1})),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(text(&answer).contains("x"), "{}", text(&answer));
+    r.reg.shutdown().await;
+    assert!(r.conn.session("a").unwrap().is_shut_down());
+}
+
 /// A shorter `health_check_interval` set while running reaches a server already Ready: its
 /// next ping comes one new interval after the change, not at the old interval's end.
 #[tokio::test(start_paused = true)]
@@ -462,7 +528,11 @@ async fn a_stop_drains_in_flight_calls_up_to_the_deadline() {
     let t0 = Instant::now();
     r.reg.apply(vec![PlanStep::Stop("slow".into())]).await;
     let stop_took = t0.elapsed();
-    assert_eq!(call.await.unwrap(), Err(CallError::Cancelled));
+    // Cut short by the stop, not cancelled by its client: the error says which.
+    assert_eq!(
+        call.await.unwrap(),
+        Err(CallError::Closed("the server was stopped".into()))
+    );
     assert!(
         stop_took >= DRAIN && stop_took < DRAIN + secs(1),
         "{stop_took:?}"

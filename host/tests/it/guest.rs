@@ -320,6 +320,11 @@ pub fn always_absurd_backoff() -> Vec<u8> {
     base_with(BACKOFF_ANSWER, "(i64.const 864000000))")
 }
 
+/// A guest that answers a backoff of `ms` to every event (and never disables).
+pub fn backoff_of(ms: u64) -> Vec<u8> {
+    base_with(BACKOFF_ANSWER, &format!("(i64.const {ms}))"))
+}
+
 /// A guest that counts its backoff calls in a global and answers `1000 + count`: it would
 /// answer 1001, 1002, ... if any state survived between decisions.
 pub fn counting() -> Vec<u8> {

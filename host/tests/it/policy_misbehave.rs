@@ -724,3 +724,27 @@ fn on_failure_deny_answers_no_instead_of_the_default() {
     assert_eq!(status.fallbacks, 4, "{:?}", status.decisions);
     assert_eq!(count(&host, "should-disable", "quarantined"), 1);
 }
+
+/// A policy answering a backoff of 0 ms (and never disabling) would have a failing server
+/// retried in a tight loop: the host raises every backoff to its floor and counts it.
+#[test]
+fn a_backoff_below_the_floor_is_raised_to_it_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start(&write(dir.path(), "zero.wasm", &guest::backoff_of(0)));
+    assert!(
+        host.status().last_error.is_none(),
+        "{:?}",
+        host.status().last_error
+    );
+    for attempt in 1..=3 {
+        assert_eq!(host.backoff(&event(attempt)), Duration::from_millis(100));
+    }
+    let status = host.status();
+    assert_eq!(status.backoffs_clamped, 3);
+    assert_eq!(count(&host, "backoff", "ok"), 3, "{:?}", status.decisions);
+    assert_eq!(status.fallbacks, 0);
+    // An answer at or above the floor is left as it is.
+    let host = start(&write(dir.path(), "slow.wasm", &guest::backoff_of(250)));
+    assert_eq!(host.backoff(&event(1)), Duration::from_millis(250));
+    assert_eq!(host.status().backoffs_clamped, 0);
+}

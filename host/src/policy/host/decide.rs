@@ -109,6 +109,8 @@ struct Substitute<L, D> {
     deny: D,
 }
 
+/// The shortest wait before a retry, whatever a policy answers.
+pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// A backoff used only if even the embedded default cannot answer.
 const LAST_RESORT_BACKOFF: Duration = Duration::from_secs(30);
 /// `on_failure: deny`: the default policy's longest backoff.
@@ -130,7 +132,15 @@ impl Policy for PolicyHost {
             last_resort: || LAST_RESORT_BACKOFF,
             deny: || DENY_BACKOFF,
         };
-        self.decide(Hook::Backoff, |p| p.backoff(event), substitute)
+        let wait = self.decide(Hook::Backoff, |p| p.backoff(event), substitute);
+        if wait >= MIN_BACKOFF {
+            return wait;
+        }
+        // A policy that never disables and answers 0 would have a server retried in a tight
+        // loop: the host holds every retry to a floor, and counts it.
+        self.metrics.record_clamp();
+        tracing::debug!(server = %event.server, answered = ?wait, floor = ?MIN_BACKOFF, "backoff raised to the floor");
+        MIN_BACKOFF
     }
 
     fn filter_reload(&self, diff: &ConfigDiff) -> Vec<Verdict> {

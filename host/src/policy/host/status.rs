@@ -53,6 +53,9 @@ pub struct PolicyStatus {
     /// Decisions the active policy failed or could not make (quarantined), answered instead
     /// as `on_failure` says.
     pub fallbacks: u64,
+    /// Backoffs answered shorter than the host's floor (`MIN_BACKOFF`, 100 ms) and raised to
+    /// it, so that no policy can make a server retry in a tight loop.
+    pub backoffs_clamped: u64,
     pub quarantine: QuarantineState,
     /// The last load, configure, smoke-test or decision error.
     pub last_error: Option<String>,
@@ -102,6 +105,7 @@ impl PolicyHost {
             latency_us: self.metrics.latency(),
             latency_sum_us: self.metrics.latency_sum_us(),
             fallbacks: self.metrics.fallbacks(),
+            backoffs_clamped: self.metrics.backoffs_clamped(),
             quarantine: lock(&self.quarantine).state(Instant::now()),
             last_error: lock(&self.last_error).clone(),
         }

@@ -10,10 +10,12 @@
 //! Here: the commands, the state machine and the connection attempt. `ready`: the Ready loop
 //! (health checks, refreshes, calls). `view`: the status and tools the actor publishes.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -29,6 +31,7 @@ use crate::status::{ConnectionState, ServerStatus};
 use crate::upstream::{CallError, Connector, UpstreamSession};
 
 mod ready;
+mod report;
 mod view;
 
 use view::{idle_state, initial_status};
@@ -39,6 +42,19 @@ pub const CONNECT_GRACE: Duration = Duration::from_secs(5);
 
 /// How long cancelled calls get to wind down after the drain deadline.
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// The pause before a crashed supervisor starts again, doubling with each crash in a row.
+const CRASH_PAUSE: Duration = Duration::from_secs(1);
+const MAX_CRASH_PAUSE: Duration = Duration::from_secs(60);
+
+/// What a panic said, as far as it can be read.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
+}
 
 /// Settings every actor shares. A config edit may change them while running: each use
 /// reads the current value (the next connect, the next call, the next health check).
@@ -134,10 +150,12 @@ pub fn spawn(
         connected_at: None,
         live: None,
         tools: Arc::new(Vec::new()),
+        crashes: 0,
+        reports: report::Throttle::default(),
         view: view_tx,
         rx,
     };
-    let task = tokio::spawn(actor.run());
+    let task = tokio::spawn(actor.supervise());
     (tx, view_rx, task)
 }
 
@@ -157,6 +175,9 @@ struct Live {
     calls: TaskTracker,
     /// Fired at the drain deadline: cancels what is still in flight.
     cancel_calls: CancellationToken,
+    /// Why the session was ended, set before `cancel_calls` fires: what the calls it cut
+    /// short answer (they were not cancelled by their client).
+    ended: Arc<std::sync::OnceLock<String>>,
     /// `tools/list_changed` ticks since just before the first tool listing.
     tools_rx: watch::Receiver<u64>,
 }
@@ -180,6 +201,10 @@ struct Actor {
     connected_at: Option<DateTime<Utc>>,
     live: Option<Live>,
     tools: Arc<Vec<Tool>>,
+    /// Times the state machine panicked and was started again.
+    crashes: u32,
+    /// Holds back the log reports of a flapping server.
+    reports: report::Throttle,
     view: watch::Sender<View>,
     rx: mpsc::Receiver<Command>,
 }
@@ -197,12 +222,48 @@ async fn poll_opt<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
 }
 
 impl Actor {
-    async fn run(mut self) {
+    /// Runs the state machine until told to stop. A panic anywhere in it (a bug, a transport
+    /// that panics) does not leave the server unsupervised while its status says otherwise:
+    /// the session is dropped (which ends it), the crash shows as the server's `last_error` and
+    /// `supervisor_restarts`, and the state machine starts again after a pause (1 s, doubling
+    /// with every crash, up to a minute).
+    async fn supervise(mut self) {
         if self.config.is_startable() {
             self.enter_connecting();
         } else {
             self.enter_idle();
         }
+        loop {
+            match AssertUnwindSafe(self.run()).catch_unwind().await {
+                Ok(()) => return,
+                Err(panic) => self.recover(&panic_text(panic.as_ref())),
+            }
+        }
+    }
+
+    /// After a crash: nothing of the old connection stays, and the server waits out the pause
+    /// (Sleeping) before it connects again, answering commands meanwhile.
+    fn recover(&mut self, why: &str) {
+        self.crashes = self.crashes.saturating_add(1);
+        let pause = CRASH_PAUSE
+            .saturating_mul(1 << (self.crashes - 1).min(6))
+            .min(MAX_CRASH_PAUSE);
+        tracing::error!(server = %self.config.name, crashes = self.crashes, ?pause, "supervisor crashed ({why}); starting it again");
+        self.live = None;
+        self.tools = Arc::new(Vec::new());
+        self.counters.reset();
+        self.last_error = Some(format!("supervisor crashed: {why}"));
+        if self.config.is_startable() {
+            let wall = Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default();
+            self.retry_at = Some((Instant::now() + pause, wall));
+            self.enter(ConnectionState::Sleeping);
+        } else {
+            self.enter_idle();
+        }
+    }
+
+    /// The state machine, from whatever state the actor is in.
+    async fn run(&mut self) {
         loop {
             let flow = match self.state {
                 ConnectionState::Connecting => self.connecting().await,
@@ -318,9 +379,15 @@ impl Actor {
             session: Arc::new(session),
             calls: TaskTracker::new(),
             cancel_calls: CancellationToken::new(),
+            ended: Arc::default(),
             tools_rx,
         });
-        tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready");
+        match self.reports.admit(Instant::now()) {
+            Some(held) => {
+                tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready{}", report::held_note(held))
+            }
+            None => tracing::debug!(server = %self.config.name, tools = self.tools.len(), "ready"),
+        }
         self.enter(ConnectionState::Ready);
     }
 
@@ -349,7 +416,7 @@ impl Actor {
 
     /// Count the failure, ask the policy, and go to Auto-Disabled or Sleeping.
     async fn on_failure(&mut self, failure: Failure, transport: Transport) {
-        self.teardown(false).await;
+        self.teardown(false, &failure.to_string()).await;
         let now = Instant::now();
         let event = self.counters.fail(
             now,
@@ -359,7 +426,14 @@ impl Actor {
             rand::random::<u64>(),
         );
         self.last_error = Some(failure.to_string());
-        tracing::warn!(server = %self.config.name, attempt = event.attempt, %failure, "connection failed");
+        match self.reports.admit(now) {
+            Some(held) => {
+                tracing::warn!(server = %self.config.name, attempt = event.attempt, %failure, "connection failed{}", report::held_note(held))
+            }
+            None => {
+                tracing::debug!(server = %self.config.name, attempt = event.attempt, %failure, "connection failed")
+            }
+        }
         match self.shared.policy.should_disable(&event) {
             DisableDecision::Disable { reason } => {
                 tracing::warn!(server = %self.config.name, %reason, "auto-disabled");
@@ -380,8 +454,9 @@ impl Actor {
     }
 
     /// End the live session, if any: with `drain`, in-flight calls get until the drain
-    /// deadline to finish; then what is left is cancelled and the session shut down.
-    async fn teardown(&mut self, drain: bool) {
+    /// deadline to finish; then what is left is cancelled, told `why`, and the session shut
+    /// down.
+    async fn teardown(&mut self, drain: bool, why: &str) {
         let Some(live) = self.live.take() else {
             return;
         };
@@ -390,6 +465,7 @@ impl Actor {
             let _ =
                 tokio::time::timeout(self.shared.settings().drain_timeout, live.calls.wait()).await;
         }
+        let _ = live.ended.set(why.to_string());
         live.cancel_calls.cancel();
         let _ = tokio::time::timeout(CANCEL_GRACE, live.calls.wait()).await;
         match Arc::try_unwrap(live.session) {
@@ -402,15 +478,16 @@ impl Actor {
 
     /// Forget the current connection and connect again with fresh counters.
     async fn reconnect(&mut self) {
-        self.teardown(true).await;
+        self.teardown(true, "the server is being restarted").await;
         self.counters.reset();
+        self.reports.reset();
         self.last_error = None;
         self.enter_connecting();
     }
 
     /// Stop whatever runs and show Disabled / Auto-Disabled.
     async fn switch_off(&mut self) {
-        self.teardown(true).await;
+        self.teardown(true, "the server was switched off").await;
         self.counters.reset();
         self.enter_idle();
     }
@@ -438,7 +515,7 @@ impl Actor {
                 reply,
             } => self.call(request, cancel, reply),
             Command::Stop { done } => {
-                self.teardown(true).await;
+                self.teardown(true, "the server was stopped").await;
                 let _ = done.send(());
                 return Flow::Exit;
             }

@@ -78,7 +78,7 @@ impl Actor {
                             }
                             ping_timeout = interval.min(self.init_timeout());
                         }
-                        _ = ticks.tick(), if ping.is_none() => {
+                        _ = next_tick(&mut ticks), if ping.is_none() => {
                             let s = session.clone();
                             ping = Some(Box::pin(async move { s.ping(ping_timeout).await }));
                         }
@@ -133,7 +133,7 @@ impl Actor {
                     }
                 }
                 ReadyEvent::ChannelClosed => {
-                    self.teardown(true).await;
+                    self.teardown(true, "the server was stopped").await;
                     return Flow::Exit;
                 }
             }
@@ -161,6 +161,7 @@ impl Actor {
         };
         let session = live.session.clone();
         let token = live.cancel_calls.child_token();
+        let ended = live.ended.clone();
         let timeout = self.shared.settings().call_tool_timeout;
         let call = async move {
             let forward = token.clone();
@@ -174,15 +175,39 @@ impl Actor {
                     _ = cancel.cancelled(), if !forward.is_cancelled() => forward.cancel(),
                 }
             };
+            // Cut short by the session's end, not by the client: say why.
+            let result = match result {
+                Err(CallError::Cancelled) if !cancel.is_cancelled() => Err(CallError::Closed(
+                    ended
+                        .get()
+                        .cloned()
+                        .unwrap_or_else(|| "the session ended".into()),
+                )),
+                other => other,
+            };
             let _ = reply.send(result);
         };
         tokio::spawn(live.calls.track_future(call));
     }
 }
 
-/// Health-check ticks every `interval`, the first one `interval` from now.
-fn health_ticks(interval: Duration) -> tokio::time::Interval {
+/// Health-check ticks every `interval`, the first one `interval` from now; none when the
+/// interval is 0 (health checks off).
+fn health_ticks(interval: Duration) -> Option<tokio::time::Interval> {
+    if interval.is_zero() {
+        return None;
+    }
     let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks
+    Some(ticks)
+}
+
+/// The next health-check tick; never, with health checks off.
+async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {
+    match ticks {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }

@@ -47,6 +47,7 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
         connected_at: None,
         pid: None,
         tool_count: 0,
+        supervisor_restarts: 0,
     }
 }
 
@@ -67,6 +68,7 @@ impl Actor {
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
             tool_count: if tools_ready { self.tools.len() } else { 0 },
+            supervisor_restarts: self.crashes,
         };
         let tools = if tools_ready {
             self.tools.clone()

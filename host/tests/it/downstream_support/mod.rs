@@ -147,6 +147,7 @@ impl FakeBackend {
                 connected_at: Some("2026-01-01T00:00:00Z".into()),
                 pid: Some(4242),
                 tool_count: tools.iter().filter(|e| e.server == name).count(),
+                supervisor_restarts: 0,
             })
             .collect();
         ServerList::new(servers)
