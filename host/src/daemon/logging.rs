@@ -1,20 +1,39 @@
-//! Log set-up for `serve`: human-readable lines on stderr and in `<log_dir>/main.log`.
-//! Upstream servers' own output goes to one file per server (see `upstream`).
+//! Log set-up for `serve`: human-readable lines on stderr and in `<log_dir>/main.log`, rotated
+//! by size (`MAIN_LOG_BYTES`, `MAIN_LOG_FILES` old ones kept). Upstream servers' own output
+//! goes to one rotated file per server (see `upstream`).
+//!
+//! rmcp logs every client session it opens and closes at info: routine for a proxy, so it
+//! is held to warnings unless `--log-level` names `rmcp` itself.
 
 use std::path::Path;
 
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+/// `main.log` is rotated past this size ...
+pub const MAIN_LOG_BYTES: usize = 10 << 20;
+/// ... keeping this many old ones (`main.log.1`, `.2`, ...).
+pub const MAIN_LOG_FILES: usize = 5;
 
 /// Install the global subscriber. Keep the guard alive: dropping it flushes `main.log`.
 pub fn init(level: &str, log_dir: &Path) -> anyhow::Result<WorkerGuard> {
     std::fs::create_dir_all(log_dir)
         .map_err(|e| anyhow::anyhow!("cannot create log dir {}: {e}", log_dir.display()))?;
-    let filter =
-        EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("--log-level {level:?}: {e}"))?;
-    let (file, guard) =
-        tracing_appender::non_blocking(tracing_appender::rolling::never(log_dir, "main.log"));
+    let directives = filter_directives(level);
+    let filter = EnvFilter::try_new(&directives)
+        .map_err(|e| anyhow::anyhow!("--log-level {level:?}: {e}"))?;
+    let main_log = FileRotate::new(
+        log_dir.join("main.log"),
+        AppendCount::new(MAIN_LOG_FILES),
+        ContentLimit::BytesSurpassed(MAIN_LOG_BYTES),
+        Compression::None,
+        None,
+    );
+    let (file, guard) = tracing_appender::non_blocking(main_log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr.and(file))
@@ -22,4 +41,28 @@ pub fn init(level: &str, log_dir: &Path) -> anyhow::Result<WorkerGuard> {
         .try_init()
         .map_err(|e| anyhow::anyhow!("logging already initialised: {e}"))?;
     Ok(guard)
+}
+
+/// The filter for `--log-level LEVEL`: rmcp's per-session lines only when asked for. Pure.
+pub fn filter_directives(level: &str) -> String {
+    if level.contains("rmcp") {
+        level.to_string()
+    } else {
+        format!("{level},rmcp=warn")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rmcp_is_held_to_warnings_unless_named() {
+        assert_eq!(filter_directives("info"), "info,rmcp=warn");
+        assert_eq!(
+            filter_directives("info,mcpproxy=debug"),
+            "info,mcpproxy=debug,rmcp=warn"
+        );
+        assert_eq!(filter_directives("debug,rmcp=trace"), "debug,rmcp=trace");
+    }
 }

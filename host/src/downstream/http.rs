@@ -1,6 +1,7 @@
 //! The HTTP face of the daemon: the axum router with the two MCP endpoints (`/mcp`,
-//! `/mcp/all`, rmcp's streamable HTTP server) and the health endpoints (`/healthz`,
-//! `/readyz`, `/status`), served until the shutdown token fires.
+//! `/mcp/all`, rmcp's streamable HTTP server behind a JSON-RPC body check, with capped
+//! sessions) and the health endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`), served
+//! by `listener` until the shutdown token fires.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,9 +10,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 use super::DownstreamOptions;
 use super::backend::Backend;
 use super::direct_handler::DirectHandler;
+use super::jsonrpc_check;
 use super::search_handler::SearchHandler;
+use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
 
 /// Serves `/mcp`, `/mcp/all`, `/healthz`, `/readyz` and `/status` on `listener` until
@@ -34,9 +37,7 @@ pub async fn serve(
     let shared = Shared::new(backend, opts, shutdown.clone());
     let app = router(shared, mcp_config(local, &shutdown));
     tracing::info!(address = %local, "serving MCP at /mcp and /mcp/all");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    super::listener::serve(listener, app, shutdown).await
 }
 
 fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
@@ -44,7 +45,7 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         let shared = shared.clone();
         StreamableHttpService::new(
             move || Ok(SearchHandler::new(shared.clone())),
-            Arc::new(LocalSessionManager::default()),
+            Arc::new(CappedSessions::new(MAX_SESSIONS)),
             config.clone(),
         )
     };
@@ -52,13 +53,16 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         let shared = shared.clone();
         StreamableHttpService::new(
             move || Ok(DirectHandler::new(shared.clone())),
-            Arc::new(LocalSessionManager::default()),
+            Arc::new(CappedSessions::new(MAX_SESSIONS)),
             config,
         )
     };
-    Router::new()
+    let mcp = Router::new()
         .route_service("/mcp", search)
         .route_service("/mcp/all", direct)
+        .layer(middleware::from_fn(jsonrpc_check::check));
+    Router::new()
+        .merge(mcp)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
@@ -69,8 +73,9 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
 /// rmcp's server config: sessions end with the daemon (else open SSE streams would hold the
 /// graceful shutdown forever), and the Host check admits the address we listen on.
 fn mcp_config(local: SocketAddr, shutdown: &CancellationToken) -> StreamableHttpServerConfig {
-    let config =
-        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown.child_token())
+        .with_max_request_body_bytes(jsonrpc_check::MAX_BODY_BYTES);
     match allowed_hosts(local) {
         Some(hosts) => config.with_allowed_hosts(hosts),
         None => config.disable_allowed_hosts(),

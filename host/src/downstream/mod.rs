@@ -14,10 +14,13 @@ mod catalog;
 pub mod client;
 mod direct_handler;
 mod http;
+mod jsonrpc_check;
 mod list_changed;
+mod listener;
 pub mod names;
 pub mod search;
 mod search_handler;
+mod sessions;
 mod state;
 pub mod tools;
 

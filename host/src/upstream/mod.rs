@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerConfig;
 use crate::contract::{Failure, Transport};
 pub use dialer::{Dialer, DialerOptions};
-pub use stderr_tail::log_file_path;
+pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 
 /// Opens sessions to upstream servers.
 pub trait Connector: Send + Sync + 'static {

@@ -2,17 +2,28 @@
 //! memory so that a failure can quote what the server said before it died.
 //!
 //! The drain never blocks the child: it reads as fast as stderr produces, and a log file
-//! that cannot be written only loses the file copy, never the in-memory tail.
+//! that cannot be written only loses the file copy, never the in-memory tail. The file is
+//! rotated by size (`SERVER_LOG_BYTES`, `SERVER_LOG_FILES` old ones kept), so a chatty or
+//! flapping server cannot fill the disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use std::io::Write;
+
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
 /// How much of the end of stderr a failure quotes.
 pub const TAIL_BYTES: usize = 4096;
+/// A server's log is rotated past this size ...
+pub const SERVER_LOG_BYTES: usize = 1 << 20;
+/// ... keeping this many old ones (`server-<name>.log.1`, `.2`, ...).
+pub const SERVER_LOG_FILES: usize = 3;
 
 /// The last `TAIL_BYTES` of a stream.
 #[derive(Debug, Default)]
@@ -66,15 +77,11 @@ impl StderrTail {
         tokio::spawn(async move {
             let _eof = shared.eof.clone().drop_guard();
             let mut file = match log_file {
-                Some(path) => open_log(&path).await,
-                None => None,
+                Some(path) => ServerLog::open(path).await,
+                None => ServerLog(None),
             };
-            if let Some(f) = file.as_mut() {
-                let line = format!("--- {} {header} ---\n", chrono::Utc::now().to_rfc3339());
-                if f.write_all(line.as_bytes()).await.is_err() {
-                    file = None;
-                }
-            }
+            let line = format!("--- {} {header} ---\n", chrono::Utc::now().to_rfc3339());
+            file.write(line.into_bytes()).await;
             let mut stderr = stderr;
             let mut buf = vec![0u8; 4096];
             loop {
@@ -85,14 +92,7 @@ impl StderrTail {
                 if let Ok(mut tail) = shared.tail.lock() {
                     tail.push(&buf[..n]);
                 }
-                if let Some(f) = file.as_mut()
-                    && f.write_all(&buf[..n]).await.is_err()
-                {
-                    file = None;
-                }
-            }
-            if let Some(mut f) = file {
-                let _ = f.flush().await;
+                file.write(buf[..n].to_vec()).await;
             }
         });
         this
@@ -111,21 +111,43 @@ impl StderrTail {
     }
 }
 
-async fn open_log(path: &Path) -> Option<tokio::fs::File> {
-    if let Some(dir) = path.parent() {
-        let _ = tokio::fs::create_dir_all(dir).await;
-    }
-    match tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .await
-    {
-        Ok(file) => Some(file),
-        Err(error) => {
-            tracing::warn!("cannot open server log {}: {error}", path.display());
-            None
+/// A server's log file, rotated by size; `None` once it could not be opened or written.
+/// Its blocking writes run on tokio's blocking pool.
+struct ServerLog(Option<FileRotate<AppendCount>>);
+
+impl ServerLog {
+    async fn open(path: PathBuf) -> ServerLog {
+        let shown = path.display().to_string();
+        let opened = tokio::task::spawn_blocking(move || {
+            FileRotate::new(
+                path,
+                AppendCount::new(SERVER_LOG_FILES),
+                ContentLimit::BytesSurpassed(SERVER_LOG_BYTES),
+                Compression::None,
+                None,
+            )
+        })
+        .await;
+        match opened {
+            Ok(file) => ServerLog(Some(file)),
+            // `FileRotate::new` panics when it cannot create the log dir.
+            Err(error) => {
+                tracing::warn!("cannot open server log {shown}: {error}");
+                ServerLog(None)
+            }
         }
+    }
+
+    async fn write(&mut self, bytes: Vec<u8>) {
+        let Some(mut file) = self.0.take() else {
+            return;
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let ok = file.write_all(&bytes).and_then(|()| file.flush()).is_ok();
+            ok.then_some(file)
+        })
+        .await;
+        self.0 = written.ok().flatten();
     }
 }
 
