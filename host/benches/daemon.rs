@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Daemon, FIXTURE, fixture_server, wait_for};
+use common::{Daemon, FIXTURE, fixture_server, rss_kib, wait_for};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
@@ -43,15 +43,6 @@ fn scenario(total: usize) -> Value {
     }
     servers.truncate(total);
     json!({"init_timeout": format!("{INIT_TIMEOUT_S}s"), "mcpServers": servers})
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn startup(total: usize) -> Daemon {

@@ -170,3 +170,47 @@ fn connection_fields() {
         assert_eq!(connection_changed(&base, &other), expected, "field: {name}");
     }
 }
+
+mod properties {
+    use super::*;
+    use crate::config::arbitrary::valid_config;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_config_has_no_diff_with_itself(c in valid_config()) {
+            prop_assert!(diff(&c, &c).is_empty());
+        }
+
+        /// The diff names exactly what differs: each server in one config only as removed or
+        /// added, each server that differs as modified with the fields that differ, each
+        /// global key whose value differs; nothing else, nothing twice.
+        #[test]
+        fn the_diff_names_exactly_what_differs(a in valid_config(), b in valid_config()) {
+            let d = diff(&a, &b);
+            let mut want = Vec::new();
+            for s in &a.servers {
+                if b.server(&s.name).is_none() {
+                    want.push(Change { target: ChangeTarget::Server(s.name.clone()), kind: ChangeKind::Removed, fields: vec![] });
+                }
+            }
+            for s in &b.servers {
+                match a.server(&s.name) {
+                    None => want.push(Change { target: ChangeTarget::Server(s.name.clone()), kind: ChangeKind::Added, fields: vec![] }),
+                    Some(old) if old == s => {}
+                    Some(old) => {
+                        let fields = changed_server_fields(old, s);
+                        prop_assert!(!fields.is_empty(), "{old:?} != {s:?} with no field named");
+                        want.push(Change { target: ChangeTarget::Server(s.name.clone()), kind: ChangeKind::Modified, fields });
+                    }
+                }
+            }
+            for key in GlobalKey::ALL {
+                if key.differs(&a, &b) {
+                    want.push(Change { target: ChangeTarget::Global(key.name().into()), kind: ChangeKind::Modified, fields: vec![] });
+                }
+            }
+            prop_assert_eq!(d.changes, want);
+        }
+    }
+}

@@ -161,3 +161,120 @@ fn syntax_error_carries_line_and_column() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// Every duration and number key at 0, negative, huge and of the wrong type: a clear error
+/// naming the field, or (`health_check_interval: 0`, mcpproxy-go's "off") a value that means
+/// something. Nothing panics and nothing overflows a timer later.
+#[test]
+fn every_duration_and_number_key_at_its_extremes() {
+    // (key as written in a top-level or policy or server object, where it goes)
+    let keys: [(&str, &str); 8] = [
+        ("init_timeout", "top"),
+        ("call_tool_timeout", "top"),
+        ("health_check_interval", "top"),
+        ("tools_limit", "top"),
+        ("watch_debounce_ms", "top"),
+        ("deadline_ms", "policy"),
+        ("memory_limit_mib", "policy"),
+        ("init_timeout", "server"),
+    ];
+    let values = [
+        ("0", serde_json::json!(0)),
+        ("negative", serde_json::json!(-1)),
+        ("huge", serde_json::json!(1e15)),
+        ("huge string", serde_json::json!("100000000h")),
+        ("wrong type", serde_json::json!(true)),
+    ];
+    for (key, place) in keys {
+        for (what, value) in &values {
+            let mut doc = serde_json::json!({"mcpServers": [{"name": "a", "command": "x"}]});
+            match place {
+                "top" => doc[key] = value.clone(),
+                "policy" => doc["policy"] = serde_json::json!({ key: value }),
+                _ => doc["mcpServers"][0][key] = value.clone(),
+            }
+            let field = if place == "policy" {
+                format!("policy.{key}")
+            } else {
+                key.to_string()
+            };
+            let text = doc.to_string();
+            let got = p(&text);
+            if (key, place, *what) == ("health_check_interval", "top", "0") {
+                let c = got.expect("health_check_interval: 0 is off");
+                assert!(c.health_check_interval.is_zero());
+                continue;
+            }
+            let err = got.expect_err(&text).to_string();
+            assert!(
+                err.contains(&format!("field \"{field}\"")),
+                "{key} {what}: {err}"
+            );
+            if place == "server" {
+                assert!(err.contains("mcpServers[0] \"a\""), "{err}");
+            }
+        }
+    }
+}
+
+mod properties {
+    use super::*;
+    use crate::config::arbitrary::{any_json, valid_document};
+    use proptest::prelude::*;
+
+    fn says_where(e: &ConfigError) -> bool {
+        e.to_string().starts_with("mcp_config.json")
+    }
+
+    proptest! {
+        /// Any JSON at all as the file: a config or an error that names the file, never a panic.
+        #[test]
+        fn any_json_loads_or_is_refused_by_name(v in any_json()) {
+            if let Err(e) = p(&v.to_string()) {
+                prop_assert!(says_where(&e), "{e}");
+            }
+        }
+
+        /// A valid file with any value put in place of one of its top-level keys, or one of a
+        /// server's keys: it loads, or the error names the file and the field.
+        #[test]
+        fn one_bad_value_anywhere_is_named(
+            doc in valid_document(),
+            key in prop::sample::select(vec![
+                "listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
+                "watch_debounce_ms", "health_check_interval", "policy", "generation", "mcpServers",
+                "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
+                "protocol", "working_dir",
+            ]),
+            value in any_json(),
+            server in 0usize..6,
+        ) {
+            let mut doc = doc;
+            let servers = doc["mcpServers"].as_array().map_or(0, Vec::len);
+            let top = ["listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
+                "watch_debounce_ms", "health_check_interval", "policy", "generation", "mcpServers"];
+            if top.contains(&key) || servers == 0 {
+                doc.insert(key.to_string(), value);
+            } else if let Some(entry) = doc["mcpServers"][server % servers].as_object_mut() {
+                entry.insert(key.to_string(), value);
+            }
+            let text = Value::Object(doc).to_string();
+            if let Err(e) = p(&text) {
+                prop_assert!(says_where(&e), "{e}");
+                let named = e.to_string().contains("field") || e.to_string().contains("invalid JSON");
+                prop_assert!(named, "{e}");
+            }
+        }
+
+        /// What the generator calls valid loads, servers in file order.
+        #[test]
+        fn valid_documents_load(doc in valid_document()) {
+            let text = Value::Object(doc.clone()).to_string();
+            let c = p(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let names: Vec<&str> = doc["mcpServers"].as_array().unwrap().iter()
+                .map(|s| s["name"].as_str().unwrap()).collect();
+            let loaded: Vec<&str> = c.servers.iter().map(|s| s.name.as_str()).collect();
+            prop_assert_eq!(names, loaded);
+        }
+    }
+}

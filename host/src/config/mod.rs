@@ -6,6 +6,8 @@
 //! for an edit.
 
 pub mod access;
+#[cfg(test)]
+pub mod arbitrary;
 pub mod diff;
 pub mod edit;
 pub mod error;

@@ -300,4 +300,39 @@ mod tests {
             vec![PlanStep::Start(server("a")), PlanStep::Start(disabled)]
         );
     }
+
+    mod properties {
+        use super::*;
+        use crate::config::arbitrary::valid_config;
+        use crate::config::{connection_changed, diff};
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The plan made from the diff alone (no copy of the old config) takes each server
+            /// exactly where comparing its old and new config says it must go.
+            #[test]
+            fn the_plan_from_the_diff_is_what_the_configs_ask(a in valid_config(), b in valid_config()) {
+                let steps = plan(&b, &diff(&a, &b), &[]);
+                let mut want = Vec::new();
+                for s in &a.servers {
+                    if b.server(&s.name).is_none() {
+                        want.push(PlanStep::Stop(s.name.clone()));
+                    }
+                }
+                for new in &b.servers {
+                    let step = match a.server(&new.name) {
+                        None => Some(PlanStep::Start(new.clone())),
+                        Some(old) if old == new => None,
+                        Some(old) => Some(match (old.is_startable(), new.is_startable()) {
+                            (false, true) => PlanStep::Start(new.clone()),
+                            (true, true) if connection_changed(old, new) => PlanStep::Restart(new.clone()),
+                            _ => PlanStep::Update(new.clone()),
+                        }),
+                    };
+                    want.extend(step);
+                }
+                prop_assert_eq!(steps, want);
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::common::mcp_post;
 use crate::downstream_support::{
     FakeBackend, Running, default_tools, entry, start, wait_until, within,
 };
@@ -587,4 +588,45 @@ async fn cli_client_names_the_daemon_it_cannot_reach() {
         error.to_string().contains(&format!("{base}/status")),
         "{error}"
     );
+}
+
+/// A client on one kept-alive connection is answered at once, every time: accepted sockets get
+/// `TCP_NODELAY`. (Without it, a response written in more than one piece waited for the
+/// client's delayed ACK: ~40 ms on every call, ~23 calls/s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_on_a_kept_alive_connection_do_not_stall() {
+    let (_backend, running) = server().await;
+    let addr = running.addr;
+    let stalls = tokio::task::spawn_blocking(move || {
+        let mut stream = std::io::BufReader::new(std::net::TcpStream::connect(addr).unwrap());
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let (status, headers, _) = mcp_post(&mut stream, "/mcp/all", init, None);
+        assert!(status.contains("200"), "{status}");
+        let session = headers
+            .iter()
+            .find_map(|h| h.strip_prefix("mcp-session-id:"))
+            .expect("a session id")
+            .trim()
+            .to_string();
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        mcp_post(&mut stream, "/mcp/all", initialized, Some(&session));
+        let mut stalls = 0;
+        for i in 0..40 {
+            let call = format!(
+                r#"{{"jsonrpc":"2.0","id":{},"method":"tools/call","params":{{"name":"fs__echo","arguments":{{"text":"call {i}"}}}}}}"#,
+                i + 2
+            );
+            let started = std::time::Instant::now();
+            let (status, _, body) = mcp_post(&mut stream, "/mcp/all", &call, Some(&session));
+            assert!(status.contains("200") && body.contains(&format!("call {i}")), "{status} {body}");
+            if started.elapsed() >= std::time::Duration::from_millis(35) {
+                stalls += 1;
+            }
+        }
+        stalls
+    })
+    .await
+    .unwrap();
+    assert!(stalls <= 5, "{stalls} of 40 calls took 35 ms or more");
+    running.stop().await;
 }

@@ -24,6 +24,7 @@ mod daemon_real_clients;
 mod daemon_reload;
 mod downstream_bridge;
 mod downstream_server;
+mod fault_matrix;
 mod policy_build;
 mod policy_cli;
 mod policy_default;

@@ -196,6 +196,44 @@ async fn log_mentions(log: &std::path::Path, needle: &str) -> bool {
     .await
 }
 
+/// A server's stderr log is rotated by size: a server that writes 3.5 MiB to stderr leaves a
+/// current log under the limit and at most `SERVER_LOG_FILES` old ones, not one growing file.
+#[tokio::test]
+async fn a_chatty_servers_log_is_rotated_by_size() {
+    use mcpproxy::upstream::{SERVER_LOG_BYTES, SERVER_LOG_FILES};
+    let dir = tempfile::tempdir().unwrap();
+    let server = stdio_server("chatty", &[]);
+    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let result = session
+        .call_tool(
+            call("spew", json!({"bytes": 3_500_000})),
+            INIT * 5,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(text_of(&result).contains("spewed"));
+    let log = log_file_path(dir.path(), "chatty");
+    let rotated = |n: usize| log.with_file_name(format!("server-chatty.log.{n}"));
+    assert!(
+        wait_until(Duration::from_secs(20), || rotated(3).exists()).await,
+        "no rotation"
+    );
+    session.shutdown().await;
+    assert!(
+        !rotated(SERVER_LOG_FILES + 1).exists(),
+        "more old logs kept than {SERVER_LOG_FILES}"
+    );
+    for path in [log.clone(), rotated(1), rotated(2), rotated(3)] {
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len()) as usize;
+        assert!(
+            len <= SERVER_LOG_BYTES + 8192,
+            "{}: {len} bytes",
+            path.display()
+        );
+    }
+}
+
 #[tokio::test]
 async fn call_timeout_cancels_the_upstream_request() {
     let dir = tempfile::tempdir().unwrap();

@@ -107,12 +107,16 @@ impl Daemon {
         let log_dir = dir.path().join("logs");
         let mut command = Command::new(MCPPROXY);
         tweak(&mut command);
-        let child = command
+        command
             .arg("serve")
             .args(["--config".as_ref(), config.as_os_str()])
             .args(["--data-dir".as_ref(), data_dir.as_os_str()])
-            .args(["--log-dir".as_ref(), log_dir.as_os_str()])
-            .args(["--log-level", "info,mcpproxy=debug"])
+            .args(["--log-dir".as_ref(), log_dir.as_os_str()]);
+        // Debug lines from mcpproxy unless the caller picks its own level.
+        if !extra_args.contains(&"--log-level") {
+            command.args(["--log-level", "info,mcpproxy=debug"]);
+        }
+        let child = command
             .args(extra_args)
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
@@ -175,6 +179,16 @@ impl Daemon {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run an `mcpproxy` client command against this daemon, whatever its outcome.
+    pub fn cli_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(MCPPROXY)
+            .args(args)
+            .args(["--config".as_ref(), self.config.as_os_str()])
+            .args(["--data-dir".as_ref(), self.data_dir.as_os_str()])
+            .output()
+            .unwrap()
     }
 
     /// The `upstream_servers list` document, through the CLI.
@@ -279,6 +293,107 @@ pub fn http_get(url: &str) -> Result<String, String> {
             Err(format!("{status}: {body}"))
         }
     })
+}
+
+/// A POST of `body` with `content_type` (and the `Accept` an MCP client sends) to `url`:
+/// the status and the body.
+pub fn http_post(url: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .header("content-type", content_type)
+            .header("accept", "application/json, text/event-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    })
+}
+
+/// One MCP POST to `path` on a kept-alive connection, as simple clients (Python's
+/// `http.client`) send it: one write, no `TCP_NODELAY`. Reads the whole response (chunked or sized); returns its
+/// status line, its headers and its body.
+pub fn mcp_post(
+    stream: &mut std::io::BufReader<std::net::TcpStream>,
+    path: &str,
+    body: &str,
+    session: Option<&str>,
+) -> (String, Vec<String>, String) {
+    use std::io::{BufRead, Read, Write};
+    let session = session.map_or(String::new(), |s| {
+        format!("Mcp-Session-Id: {s}\r\nMcp-Protocol-Version: 2025-06-18\r\n")
+    });
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{session}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.get_mut().write_all(request.as_bytes()).unwrap();
+    let mut line = String::new();
+    stream.read_line(&mut line).unwrap();
+    let status = line.trim().to_string();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        stream.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        headers.push(line.trim().to_ascii_lowercase());
+    }
+    let mut out = Vec::new();
+    if let Some(length) = headers
+        .iter()
+        .find_map(|h| h.strip_prefix("content-length:"))
+    {
+        let mut buf = vec![0; length.trim().parse().unwrap()];
+        stream.read_exact(&mut buf).unwrap();
+        out = buf;
+    } else if headers.iter().any(|h| h.contains("chunked")) {
+        loop {
+            line.clear();
+            stream.read_line(&mut line).unwrap();
+            let size = usize::from_str_radix(line.trim(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            stream.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..size]);
+        }
+    }
+    (status, headers, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Open file descriptors of process `pid`.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// A memory figure of process `pid` from `/proc/<pid>/status`, in KiB.
+fn proc_status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// Anonymous resident memory of process `pid`, in KiB (`RssAnon`: the heap, not code pages).
+pub fn rss_anon_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "RssAnon:")
 }
 
 /// An HTTP or SSE fixture server in its own process, killed on drop.
