@@ -153,7 +153,7 @@ impl fmt::Display for CheckReport {
             f,
             "limits     deadline {} ms, memory {} MiB per decision",
             self.limits.deadline.as_millis(),
-            self.limits.memory_limit / (1024 * 1024)
+            self.limits.memory_limit_mib()
         )?;
         writeln!(f, "decisions on the smoke scenarios:")?;
         for (scenario, hook, answer) in &self.decisions {

@@ -151,7 +151,7 @@ pub fn spawn(
         live: None,
         tools: Arc::new(Vec::new()),
         crashes: 0,
-        reports: report::Throttle::default(),
+        reports: report::Reports::default(),
         view: view_tx,
         rx,
     };
@@ -204,7 +204,7 @@ struct Actor {
     /// Times the state machine panicked and was started again.
     crashes: u32,
     /// Holds back the log reports of a flapping server.
-    reports: report::Throttle,
+    reports: report::Reports,
     view: watch::Sender<View>,
     rx: mpsc::Receiver<Command>,
 }
@@ -382,7 +382,7 @@ impl Actor {
             ended: Arc::default(),
             tools_rx,
         });
-        match self.reports.admit(Instant::now()) {
+        match self.reports.recoveries.admit(Instant::now()) {
             Some(held) => {
                 tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready{}", report::held_note(held))
             }
@@ -426,7 +426,7 @@ impl Actor {
             rand::random::<u64>(),
         );
         self.last_error = Some(failure.to_string());
-        match self.reports.admit(now) {
+        match self.reports.failures.admit(now) {
             Some(held) => {
                 tracing::warn!(server = %self.config.name, attempt = event.attempt, %failure, "connection failed{}", report::held_note(held))
             }

@@ -1,6 +1,6 @@
-//! What an actor tells the log about its server's connection, without flooding it: the
-//! first failure and recovery of a run are reported at warn and info; while the server keeps
-//! flapping, the rest go to debug for `QUIET`, and the next report says how many were held.
+//! What an actor tells the log about its server's connection, without flooding it: a failure
+//! is reported at warn and a recovery at info; while the server keeps flapping, further ones
+//! of the same kind go to debug for `QUIET`, and the next report says how many were held.
 //! (200 flapping servers used to write tens of MB an hour at info.) Auto-disables and crashes
 //! are always reported.
 
@@ -40,12 +40,27 @@ impl Throttle {
     }
 }
 
-/// " (N more failures and recoveries held since the last report)", or nothing.
+/// A server's two throttles: one for failures, one for recoveries.
+#[derive(Debug, Default)]
+pub struct Reports {
+    pub failures: Throttle,
+    pub recoveries: Throttle,
+}
+
+impl Reports {
+    /// The user acted on the server: its next failure and recovery are news.
+    pub fn reset(&mut self) {
+        self.failures.reset();
+        self.recoveries.reset();
+    }
+}
+
+/// " (N more like it since the last report)", or nothing.
 pub fn held_note(held: u32) -> String {
     if held == 0 {
         String::new()
     } else {
-        format!(" ({held} more failures and recoveries since the last report)")
+        format!(" ({held} more like it since the last report)")
     }
 }
 
