@@ -11,8 +11,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use downstream_support::{FakeBackend, default_tools, entry, start};
+use mcpproxy::downstream::ToolEntry;
 use mcpproxy::downstream::search::ToolIndex;
-use mcpproxy::downstream::{Backend, ToolEntry};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;

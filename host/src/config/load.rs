@@ -190,6 +190,9 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
         Some(_) => return Err(f.err("name", "must not be empty".into())),
         None => return Err(f.err("name", "missing".into())),
     };
+    if let Some(why) = unroutable_name(&name) {
+        return Err(f.err("name", why));
+    }
     let command = f.opt_str(obj, "command")?;
     if command.as_deref().is_some_and(|c| c.trim().is_empty()) {
         return Err(f.err("command", "must not be empty".into()));
@@ -244,6 +247,18 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
 }
 
 /// The file spelling of a protocol.
+/// Why clients could not reach a server named `name`: `call_tool` splits `server:tool` at the
+/// first `:`, and `/mcp/server/<name>` is one path segment.
+fn unroutable_name(name: &str) -> Option<String> {
+    let bad = name
+        .chars()
+        .find(|c| matches!(c, ':' | '/' | '?' | '#') || c.is_control())?;
+    Some(format!(
+        "must not contain {bad:?} (clients name tools `server:tool` and reach a server at \
+         /mcp/server/<name>)"
+    ))
+}
+
 pub fn protocol_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Stdio => "stdio",

@@ -119,6 +119,14 @@ fn errors_name_file_server_and_field() {
             r#"mcp_config.json: mcpServers[0] "a": field "command": missing"#,
         ),
         (
+            r#"{"mcpServers": [{"name": "git:hub", "command": "x"}]}"#,
+            r#"mcp_config.json: mcpServers[0] "git:hub": field "name": must not contain ':'"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a/b", "command": "x"}]}"#,
+            r#"mcpServers[0] "a/b": field "name": must not contain '/'"#,
+        ),
+        (
             r#"{"mcpServers": [{"command": "x"}]}"#,
             r#"mcp_config.json: mcpServers[0]: field "name": missing"#,
         ),

@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{ClientNotification, ClientRequest, ServerResult};
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::state::DaemonState;
 use crate::config::ConfigEdit;
-use crate::downstream::{Backend, ServersOperation, ServersRequest, ToolEntry};
-use crate::upstream::CallError;
+use crate::downstream::{Backend, ServersOperation, ServersRequest};
+use crate::upstream::{CallError, Notice, Origin, ServerOffer};
 
 pub struct DaemonBackend {
     state: Arc<DaemonState>,
@@ -25,20 +26,30 @@ impl DaemonBackend {
 }
 
 impl Backend for DaemonBackend {
-    fn tools(&self) -> Vec<ToolEntry> {
-        self.state.registry.tools()
+    fn offers(&self) -> Vec<ServerOffer> {
+        self.state.registry.offers()
     }
 
-    fn call_tool(
+    fn forward(
         &self,
         server: &str,
-        tool: &str,
-        arguments: Option<JsonObject>,
+        request: ClientRequest,
+        origin: Option<Origin>,
         cancel: CancellationToken,
-    ) -> BoxFuture<'static, Result<CallToolResult, CallError>> {
+    ) -> BoxFuture<'static, Result<ServerResult, CallError>> {
         let registry = self.state.registry.clone();
-        let (server, tool) = (server.to_string(), tool.to_string());
-        async move { registry.call_tool(&server, &tool, arguments, cancel).await }.boxed()
+        let server = server.to_string();
+        async move { registry.forward(&server, request, origin, cancel).await }.boxed()
+    }
+
+    fn notify(&self, server: &str, notification: ClientNotification) -> BoxFuture<'static, ()> {
+        let registry = self.state.registry.clone();
+        let server = server.to_string();
+        async move { registry.notify(&server, notification).await }.boxed()
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.state.notices.subscribe()
     }
 
     fn upstream_servers(
@@ -61,8 +72,8 @@ impl Backend for DaemonBackend {
         self.state.registry.settled()
     }
 
-    fn tools_changed(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.state.registry.tools_changed()
+    fn offers_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.state.registry.offers_changed()
     }
 }
 

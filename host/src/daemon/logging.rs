@@ -43,12 +43,14 @@ pub fn init(level: &str, log_dir: &Path) -> anyhow::Result<WorkerGuard> {
     Ok(guard)
 }
 
-/// The filter for `--log-level LEVEL`: rmcp's per-session lines only when asked for. Pure.
+/// The filter for `--log-level LEVEL`: rmcp's per-session lines only when asked for, and
+/// its service loop's only at errors: it warns of every JSON-RPC error answered, which for a
+/// proxy passing on upstream errors is routine, one line per failed call. Pure.
 pub fn filter_directives(level: &str) -> String {
     if level.contains("rmcp") {
         level.to_string()
     } else {
-        format!("{level},rmcp=warn")
+        format!("{level},rmcp=warn,rmcp::service=error")
     }
 }
 
@@ -58,10 +60,13 @@ mod tests {
 
     #[test]
     fn rmcp_is_held_to_warnings_unless_named() {
-        assert_eq!(filter_directives("info"), "info,rmcp=warn");
+        assert_eq!(
+            filter_directives("info"),
+            "info,rmcp=warn,rmcp::service=error"
+        );
         assert_eq!(
             filter_directives("info,mcpproxy=debug"),
-            "info,mcpproxy=debug,rmcp=warn"
+            "info,mcpproxy=debug,rmcp=warn,rmcp::service=error"
         );
         assert_eq!(filter_directives("debug,rmcp=trace"), "debug,rmcp=trace");
     }

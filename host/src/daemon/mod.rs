@@ -96,6 +96,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         spawn_concurrency: SPAWN_CONCURRENCY,
         log_dir: Some(opts.log_dir.clone()),
     });
+    let notices = dialer.notices();
     let registry = Registry::new(RegistryOptions {
         connector: Arc::new(dialer),
         policy: policy.clone(),
@@ -131,6 +132,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         policy_watch: std::sync::Mutex::new(policy_watch),
         pinned,
         registry,
+        notices,
         downstream: downstream.clone(),
         start_only: start_only::StartOnly::of(&config),
         restart_needed: std::sync::Mutex::default(),

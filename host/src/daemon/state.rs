@@ -32,6 +32,8 @@ pub struct DaemonState {
     /// The enterprise pin in force, if any.
     pub pinned: Option<Arc<Pinned>>,
     pub registry: Registry,
+    /// The upstream sessions' log messages and resource updates.
+    pub notices: crate::upstream::NoticeSender,
     /// The downstream server's live options (`tools_limit`).
     pub downstream: crate::downstream::DownstreamOptions,
     /// `listen` and `data_dir` as the daemon started with them.

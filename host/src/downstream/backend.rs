@@ -4,12 +4,15 @@
 //! implement it with fixed data. Keeping this a trait keeps the MCP-serving code free of
 //! supervisor internals.
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::model::{ClientNotification, ClientRequest, ServerResult, Tool};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::upstream::CallError;
+use crate::upstream::{CallError, Notice, Origin, ServerOffer};
 
 /// One tool of one Ready upstream server.
 #[derive(Debug, Clone)]
@@ -43,16 +46,21 @@ pub struct ServersRequest {
 }
 
 pub trait Backend: Send + Sync + 'static {
-    /// Tools of every Ready server.
-    fn tools(&self) -> Vec<ToolEntry>;
-    /// Forward a call to `server`'s `tool`, under the configured `call_tool_timeout`.
-    fn call_tool(
+    /// What every Ready server offers, in server order.
+    fn offers(&self) -> Vec<ServerOffer>;
+    /// Forward `request` to `server`, under the configured `call_tool_timeout`, made for
+    /// `origin`'s client (whose progress and server requests it then receives).
+    fn forward(
         &self,
         server: &str,
-        tool: &str,
-        arguments: Option<JsonObject>,
+        request: ClientRequest,
+        origin: Option<Origin>,
         cancel: CancellationToken,
-    ) -> BoxFuture<'static, Result<CallToolResult, CallError>>;
+    ) -> BoxFuture<'static, Result<ServerResult, CallError>>;
+    /// Pass a client notification (`roots/list_changed`) to `server`, if it is Ready.
+    fn notify(&self, server: &str, notification: ClientNotification) -> BoxFuture<'static, ()>;
+    /// The upstreams' log messages and resource updates.
+    fn notices(&self) -> broadcast::Receiver<Arc<Notice>>;
     /// Run an `upstream_servers` operation; `Err` is a message for the client.
     fn upstream_servers(
         &self,
@@ -64,6 +72,6 @@ pub trait Backend: Send + Sync + 'static {
     fn metrics(&self) -> String;
     /// True once start-up has settled every server (`/readyz`).
     fn ready(&self) -> bool;
-    /// Ticks whenever the set of tools of Ready servers changes.
-    fn tools_changed(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Ticks whenever the offers of Ready servers change.
+    fn offers_changed(&self) -> tokio::sync::watch::Receiver<u64>;
 }

@@ -6,7 +6,7 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerConfig, SubscriptionFilter,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, ServiceError, SubscriptionContext};
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport};
@@ -104,7 +104,11 @@ impl ServerHandler for Bridge {
             .daemon
             .peer_info()
             .and_then(|info| info.instructions.clone());
-        list_changed::server_info("mcpproxy-stdio-bridge", true, instructions)
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        list_changed::server_info("mcpproxy-stdio-bridge", capabilities, instructions)
     }
 
     async fn list_tools(

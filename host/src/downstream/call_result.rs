@@ -54,7 +54,7 @@ mod tests {
             ),
             (
                 CallError::Timeout(Duration::from_secs(2)),
-                "call to nope:echo failed: tool call timed out after 2s",
+                "call to nope:echo failed: request timed out after 2s",
             ),
             (
                 CallError::Upstream("boom".into()),

@@ -1,48 +1,168 @@
-//! The tool catalog the downstream handlers read: one snapshot of the Ready servers' tools
-//! with its search index and the `/mcp/all` routing table.
+//! The catalog the downstream handlers read: one snapshot of what the Ready servers offer
+//! (tools with their search index, resources, templates, prompts, capabilities and
+//! instructions) as one endpoint shows it, with the tables that route names and URIs back to
+//! their server.
 //!
-//! Rebuilt lazily, on the first read after `Backend::tools_changed` ticks, never per query;
+//! Names: at `/mcp/all` (and `/mcp`), tools and prompts are `server__name` (see
+//! `names::direct_name`); at `/mcp/server/<name>` they are the server's own.
+//!
+//! URIs are never renamed in the common case. When two servers list the same URI, the first
+//! by server name keeps it and the others' copies are listed as `mcpproxy://<server>/<URI,
+//! percent-encoded>`, which routes to that server with its own URI. A URI in no list goes to
+//! the first server (by name) with a template that matches it.
+//!
+//! Rebuilt lazily, on the first read after `Backend::offers_changed` ticks, never per query;
 //! readers share the snapshot through an `Arc`. It never talks to upstream servers itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use rmcp::model::Tool;
+use rmcp::model::{
+    Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability, ServerCapabilities,
+    Tool, ToolsCapability,
+};
 use tokio::sync::watch;
 
 use super::backend::{Backend, ToolEntry};
-use super::names::direct_name;
+use super::names::{direct_name, parse_proxy_uri, proxy_uri, template_matches};
 use super::search::ToolIndex;
+use crate::upstream::ServerOffer;
 
-/// One snapshot of the tool set.
+/// Which upstreams an endpoint shows, and how it names their tools and prompts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every Ready server, names prefixed with the server's (`/mcp`, `/mcp/all`).
+    All,
+    /// One server, exactly as it is (`/mcp/server/<name>`).
+    One(String),
+}
+
+/// Where a name or URI leads: the server and the name or URI it has there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub server: String,
+    pub name: String,
+}
+
+/// One snapshot of what an endpoint shows.
 #[derive(Debug)]
 pub struct Catalog {
+    scope: Scope,
+    servers: Vec<ServerOffer>,
     /// Tools ordered by server, then tool name.
     entries: Vec<ToolEntry>,
     index: ToolIndex,
-    /// `server__tool` → position in `entries`.
+    /// Downstream tool name → position in `entries`.
     direct: HashMap<String, usize>,
+    /// As listed downstream.
+    resources: Vec<Resource>,
+    /// Downstream URI → route, for every listed resource.
+    by_uri: HashMap<String, Route>,
+    /// `(server, its URI)` → the proxy URI it is listed under, for the renamed ones.
+    renamed: HashMap<(String, String), String>,
+    templates: Vec<(String, ResourceTemplate)>,
+    prompts: Vec<Prompt>,
+    by_prompt: HashMap<String, Route>,
 }
 
 impl Catalog {
-    pub fn build(mut entries: Vec<ToolEntry>) -> Catalog {
+    pub fn build(offers: Vec<ServerOffer>, scope: Scope) -> Catalog {
+        let mut servers: Vec<ServerOffer> = match &scope {
+            Scope::All => offers,
+            Scope::One(name) => offers.into_iter().filter(|o| &o.server == name).collect(),
+        };
+        servers.sort_by(|a, b| a.server.cmp(&b.server));
+        let name_of = |server: &str, name: &str| match scope {
+            Scope::All => direct_name(server, name),
+            Scope::One(_) => name.to_string(),
+        };
+
+        let mut entries: Vec<ToolEntry> = servers
+            .iter()
+            .flat_map(|o| {
+                o.offer.tools.iter().map(|tool| ToolEntry {
+                    server: o.server.clone(),
+                    tool: tool.clone(),
+                })
+            })
+            .collect();
         entries.sort_by(|a, b| (&a.server, &a.tool.name).cmp(&(&b.server, &b.tool.name)));
         let index = ToolIndex::build(&entries);
         let mut direct = HashMap::with_capacity(entries.len());
         for (position, entry) in entries.iter().enumerate() {
-            let name = direct_name(&entry.server, &entry.tool.name);
+            let name = name_of(&entry.server, &entry.tool.name);
             // Two pairs can only collide through `__` inside names; the first (in sorted
             // order) keeps the name so that routing stays deterministic.
             if direct.contains_key(&name) {
-                tracing::warn!(tool = %name, "two upstream tools map to the same /mcp/all name; serving the first");
+                tracing::warn!(tool = %name, "two upstream tools map to the same name; serving the first");
                 continue;
             }
             direct.insert(name, position);
         }
+
+        let mut resources = Vec::new();
+        let mut by_uri = HashMap::new();
+        let mut renamed = HashMap::new();
+        for offer in &servers {
+            for resource in &offer.offer.resources {
+                let route = Route {
+                    server: offer.server.clone(),
+                    name: resource.uri.clone(),
+                };
+                let mut listed = resource.clone();
+                if by_uri.contains_key(&resource.uri) {
+                    let proxied = proxy_uri(&offer.server, &resource.uri);
+                    renamed.insert(
+                        (offer.server.clone(), resource.uri.clone()),
+                        proxied.clone(),
+                    );
+                    listed.uri = proxied;
+                }
+                by_uri.entry(listed.uri.clone()).or_insert(route);
+                resources.push(listed);
+            }
+        }
+        let templates = servers
+            .iter()
+            .flat_map(|o| {
+                o.offer
+                    .templates
+                    .iter()
+                    .map(|t| (o.server.clone(), t.clone()))
+            })
+            .collect();
+
+        let mut prompts = Vec::new();
+        let mut by_prompt = HashMap::new();
+        for offer in &servers {
+            for prompt in &offer.offer.prompts {
+                let name = name_of(&offer.server, &prompt.name);
+                if by_prompt.contains_key(&name) {
+                    continue;
+                }
+                let route = Route {
+                    server: offer.server.clone(),
+                    name: prompt.name.clone(),
+                };
+                by_prompt.insert(name.clone(), route);
+                let mut listed = prompt.clone();
+                listed.name = name;
+                prompts.push(listed);
+            }
+        }
+
         Catalog {
+            scope,
+            servers,
             entries,
             index,
             direct,
+            resources,
+            by_uri,
+            renamed,
+            templates,
+            prompts,
+            by_prompt,
         }
     }
 
@@ -54,50 +174,183 @@ impl Catalog {
         &self.index
     }
 
-    /// The tools served at `/mcp/all`, renamed `server__tool`.
+    pub fn servers(&self) -> &[ServerOffer] {
+        &self.servers
+    }
+
+    /// The tools as this endpoint names them, every field as the server gave it.
     pub fn direct_tools(&self) -> Vec<Tool> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter_map(|(position, entry)| {
-                let name = direct_name(&entry.server, &entry.tool.name);
-                if self.direct.get(&name) != Some(&position) {
-                    return None;
-                }
-                let mut tool = entry.tool.clone();
-                tool.name = name.into();
+        let mut tools: Vec<(&String, &usize)> = self.direct.iter().collect();
+        tools.sort_by_key(|(_, position)| **position);
+        tools
+            .into_iter()
+            .filter_map(|(name, position)| {
+                let mut tool = self.entries.get(*position)?.tool.clone();
+                tool.name = name.clone().into();
                 Some(tool)
             })
             .collect()
     }
 
-    /// The `(server, tool)` behind an `/mcp/all` name.
+    /// The `(server, tool)` behind a tool name of this endpoint.
     pub fn resolve_direct(&self, name: &str) -> Option<(&str, &str)> {
         let entry = self.entries.get(*self.direct.get(name)?)?;
         Some((entry.server.as_str(), entry.tool.name.as_ref()))
     }
+
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    pub fn templates(&self) -> Vec<ResourceTemplate> {
+        self.templates.iter().map(|(_, t)| t.clone()).collect()
+    }
+
+    pub fn prompts(&self) -> &[Prompt] {
+        &self.prompts
+    }
+
+    pub fn resolve_prompt(&self, name: &str) -> Option<&Route> {
+        self.by_prompt.get(name)
+    }
+
+    /// The server a URI of this endpoint belongs to, and its URI there.
+    pub fn route_uri(&self, uri: &str) -> Option<Route> {
+        if let Some(route) = self.by_uri.get(uri) {
+            return Some(route.clone());
+        }
+        if let Some((server, original)) = parse_proxy_uri(uri)
+            && self.servers.iter().any(|o| o.server == server)
+        {
+            return Some(Route {
+                server: server.to_string(),
+                name: original,
+            });
+        }
+        self.templates
+            .iter()
+            .find(|(_, t)| template_matches(&t.uri_template, uri))
+            .map(|(server, _)| Route {
+                server: server.clone(),
+                name: uri.to_string(),
+            })
+    }
+
+    /// The server of a resource template (a completion's `ref/resource`), given as listed.
+    pub fn route_template(&self, uri_template: &str) -> Option<Route> {
+        let exact = self
+            .templates
+            .iter()
+            .find(|(_, t)| t.uri_template == uri_template);
+        match exact {
+            Some((server, _)) => Some(Route {
+                server: server.clone(),
+                name: uri_template.to_string(),
+            }),
+            None => self.route_uri(uri_template),
+        }
+    }
+
+    /// The URI under which this endpoint shows `server`'s `uri`.
+    pub fn downstream_uri(&self, server: &str, uri: &str) -> String {
+        self.renamed
+            .get(&(server.to_string(), uri.to_string()))
+            .cloned()
+            .unwrap_or_else(|| uri.to_string())
+    }
+
+    /// Whether any Ready server is in this catalog.
+    pub fn shows_any(&self) -> bool {
+        !self.servers.is_empty()
+    }
+
+    /// Whether this endpoint shows `server`.
+    pub fn shows(&self, server: &str) -> bool {
+        match &self.scope {
+            Scope::All => self.servers.iter().any(|o| o.server == server),
+            Scope::One(name) => name == server,
+        }
+    }
+
+    /// What this endpoint offers: tools always (their list follows the servers'), and each
+    /// other feature when a server it shows offers it. Every-server endpoints always offer
+    /// resources and prompts too: a client that connects while servers are still starting
+    /// would otherwise never look for the ones that come (capabilities are only told once).
+    pub fn capabilities(&self) -> ServerCapabilities {
+        let mut capabilities = ServerCapabilities::default();
+        let mut tools = ToolsCapability::default();
+        tools.list_changed = Some(true);
+        capabilities.tools = Some(tools);
+        let offers = || self.servers.iter().map(|o| &o.offer.capabilities);
+        let every = self.scope == Scope::All;
+        if every || offers().any(|c| c.resources.is_some()) {
+            let mut resources = ResourcesCapability::default();
+            resources.list_changed = Some(true);
+            resources.subscribe = offers()
+                .any(|c| {
+                    c.resources
+                        .as_ref()
+                        .is_some_and(|r| r.subscribe == Some(true))
+                })
+                .then_some(true);
+            capabilities.resources = Some(resources);
+        }
+        if every || offers().any(|c| c.prompts.is_some()) {
+            let mut prompts = PromptsCapability::default();
+            prompts.list_changed = Some(true);
+            capabilities.prompts = Some(prompts);
+        }
+        if offers().any(|c| c.completions.is_some()) {
+            capabilities.completions = Some(Default::default());
+        }
+        if offers().any(|c| c.logging.is_some()) {
+            capabilities.logging = Some(Default::default());
+        }
+        capabilities
+    }
+
+    /// `own`, then each server's instructions under its name.
+    pub fn instructions(&self, own: Option<&str>) -> Option<String> {
+        let mut parts: Vec<String> = own.map(str::to_string).into_iter().collect();
+        for offer in &self.servers {
+            if let Some(text) = offer
+                .offer
+                .instructions
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+            {
+                parts.push(match self.scope {
+                    Scope::All => format!("## {}\n\n{}", offer.server, text.trim()),
+                    Scope::One(_) => text.to_string(),
+                });
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join("\n\n"))
+    }
 }
 
-/// Holds the current snapshot and rebuilds it when the backend's tool set has changed.
+/// Holds the current snapshots (one per scope in use) and rebuilds them when the backend's
+/// offers have changed.
 pub struct CatalogCache {
     backend: Arc<dyn Backend>,
     changes: Mutex<watch::Receiver<u64>>,
-    current: Mutex<Option<Arc<Catalog>>>,
+    current: Mutex<HashMap<Scope, Arc<Catalog>>>,
 }
 
 impl CatalogCache {
     pub fn new(backend: Arc<dyn Backend>) -> CatalogCache {
-        let changes = backend.tools_changed();
+        let changes = backend.offers_changed();
         CatalogCache {
             backend,
             changes: Mutex::new(changes),
-            current: Mutex::new(None),
+            current: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The current snapshot, rebuilt first if the backend ticked since the last build.
-    pub fn get(&self) -> Arc<Catalog> {
-        // Mark the tick as seen before reading the tools: a change that lands in between
+    /// The current snapshot of `scope`, rebuilt first if the backend ticked since the last
+    /// build.
+    pub fn get(&self, scope: &Scope) -> Arc<Catalog> {
+        // Mark the tick as seen before reading the offers: a change that lands in between
         // ticks again and is picked up by the next read.
         let changed = {
             let mut changes = lock(&self.changes);
@@ -106,13 +359,15 @@ impl CatalogCache {
             changed
         };
         let mut current = lock(&self.current);
-        if let Some(catalog) = current.as_ref()
-            && !changed
-        {
+        if changed {
+            current.clear();
+        }
+        if let Some(catalog) = current.get(scope) {
             return catalog.clone();
         }
-        let catalog = Arc::new(Catalog::build(self.backend.tools()));
-        *current = Some(catalog.clone());
+        let catalog = Arc::new(Catalog::build(self.backend.offers(), scope.clone()));
+        // Scopes of servers that are gone are dropped with the next change.
+        current.insert(scope.clone(), catalog.clone());
         catalog
     }
 }
@@ -130,25 +385,49 @@ mod tests {
     use rmcp::model::Tool;
 
     use super::*;
+    use crate::upstream::Offer;
 
-    fn entry(server: &str, tool: &str) -> ToolEntry {
-        ToolEntry {
+    fn tool(name: &str) -> Tool {
+        Tool::new(
+            name.to_string(),
+            format!("{name} tool"),
+            Arc::new(Default::default()),
+        )
+    }
+
+    fn offer(server: &str, tools: &[&str]) -> ServerOffer {
+        ServerOffer {
             server: server.to_string(),
-            tool: Tool::new(
-                tool.to_string(),
-                format!("{tool} tool"),
-                Arc::new(Default::default()),
-            ),
+            offer: Arc::new(Offer::tools(tools.iter().map(|t| tool(t)).collect())),
+        }
+    }
+
+    fn with_resources(server: &str, uris: &[&str], templates: &[&str]) -> ServerOffer {
+        let mut offer = Offer::tools(Vec::new());
+        offer.capabilities.resources = Some(Default::default());
+        offer.resources = uris
+            .iter()
+            .map(|u| Resource::new(*u, u.to_string()))
+            .collect();
+        offer.templates = templates
+            .iter()
+            .map(|t| ResourceTemplate::new(*t, t.to_string()))
+            .collect();
+        ServerOffer {
+            server: server.to_string(),
+            offer: Arc::new(offer),
         }
     }
 
     #[test]
     fn direct_names_route_to_server_and_tool() {
-        let catalog = Catalog::build(vec![
-            entry("weather", "get_alerts"),
-            entry("fs", "read_file"),
-            entry("fs", "write_file"),
-        ]);
+        let catalog = Catalog::build(
+            vec![
+                offer("weather", &["get_alerts"]),
+                offer("fs", &["read_file", "write_file"]),
+            ],
+            Scope::All,
+        );
         let names: Vec<String> = catalog
             .direct_tools()
             .into_iter()
@@ -171,10 +450,104 @@ mod tests {
     }
 
     #[test]
+    fn one_server_scope_keeps_names_as_they_are() {
+        let offers = vec![
+            offer("fs", &["read_file"]),
+            offer("weather", &["get_alerts"]),
+        ];
+        let catalog = Catalog::build(offers, Scope::One("fs".into()));
+        let names: Vec<String> = catalog
+            .direct_tools()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        assert_eq!(names, ["read_file"]);
+        assert_eq!(
+            catalog.resolve_direct("read_file"),
+            Some(("fs", "read_file"))
+        );
+        assert_eq!(catalog.resolve_direct("get_alerts"), None);
+    }
+
+    #[test]
     fn colliding_direct_names_keep_the_first() {
         // "a__b" + "c" and "a" + "b__c" both give "a__b__c".
-        let catalog = Catalog::build(vec![entry("a__b", "c"), entry("a", "b__c")]);
+        let catalog = Catalog::build(
+            vec![offer("a__b", &["c"]), offer("a", &["b__c"])],
+            Scope::All,
+        );
         assert_eq!(catalog.direct_tools().len(), 1);
         assert_eq!(catalog.resolve_direct("a__b__c"), Some(("a", "b__c")));
+    }
+
+    #[test]
+    fn uris_route_to_their_server_and_collisions_get_proxy_uris() {
+        let catalog = Catalog::build(
+            vec![
+                with_resources("b", &["file:///shared", "b://only"], &["b://items/{id}"]),
+                with_resources("a", &["file:///shared", "a://only"], &[]),
+            ],
+            Scope::All,
+        );
+        let listed: Vec<&str> = catalog.resources().iter().map(|r| r.uri.as_str()).collect();
+        let proxied = proxy_uri("b", "file:///shared");
+        assert_eq!(
+            listed,
+            ["file:///shared", "a://only", proxied.as_str(), "b://only"]
+        );
+        let route = |uri: &str| catalog.route_uri(uri).map(|r| (r.server, r.name));
+        assert_eq!(
+            route("file:///shared"),
+            Some(("a".into(), "file:///shared".into()))
+        );
+        assert_eq!(route(&proxied), Some(("b".into(), "file:///shared".into())));
+        assert_eq!(route("b://only"), Some(("b".into(), "b://only".into())));
+        assert_eq!(
+            route("b://items/42"),
+            Some(("b".into(), "b://items/42".into()))
+        );
+        assert_eq!(route("c://nothing"), None);
+        assert_eq!(catalog.downstream_uri("b", "file:///shared"), proxied);
+        assert_eq!(
+            catalog.downstream_uri("a", "file:///shared"),
+            "file:///shared"
+        );
+        // A proxy URI for a server this endpoint does not show leads nowhere.
+        assert_eq!(route(&proxy_uri("zz", "x://y")), None);
+    }
+
+    #[test]
+    fn capabilities_are_the_union_and_instructions_name_their_server() {
+        let mut first = Offer::tools(Vec::new());
+        first.instructions = Some("Use fs for files.".into());
+        first.capabilities.logging = Some(Default::default());
+        let catalog = Catalog::build(
+            vec![
+                ServerOffer {
+                    server: "fs".into(),
+                    offer: Arc::new(first),
+                },
+                with_resources("docs", &["d://1"], &[]),
+            ],
+            Scope::All,
+        );
+        let capabilities = catalog.capabilities();
+        assert!(capabilities.logging.is_some());
+        assert!(capabilities.resources.is_some());
+        assert!(capabilities.completions.is_none());
+        assert_eq!(
+            catalog.instructions(Some("mcpproxy.")).as_deref(),
+            Some("mcpproxy.\n\n## fs\n\nUse fs for files.")
+        );
+        // Every-server endpoints always offer resources and prompts; one server's, its own.
+        let tools_only = vec![offer("x", &["t"])];
+        let all = Catalog::build(tools_only.clone(), Scope::All);
+        assert!(all.capabilities().resources.is_some());
+        assert!(all.capabilities().prompts.is_some());
+        assert_eq!(all.capabilities().logging, None);
+        let one = Catalog::build(tools_only, Scope::One("x".into()));
+        assert_eq!(one.capabilities().resources, None);
+        assert_eq!(one.capabilities().prompts, None);
+        assert_eq!(all.instructions(None), None);
     }
 }

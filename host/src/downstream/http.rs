@@ -1,29 +1,101 @@
-//! The HTTP face of the daemon: the axum router with the two MCP endpoints (`/mcp`,
-//! `/mcp/all`, rmcp's streamable HTTP server behind a JSON-RPC body check, with capped
-//! sessions) and the health endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`), served
-//! by `listener` until the shutdown token fires.
+//! The HTTP face of the daemon: the axum router with the MCP endpoints (`/mcp`, `/mcp/all`,
+//! `/mcp/server/<name>`: rmcp's streamable HTTP server behind a JSON-RPC body check, with
+//! capped sessions) and the health endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`),
+//! served by `listener` until the shutdown token fires.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::middleware;
-use axum::response::{IntoResponse, Json};
-use axum::routing::get;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{any, get};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 use super::DownstreamOptions;
 use super::backend::Backend;
-use super::direct_handler::DirectHandler;
+use super::catalog::Scope;
+use super::handler::{Endpoint, ProxyHandler};
 use super::jsonrpc_check;
-use super::search_handler::SearchHandler;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
+
+type McpService = StreamableHttpService<ProxyHandler, CappedSessions>;
+
+/// The services of `/mcp/server/<name>`, one per server asked for (each with its sessions),
+/// made on first use. A std mutex: looked up or inserted under it, never an await.
+struct OneServer {
+    shared: Arc<Shared>,
+    config: StreamableHttpServerConfig,
+    services: Mutex<HashMap<String, McpService>>,
+}
+
+impl OneServer {
+    /// `name`'s service; `None` when no Ready server has that name and none was made yet.
+    fn service(&self, name: &str) -> Option<McpService> {
+        let mut services = self.services.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(service) = services.get(name) {
+            return Some(service.clone());
+        }
+        let scope = Scope::One(name.to_string());
+        if !self.shared.catalog.get(&scope).shows_any() {
+            return None;
+        }
+        let service = mcp_service(&self.shared, Endpoint::One(name.to_string()), &self.config);
+        services.insert(name.to_string(), service.clone());
+        Some(service)
+    }
+}
+
+fn mcp_service(
+    shared: &Arc<Shared>,
+    endpoint: Endpoint,
+    config: &StreamableHttpServerConfig,
+) -> McpService {
+    let shared = shared.clone();
+    StreamableHttpService::new(
+        move || Ok(ProxyHandler::new(shared.clone(), endpoint.clone())),
+        Arc::new(CappedSessions::new(MAX_SESSIONS)),
+        config.clone(),
+    )
+}
+
+async fn one_server(
+    State(servers): State<Arc<OneServer>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    match servers.service(&name) {
+        Some(service) => match service.oneshot(request).await {
+            Ok(response) => response.map(Body::new),
+            Err(never) => match never {},
+        },
+        None => (
+            StatusCode::NOT_FOUND,
+            format!("no Ready upstream server named {name:?}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// A closed session is answered 204: rmcp answers 202, which clients do not expect.
+async fn delete_answers_no_content(request: Request, next: Next) -> Response {
+    let delete = request.method() == Method::DELETE;
+    let mut response = next.run(request).await;
+    if delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
 
 /// Serves `/mcp`, `/mcp/all`, `/healthz`, `/readyz` and `/status` on `listener` until
 /// `shutdown` fires; then open sessions and streams are closed and the call returns.
@@ -36,30 +108,21 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let shared = Shared::new(backend, opts, shutdown.clone());
     let app = router(shared, mcp_config(local, &shutdown));
-    tracing::info!(address = %local, "serving MCP at /mcp and /mcp/all");
+    tracing::info!(address = %local, "serving MCP at /mcp, /mcp/all and /mcp/server/<name>");
     super::listener::serve(listener, app, shutdown).await
 }
 
 fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
-    let search = {
-        let shared = shared.clone();
-        StreamableHttpService::new(
-            move || Ok(SearchHandler::new(shared.clone())),
-            Arc::new(CappedSessions::new(MAX_SESSIONS)),
-            config.clone(),
-        )
-    };
-    let direct = {
-        let shared = shared.clone();
-        StreamableHttpService::new(
-            move || Ok(DirectHandler::new(shared.clone())),
-            Arc::new(CappedSessions::new(MAX_SESSIONS)),
-            config,
-        )
-    };
+    let one = Arc::new(OneServer {
+        shared: shared.clone(),
+        config: config.clone(),
+        services: Mutex::default(),
+    });
     let mcp = Router::new()
-        .route_service("/mcp", search)
-        .route_service("/mcp/all", direct)
+        .route_service("/mcp", mcp_service(&shared, Endpoint::Search, &config))
+        .route_service("/mcp/all", mcp_service(&shared, Endpoint::All, &config))
+        .route("/mcp/server/{name}", any(one_server).with_state(one))
+        .layer(middleware::from_fn(delete_answers_no_content))
         .layer(middleware::from_fn(jsonrpc_check::check));
     Router::new()
         .merge(mcp)

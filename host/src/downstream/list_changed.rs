@@ -1,7 +1,8 @@
-//! What every downstream endpoint says about itself (`server_info`), and forwarding
-//! `tools/list_changed` to one client: on every tick of a watch channel, until the client is
-//! gone or `stop` resolves. Used for session clients (a task started at
-//! `notifications/initialized`) and for 2026-07-28 clients (`subscriptions/listen`).
+//! What every downstream endpoint says about itself (`server_info`), which lists changed
+//! between two catalogs (`Lists`), and forwarding `tools/list_changed` to one client on every
+//! tick of a watch channel until the client is gone or `stop` resolves: for the stdio bridge
+//! and for 2026-07-28 clients (`subscriptions/listen`). Session clients of the daemon get
+//! theirs from their `notifier`.
 
 use std::future::Future;
 
@@ -10,22 +11,47 @@ use rmcp::model::{Implementation, ServerCapabilities, ServerConfig, Subscription
 use rmcp::service::{Peer, RoleServer, SubscriptionContext};
 use tokio::sync::watch;
 
-/// An endpoint's `initialize` answer: its name, its tools (with `list_changed` when its tool
-/// list follows the upstreams'), and its instructions.
-pub fn server_info(name: &str, list_changed: bool, instructions: Option<String>) -> ServerConfig {
-    let capabilities = if list_changed {
-        ServerCapabilities::builder()
-            .enable_tools()
-            .enable_tool_list_changed()
-            .build()
-    } else {
-        ServerCapabilities::builder().enable_tools().build()
-    };
+use super::catalog::Catalog;
+
+/// An endpoint's `initialize` answer: its name, capabilities and instructions.
+pub fn server_info(
+    name: &str,
+    capabilities: ServerCapabilities,
+    instructions: Option<String>,
+) -> ServerConfig {
     let info = ServerConfig::new(capabilities)
         .with_server_info(Implementation::new(name, env!("CARGO_PKG_VERSION")));
     match instructions {
         Some(text) => info.with_instructions(text),
         None => info,
+    }
+}
+
+/// Which lists a client is told have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lists {
+    pub tools: bool,
+    pub resources: bool,
+    pub prompts: bool,
+}
+
+impl Lists {
+    /// The lists that differ between `old` and `new` (resource templates count as resources).
+    pub fn changed(old: &Catalog, new: &Catalog) -> Lists {
+        Lists {
+            tools: old.direct_tools() != new.direct_tools(),
+            resources: old.resources() != new.resources() || old.templates() != new.templates(),
+            prompts: old.prompts() != new.prompts(),
+        }
+    }
+
+    /// The lists in both.
+    pub fn and(self, other: Lists) -> Lists {
+        Lists {
+            tools: self.tools && other.tools,
+            resources: self.resources && other.resources,
+            prompts: self.prompts && other.prompts,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The downstream side: the MCP server that clients talk to (`/mcp`, `/mcp/all`), the tool
-//! index behind `retrieve_tools`, the stdio bridge, the CLI's client, and the health endpoints.
+//! The downstream side: the MCP server that clients talk to (`/mcp`, `/mcp/all`,
+//! `/mcp/server/<name>`), the catalog and tool index behind it, the stdio bridge, the CLI's
+//! client, and the health endpoints.
 //!
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
@@ -12,14 +13,16 @@ pub mod bridge;
 mod call_result;
 mod catalog;
 pub mod client;
-mod direct_handler;
+mod forward;
+mod handler;
 mod http;
 mod jsonrpc_check;
 mod list_changed;
 mod listener;
+mod meta;
 pub mod names;
+mod notifier;
 pub mod search;
-mod search_handler;
 mod sessions;
 mod state;
 pub mod tools;

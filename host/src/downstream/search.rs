@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::ToolEntry;
 
-/// One search result, as `retrieve_tools` returns it.
+/// One search result, as `retrieve_tools` returns it: the tool's whole definition as its
+/// server gives it (`title`, `description`, `inputSchema`, `outputSchema`, `annotations`,
+/// `icons`, `_meta`), named `server:tool`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
     /// `server:tool`, the name `call_tool` takes.
@@ -20,9 +22,10 @@ pub struct Hit {
     pub server: String,
     /// The tool's own name on its server.
     pub tool: String,
-    pub description: String,
-    pub input_schema: JsonObject,
     pub score: f32,
+    /// Every other field of the tool's definition.
+    #[serde(flatten)]
+    pub definition: JsonObject,
 }
 
 /// A BM25 index over a fixed set of tools.
@@ -99,18 +102,17 @@ impl ToolIndex {
 }
 
 fn hit(entry: &ToolEntry, score: f32) -> Hit {
+    let mut definition = match serde_json::to_value(&entry.tool) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => JsonObject::new(),
+    };
+    definition.remove("name");
     Hit {
         name: format!("{}:{}", entry.server, entry.tool.name),
         server: entry.server.clone(),
         tool: entry.tool.name.to_string(),
-        description: entry
-            .tool
-            .description
-            .as_deref()
-            .unwrap_or_default()
-            .to_string(),
-        input_schema: entry.tool.input_schema.as_ref().clone(),
         score,
+        definition,
     }
 }
 
@@ -247,8 +249,9 @@ mod tests {
         let hit = &hits[0];
         assert_eq!(hit.server, "weather");
         assert_eq!(hit.tool, "getForecast");
-        assert_eq!(hit.description, "Weather forecast for a city");
-        assert_eq!(hit.input_schema["type"], "object");
+        assert_eq!(hit.definition["description"], "Weather forecast for a city");
+        assert_eq!(hit.definition["inputSchema"]["type"], "object");
+        assert!(hit.definition.get("name").is_none());
         assert!(hit.score > 0.0);
     }
 

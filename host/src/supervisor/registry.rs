@@ -1,4 +1,4 @@
-//! The registry of server actors: applies plans, routes commands and tool calls, and builds
+//! The registry of server actors: applies plans, routes commands and requests, and builds
 //! snapshots from what the actors publish.
 //!
 //! It never connects or changes a server's state itself; it only talks to the actors. Cheap
@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientNotification, ClientRequest,
+    JsonObject, ServerResult, Tool,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -18,9 +21,8 @@ use super::plan::PlanStep;
 use super::{AutoDisableSink, SupervisorError};
 use crate::config::ServerConfig;
 use crate::contract::Policy;
-use crate::downstream::ToolEntry;
 use crate::status::{ServerList, ServerStatus};
-use crate::upstream::{CallError, Connector};
+use crate::upstream::{CallError, Connector, Origin, ServerOffer};
 
 /// What a `Registry` needs.
 pub struct RegistryOptions {
@@ -87,7 +89,7 @@ impl Registry {
             })
             .0,
             state_tick: watch::channel(0).0,
-            tools_tick: watch::channel(0).0,
+            offer_tick: watch::channel(0).0,
         };
         Registry {
             inner: Arc::new(Inner {
@@ -98,11 +100,11 @@ impl Registry {
         }
     }
 
-    /// Servers joined or left the list: progress and the tool set both changed.
-    fn tick_state_and_tools(&self) {
+    /// Servers joined or left the list: progress and the offers both changed.
+    fn tick_state_and_offers(&self) {
         let shared = &self.inner.shared;
         shared.state_tick.send_modify(|n| *n = n.wrapping_add(1));
-        shared.tools_tick.send_modify(|n| *n = n.wrapping_add(1));
+        shared.offer_tick.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Servers> {
@@ -163,8 +165,8 @@ impl Registry {
                 }
             }));
         futures::future::join(configured, futures::future::join_all(stopping)).await;
-        // The stopped servers left the list: progress and tools changed.
-        self.tick_state_and_tools();
+        // The stopped servers left the list: progress and offers changed.
+        self.tick_state_and_offers();
     }
 
     /// For an existing server, the command to send; a new one is spawned (it starts by
@@ -216,22 +218,61 @@ impl Registry {
             .map(|h| h.view.borrow().status.clone())
     }
 
-    /// The tools of every Ready server.
-    pub fn tools(&self) -> Vec<ToolEntry> {
+    /// The offer of every Ready server, in server order.
+    pub fn offers(&self) -> Vec<ServerOffer> {
         let servers = self.read();
-        let mut out = Vec::new();
-        for handle in servers.order.iter().filter_map(|n| servers.map.get(n)) {
-            let view = handle.view.borrow();
-            out.extend(view.tools.iter().map(|tool| ToolEntry {
-                server: view.status.name.clone(),
-                tool: tool.clone(),
-            }));
-        }
-        out
+        servers
+            .order
+            .iter()
+            .filter_map(|n| servers.map.get(n))
+            .filter_map(|handle| {
+                let view = handle.view.borrow();
+                let ready = view.status.connection_state == crate::status::ConnectionState::Ready;
+                ready.then(|| ServerOffer {
+                    server: view.status.name.clone(),
+                    offer: view.offer.clone(),
+                })
+            })
+            .collect()
     }
 
-    /// Forward a call to `server`'s `tool` under `call_tool_timeout`; `cancel` propagates
-    /// to the upstream.
+    /// The tools of every Ready server, as `(server, tool)`.
+    pub fn tools(&self) -> Vec<(String, Tool)> {
+        let offers = self.offers();
+        let tools = offers.iter().flat_map(|o| {
+            o.offer
+                .tools
+                .iter()
+                .map(|tool| (o.server.clone(), tool.clone()))
+        });
+        tools.collect()
+    }
+
+    /// Forward `request` to `server` under `call_tool_timeout`, made for `origin`'s client;
+    /// `cancel` propagates to the upstream.
+    pub async fn forward(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        origin: Option<Origin>,
+        cancel: CancellationToken,
+    ) -> Result<ServerResult, CallError> {
+        let not_available = || CallError::NotAvailable(format!("no server named {server}"));
+        let tx = self.sender(server).map_err(|_| not_available())?;
+        let (reply, rx) = oneshot::channel();
+        let gone = || CallError::NotAvailable(format!("server {server} was stopped"));
+        tx.send(Command::Forward {
+            request: Box::new(request),
+            origin,
+            cancel,
+            reply,
+        })
+        .await
+        .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Forward a call to `server`'s `tool`, made for no client in particular.
     pub async fn call_tool(
         &self,
         server: &str,
@@ -239,22 +280,22 @@ impl Registry {
         arguments: Option<JsonObject>,
         cancel: CancellationToken,
     ) -> Result<CallToolResult, CallError> {
-        let not_available = || CallError::NotAvailable(format!("no server named {server}"));
-        let tx = self.sender(server).map_err(|_| not_available())?;
-        let mut request = CallToolRequestParams::new(tool.to_string());
+        let mut params = CallToolRequestParams::new(tool.to_string());
         if let Some(arguments) = arguments {
-            request = request.with_arguments(arguments);
+            params = params.with_arguments(arguments);
         }
-        let (reply, rx) = oneshot::channel();
-        let gone = || CallError::NotAvailable(format!("server {server} was stopped"));
-        tx.send(Command::Call {
-            request,
-            cancel,
-            reply,
-        })
-        .await
-        .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        match self.forward(server, request, None, cancel).await? {
+            ServerResult::CallToolResult(result) => Ok(result),
+            other => Err(CallError::unexpected("tools/call", &other)),
+        }
+    }
+
+    /// Pass `notification` to `server` if it is Ready.
+    pub async fn notify(&self, server: &str, notification: ClientNotification) {
+        if let Ok(tx) = self.sender(server) {
+            let _ = tx.send(Command::Notify { notification }).await;
+        }
     }
 
     async fn command(
@@ -290,9 +331,9 @@ impl Registry {
         self.inner.shared.settings()
     }
 
-    /// Ticks whenever the tools of Ready servers change.
-    pub fn tools_changed(&self) -> watch::Receiver<u64> {
-        self.inner.shared.tools_tick.subscribe()
+    /// Ticks whenever the offers of Ready servers change.
+    pub fn offers_changed(&self) -> watch::Receiver<u64> {
+        self.inner.shared.offer_tick.subscribe()
     }
 
     /// Ticks on every state change of any server (for progress logging).
@@ -343,7 +384,7 @@ impl Registry {
             servers.map.drain().map(|(_, h)| h).collect()
         };
         futures::future::join_all(handles.into_iter().map(stop)).await;
-        self.tick_state_and_tools();
+        self.tick_state_and_offers();
     }
 }
 

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, Tool};
+use rmcp::model::{
+    CallToolResult, ClientNotification, ClientRequest, ContentBlock, ServerResult, Tool,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +22,7 @@ use crate::config::{Protocol, ServerConfig};
 use crate::contract::ConfigDiff;
 use crate::contract::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
 use crate::contract::{Failure, FailureKind};
-use crate::upstream::{CallError, Connector, UpstreamSession};
+use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -248,19 +250,26 @@ impl UpstreamSession for ScriptedSession {
         Transport::Stdio
     }
 
-    fn list_tools(&self) -> BoxFuture<'_, Result<Vec<Tool>, Failure>> {
+    fn offer(&self) -> BoxFuture<'_, Result<Offer, Failure>> {
         let tools = lock(&self.0.tools).clone();
-        Box::pin(async move { Ok(tools) })
+        Box::pin(async move { Ok(Offer::tools(tools)) })
     }
 
-    fn call_tool(
+    fn request(
         &self,
-        request: CallToolRequestParams,
+        request: ClientRequest,
         timeout: Duration,
         cancel: CancellationToken,
-    ) -> BoxFuture<'_, Result<CallToolResult, CallError>> {
+        _origin: Option<Origin>,
+    ) -> BoxFuture<'_, Result<ServerResult, CallError>> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
+            let ClientRequest::CallToolRequest(request) = request else {
+                return Err(CallError::Upstream(
+                    "scripted sessions only call tools".into(),
+                ));
+            };
+            let request = request.params;
             let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
             match request.name.as_ref() {
                 "echo" => Ok(CallToolResult::success(vec![ContentBlock::text(
@@ -278,7 +287,12 @@ impl UpstreamSession for ScriptedSession {
                 }
                 other => Err(CallError::Upstream(format!("unknown tool {other}"))),
             }
+            .map(ServerResult::CallToolResult)
         })
+    }
+
+    fn notify(&self, _notification: ClientNotification) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 
     fn ping(&self, _timeout: Duration) -> BoxFuture<'_, Result<(), Failure>> {
@@ -307,7 +321,7 @@ impl UpstreamSession for ScriptedSession {
         })
     }
 
-    fn tools_changed(&self) -> watch::Receiver<u64> {
+    fn lists_changed(&self) -> watch::Receiver<u64> {
         self.0.tools_tx.subscribe()
     }
 

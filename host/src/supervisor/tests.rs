@@ -605,7 +605,7 @@ async fn calls_are_routed_and_cancellation_propagates() {
 #[tokio::test(start_paused = true)]
 async fn tool_lists_follow_list_changed_and_readiness() {
     let r = rig(ScriptedPolicy::fixed(secs(60)));
-    let mut ticks = r.reg.tools_changed();
+    let mut ticks = r.reg.offers_changed();
     ticks.borrow_and_update();
     r.reg
         .apply(initial_plan_of(&[server("a"), server("b")]))
@@ -616,7 +616,7 @@ async fn tool_lists_follow_list_changed_and_readiness() {
     let names = |reg: &Registry| -> Vec<String> {
         reg.tools()
             .iter()
-            .map(|t| format!("{}:{}", t.server, t.tool.name))
+            .map(|(server, tool)| format!("{server}:{}", tool.name))
             .collect()
     };
     assert_eq!(names(&r.reg), vec!["a:echo", "b:echo"]);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
+use super::notice::{NoticeSender, notice_channel};
 use super::{Connector, UpstreamSession, http, stdio};
 use crate::config::{Protocol, ServerConfig};
 use crate::contract::Failure;
@@ -25,6 +26,7 @@ pub struct DialerOptions {
 pub struct Dialer {
     spawn_slots: Arc<Semaphore>,
     log_dir: Option<PathBuf>,
+    notices: NoticeSender,
 }
 
 impl Dialer {
@@ -32,7 +34,13 @@ impl Dialer {
         Dialer {
             spawn_slots: Arc::new(Semaphore::new(options.spawn_concurrency.max(1))),
             log_dir: options.log_dir,
+            notices: notice_channel(),
         }
+    }
+
+    /// Where every session's log messages and resource updates go.
+    pub fn notices(&self) -> NoticeSender {
+        self.notices.clone()
     }
 }
 
@@ -49,9 +57,10 @@ impl Connector for Dialer {
                 init_timeout,
                 self.spawn_slots.clone(),
                 self.log_dir.clone(),
+                self.notices.clone(),
             )),
             Protocol::StreamableHttp | Protocol::Sse | Protocol::Auto => {
-                Box::pin(http::connect(server, init_timeout))
+                Box::pin(http::connect(server, init_timeout, self.notices.clone()))
             }
         }
     }

@@ -3,6 +3,7 @@
 //! the wrong protocol). The `init_timeout` clock starts at the dial.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::ServiceExt;
@@ -15,6 +16,8 @@ use super::UpstreamSession;
 use super::classify::{self, excerpt, suggests_other_protocol};
 use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
+use super::notice::NoticeSender;
+use super::routes::Routes;
 use super::session::McpSession;
 use super::sse::{SseClientTransport, header_map};
 use crate::config::{Protocol, ServerConfig};
@@ -24,6 +27,7 @@ use crate::contract::{Failure, FailureKind};
 pub async fn connect(
     server: ServerConfig,
     init_timeout: Duration,
+    notices: NoticeSender,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let deadline = Instant::now() + init_timeout;
     let Some(url) = server.url.clone() else {
@@ -40,17 +44,19 @@ pub async fn connect(
     };
     let attempt = async {
         match server.protocol {
-            Protocol::Sse => connect_sse(&server, &url).await,
-            Protocol::Auto => match connect_streamable(&server, &url).await {
+            Protocol::Sse => connect_sse(&server, &url, &notices).await,
+            Protocol::Auto => match connect_streamable(&server, &url, &notices).await {
                 Err(failure) if suggests_other_protocol(&failure) => {
-                    connect_sse(&server, &url).await.map_err(|sse| Failure {
-                        detail: format!("streamable HTTP: {failure}; SSE: {}", sse.detail),
-                        ..sse
-                    })
+                    connect_sse(&server, &url, &notices)
+                        .await
+                        .map_err(|sse| Failure {
+                            detail: format!("streamable HTTP: {failure}; SSE: {}", sse.detail),
+                            ..sse
+                        })
                 }
                 other => other,
             },
-            _ => connect_streamable(&server, &url).await,
+            _ => connect_streamable(&server, &url, &notices).await,
         }
     };
     match tokio::time::timeout_at(deadline, attempt).await {
@@ -63,6 +69,7 @@ pub async fn connect(
 async fn connect_streamable(
     server: &ServerConfig,
     url: &str,
+    notices: &NoticeSender,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
     let custom: HashMap<_, _> = headers
@@ -72,17 +79,24 @@ async fn connect_streamable(
     let config =
         StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(custom);
     let transport = StreamableHttpClientTransport::from_config(config);
-    handshake(transport, Transport::StreamableHttp).await
+    handshake(transport, Transport::StreamableHttp, server, notices).await
 }
 
 /// The MCP handshake over an HTTP-based transport, watched for closing.
-async fn handshake<T>(transport: T, kind: Transport) -> Result<Box<dyn UpstreamSession>, Failure>
+async fn handshake<T>(
+    transport: T,
+    kind: Transport,
+    server: &ServerConfig,
+    notices: &NoticeSender,
+) -> Result<Box<dyn UpstreamSession>, Failure>
 where
     T: rmcp::transport::Transport<rmcp::RoleClient> + Send + 'static,
 {
     let transport_closed = CancellationToken::new();
     let transport = CloseSignalled::new(transport, transport_closed.clone());
-    let (client, tools_changed) = UpstreamClient::new();
+    let routes = Arc::new(Routes::default());
+    let (client, lists_changed) =
+        UpstreamClient::new(&server.name, routes.clone(), notices.clone());
     let service = client
         .serve(transport)
         .await
@@ -90,7 +104,8 @@ where
     Ok(Box::new(McpSession {
         service,
         transport: kind,
-        tools_changed,
+        lists_changed,
+        routes,
         transport_closed,
         process: None,
     }))
@@ -99,12 +114,13 @@ where
 async fn connect_sse(
     server: &ServerConfig,
     url: &str,
+    notices: &NoticeSender,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
     let transport = SseClientTransport::connect(url, headers)
         .await
         .map_err(|e| e.to_failure())?;
-    handshake(transport, Transport::Sse).await
+    handshake(transport, Transport::Sse, server, notices).await
 }
 
 /// rmcp drops the body of 5xx answers; fetch it once more (same POST, remaining time) so

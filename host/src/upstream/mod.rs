@@ -9,7 +9,10 @@ mod client;
 mod close_signal;
 mod dialer;
 mod http;
+mod notice;
+mod offer;
 mod process;
+mod routes;
 mod session;
 mod sse;
 mod stderr_tail;
@@ -19,12 +22,19 @@ mod stdout_watch;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::ErrorData;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientNotification, ClientRequest,
+    ServerResult,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
 use crate::contract::{Failure, Transport};
 pub use dialer::{Dialer, DialerOptions};
+pub use notice::{NOTICE_BACKLOG, Notice, NoticeSender, notice_channel};
+pub use offer::{Offer, ServerOffer};
+pub use routes::{Origin, Unroutable};
 pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 
 /// Opens sessions to upstream servers.
@@ -48,35 +58,59 @@ pub trait UpstreamSession: Send + Sync + 'static {
     fn pid(&self) -> Option<u32>;
     /// The transport that is actually in use (for `auto`: the one that worked).
     fn transport(&self) -> Transport;
-    /// The server's tools (all pages).
-    fn list_tools(&self) -> BoxFuture<'_, Result<Vec<Tool>, Failure>>;
-    /// Forward a tool call. On `timeout` or when `cancel` fires, the upstream is sent
-    /// `notifications/cancelled` and the call ends with the matching `CallError`.
+    /// What the server offers (every page of each list it declares).
+    fn offer(&self) -> BoxFuture<'_, Result<Offer, Failure>>;
+    /// Forward a request made for `origin` (a downstream client's request, if any). On
+    /// `timeout` or when `cancel` fires, the upstream is sent `notifications/cancelled` and
+    /// the request ends with the matching `CallError`. While it is in flight, the server's
+    /// progress and its own requests go to `origin`'s client.
+    fn request(
+        &self,
+        request: ClientRequest,
+        timeout: Duration,
+        cancel: CancellationToken,
+        origin: Option<Origin>,
+    ) -> BoxFuture<'_, Result<ServerResult, CallError>>;
+    /// Forward a tool call made for no client in particular.
     fn call_tool(
         &self,
         request: CallToolRequestParams,
         timeout: Duration,
         cancel: CancellationToken,
-    ) -> BoxFuture<'_, Result<CallToolResult, CallError>>;
+    ) -> BoxFuture<'_, Result<CallToolResult, CallError>> {
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(request));
+        let answer = self.request(request, timeout, cancel, None);
+        Box::pin(async move {
+            match answer.await? {
+                ServerResult::CallToolResult(result) => Ok(result),
+                other => Err(CallError::unexpected("tools/call", &other)),
+            }
+        })
+    }
+    /// Send a notification (e.g. `roots/list_changed`); a session that is gone drops it.
+    fn notify(&self, notification: ClientNotification) -> BoxFuture<'_, ()>;
     /// MCP `ping` with a deadline; a failure is classified as `HealthCheck`.
     fn ping(&self, timeout: Duration) -> BoxFuture<'_, Result<(), Failure>>;
     /// Resolves when the session ends by itself (process exit, transport closed), with the
     /// failure classified as `CrashedAfterReady` and its exit code / stderr tail attached.
     fn closed(&self) -> BoxFuture<'_, Failure>;
-    /// Ticks each time the server sends `notifications/tools/list_changed`.
-    fn tools_changed(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Ticks each time the server says its tools, resources or prompts changed.
+    fn lists_changed(&self) -> tokio::sync::watch::Receiver<u64>;
     /// End the session and wait until it is gone (process group killed and reaped).
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
-/// Why a forwarded tool call did not return a result.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a forwarded request did not return a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError {
-    #[error("tool call timed out after {0:?}")]
+    #[error("request timed out after {0:?}")]
     Timeout(Duration),
-    #[error("tool call cancelled by the client")]
+    #[error("request cancelled by the client")]
     Cancelled,
-    /// The upstream answered with an MCP error.
+    /// The upstream answered with a JSON-RPC error: passed to the client as it is.
+    #[error("upstream error {}: {}", .0.code.0, .0.message)]
+    Rejected(ErrorData),
+    /// The upstream's answer was not an answer to the request.
     #[error("upstream error: {0}")]
     Upstream(String),
     /// The session broke while the call was in flight.
@@ -85,4 +119,18 @@ pub enum CallError {
     /// No Ready server of that name.
     #[error("{0}")]
     NotAvailable(String),
+}
+
+impl CallError {
+    /// An answer of the wrong kind to `method`.
+    pub fn unexpected(method: &str, answer: &ServerResult) -> CallError {
+        let kind = serde_json::to_value(answer)
+            .ok()
+            .and_then(|v| {
+                v.as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(","))
+            })
+            .unwrap_or_default();
+        CallError::Upstream(format!("unexpected answer to {method} (fields: {kind})"))
+    }
 }

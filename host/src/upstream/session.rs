@@ -1,6 +1,6 @@
 //! `McpSession`: one initialised rmcp client session, over any transport, as an
-//! `UpstreamSession` (tool calls with timeout and cancellation, ping, list-changed ticks,
-//! end-of-session detection).
+//! `UpstreamSession` (requests forwarded with timeout, cancellation and their client's
+//! routes, the server's offer, ping, list-changed ticks, end-of-session detection).
 //!
 //! What `closed()` covers: for stdio, the child's exit or its stdout closing; for SSE, the
 //! event stream ending; for streamable HTTP, only the client transport giving up — a
@@ -12,15 +12,17 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
-    CancelledNotificationParam, ClientNotification, ClientRequest, PingRequest, ServerResult, Tool,
+    CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
+    PingRequest, ServerResult,
 };
 use rmcp::service::{PeerRequestOptions, RoleClient, RunningService, ServiceError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::client::UpstreamClient;
+use super::offer::Offer;
 use super::process::ChildProcess;
+use super::routes::{Origin, Routes};
 use super::{CallError, UpstreamSession};
 use crate::contract::Transport;
 use crate::contract::{Failure, FailureKind};
@@ -31,7 +33,8 @@ const CLOSE_WAIT: Duration = Duration::from_millis(500);
 pub struct McpSession {
     pub(crate) service: RunningService<RoleClient, UpstreamClient>,
     pub(crate) transport: Transport,
-    pub(crate) tools_changed: watch::Receiver<u64>,
+    pub(crate) lists_changed: watch::Receiver<u64>,
+    pub(crate) routes: Arc<Routes>,
     /// Cancelled when the upstream side of the transport ended.
     pub(crate) transport_closed: CancellationToken,
     /// The child, for stdio sessions.
@@ -42,7 +45,7 @@ pub struct McpSession {
 fn call_error(error: ServiceError, timeout: Duration) -> CallError {
     match error {
         ServiceError::Timeout { .. } => CallError::Timeout(timeout),
-        ServiceError::McpError(data) => CallError::Upstream(data.message.to_string()),
+        ServiceError::McpError(data) => CallError::Rejected(data),
         ServiceError::Cancelled { .. } => CallError::Cancelled,
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
             CallError::Closed(error.to_string())
@@ -60,40 +63,73 @@ impl UpstreamSession for McpSession {
         self.transport
     }
 
-    fn list_tools(&self) -> BoxFuture<'_, Result<Vec<Tool>, Failure>> {
+    fn offer(&self) -> BoxFuture<'_, Result<Offer, Failure>> {
         Box::pin(async move {
-            self.service.peer().list_all_tools().await.map_err(|error| {
+            let peer = self.service.peer();
+            let failed = |what: &str, error: ServiceError| {
                 Failure::new(
                     FailureKind::ProtocolError,
-                    format!("tools/list failed: {error}"),
+                    format!("{what} failed: {error}"),
                 )
-            })
+            };
+            let info = peer.peer_info();
+            let capabilities = info
+                .as_ref()
+                .map(|i| i.capabilities.clone())
+                .unwrap_or_default();
+            let mut offer = Offer {
+                instructions: info.as_ref().and_then(|i| i.instructions.clone()),
+                ..Offer::default()
+            };
+            // A server that declares nothing is asked for its tools all the same (older
+            // servers forget the capability); the rest only when declared.
+            offer.tools = peer
+                .list_all_tools()
+                .await
+                .map_err(|e| failed("tools/list", e))?;
+            if capabilities.resources.is_some() {
+                offer.resources = peer
+                    .list_all_resources()
+                    .await
+                    .map_err(|e| failed("resources/list", e))?;
+                offer.templates = peer
+                    .list_all_resource_templates()
+                    .await
+                    .map_err(|e| failed("resources/templates/list", e))?;
+            }
+            if capabilities.prompts.is_some() {
+                offer.prompts = peer
+                    .list_all_prompts()
+                    .await
+                    .map_err(|e| failed("prompts/list", e))?;
+            }
+            offer.capabilities = capabilities;
+            Ok(offer)
         })
     }
 
-    fn call_tool(
+    fn request(
         &self,
-        request: CallToolRequestParams,
+        request: ClientRequest,
         timeout: Duration,
         cancel: CancellationToken,
-    ) -> BoxFuture<'_, Result<CallToolResult, CallError>> {
+        origin: Option<Origin>,
+    ) -> BoxFuture<'_, Result<ServerResult, CallError>> {
         Box::pin(async move {
             let peer = self.service.peer();
+            // Counted as in flight before it is sent: the server may ask back at once.
+            let mut flight = origin.map(|origin| self.routes.begin(origin));
             let handle = peer
-                .send_request_with_option(
-                    ClientRequest::CallToolRequest(CallToolRequest::new(request)),
-                    PeerRequestOptions::with_timeout(timeout),
-                )
+                .send_request_with_option(request, PeerRequestOptions::with_timeout(timeout))
                 .await
                 .map_err(|e| call_error(e, timeout))?;
+            if let Some(flight) = flight.as_mut() {
+                flight.bind(handle.id.clone(), handle.progress_token.clone());
+            }
             let id = handle.id.clone();
-            tokio::select! {
-                response = handle.await_response() => match response {
-                    Ok(ServerResult::CallToolResult(result)) => Ok(result),
-                    Ok(_) => Err(CallError::Upstream("unexpected response to tools/call".into())),
-                    // rmcp has already sent `notifications/cancelled` on its own timeout.
-                    Err(error) => Err(call_error(error, timeout)),
-                },
+            let result = tokio::select! {
+                // rmcp has already sent `notifications/cancelled` on its own timeout.
+                response = handle.await_response() => response.map_err(|e| call_error(e, timeout)),
                 _ = cancel.cancelled() => {
                     let notification = CancelledNotification::new(CancelledNotificationParam::new(
                         Some(id),
@@ -104,7 +140,15 @@ impl UpstreamSession for McpSession {
                         .await;
                     Err(CallError::Cancelled)
                 }
-            }
+            };
+            drop(flight);
+            result
+        })
+    }
+
+    fn notify(&self, notification: ClientNotification) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = self.service.peer().send_notification(notification).await;
         })
     }
 
@@ -155,8 +199,8 @@ impl UpstreamSession for McpSession {
         })
     }
 
-    fn tools_changed(&self) -> watch::Receiver<u64> {
-        self.tools_changed.clone()
+    fn lists_changed(&self) -> watch::Receiver<u64> {
+        self.lists_changed.clone()
     }
 
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {

@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 use super::UpstreamSession;
 use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
+use super::notice::NoticeSender;
 use super::process::{self, ChildProcess, Spawned};
+use super::routes::Routes;
 use super::session::McpSession;
 use super::stderr_tail::log_file_path;
 use super::stdout_watch::{GarbageRecord, WatchedStdout};
@@ -36,6 +38,7 @@ pub async fn connect(
     init_timeout: Duration,
     spawn_slots: Arc<Semaphore>,
     log_dir: Option<PathBuf>,
+    notices: NoticeSender,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let log_file = log_dir.map(|dir| log_file_path(&dir, &server.name));
     let Spawned {
@@ -61,14 +64,16 @@ pub async fn connect(
         )),
         transport_closed.clone(),
     );
-    let (client, tools_changed) = UpstreamClient::new();
+    let routes = Arc::new(Routes::default());
+    let (client, lists_changed) = UpstreamClient::new(&server.name, routes.clone(), notices);
     let outcome = tokio::time::timeout_at(deadline, client.serve(transport)).await;
     let failure = match outcome {
         Ok(Ok(service)) => {
             return Ok(Box::new(McpSession {
                 service,
                 transport: Transport::Stdio,
-                tools_changed,
+                lists_changed,
+                routes,
                 transport_closed,
                 process: Some(process),
             }));

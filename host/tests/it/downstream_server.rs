@@ -87,12 +87,20 @@ async fn server() -> (Arc<FakeBackend>, Running) {
 }
 
 #[tokio::test]
-async fn mcp_serves_the_three_tools_and_ranks_retrieve_tools() {
+async fn mcp_serves_its_meta_tools_and_ranks_retrieve_tools() {
     let (_backend, running) = server().await;
     let client = connect(running.url("/mcp")).await;
     assert_eq!(
         tool_names(&client).await,
-        ["retrieve_tools", "call_tool", "upstream_servers"]
+        [
+            "retrieve_tools",
+            "call_tool",
+            "upstream_servers",
+            "list_resources",
+            "read_resource",
+            "list_prompts",
+            "get_prompt"
+        ]
     );
 
     let result = call(
@@ -111,7 +119,7 @@ async fn mcp_serves_the_three_tools_and_ranks_retrieve_tools() {
         hits[0]["description"],
         "Read the complete contents of a file from disk"
     );
-    assert_eq!(hits[0]["input_schema"]["type"], "object");
+    assert_eq!(hits[0]["inputSchema"]["type"], "object");
     assert!(hits[0]["score"].as_f64().unwrap_or(0.0) > 0.0);
 
     let result = call(
@@ -516,7 +524,7 @@ async fn shutdown_ends_serve_with_open_sessions() {
     let (_backend, running) = server().await;
     let all = connect(running.url("/mcp/all")).await;
     let search = connect(running.url("/mcp")).await;
-    assert_eq!(tool_names(&search).await.len(), 3);
+    assert_eq!(tool_names(&search).await.len(), 7);
     let addr = running.addr;
     running.stop().await;
     assert!(
@@ -628,5 +636,42 @@ async fn calls_on_a_kept_alive_connection_do_not_stall() {
     .await
     .unwrap();
     assert!(stalls <= 5, "{stalls} of 40 calls took 35 ms or more");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn closing_a_session_is_answered_no_content_on_every_endpoint() {
+    let (_backend, running) = server().await;
+    let http = reqwest::Client::new();
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}},
+    });
+    for path in ["/mcp", "/mcp/all", "/mcp/server/fs"] {
+        let opened = within(
+            "initialize",
+            http.post(running.url(path))
+                .header("accept", "application/json, text/event-stream")
+                .json(&initialize)
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(opened.status(), 200, "{path}");
+        let session = opened.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let closed = within(
+            "DELETE",
+            http.delete(running.url(path))
+                .header("mcp-session-id", &session)
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(closed.status(), 204, "{path}");
+    }
     running.stop().await;
 }

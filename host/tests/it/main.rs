@@ -25,6 +25,7 @@ mod daemon_reload;
 mod downstream_bridge;
 mod downstream_server;
 mod fault_matrix;
+mod fidelity;
 mod policy_build;
 mod policy_cli;
 mod policy_default;

@@ -48,7 +48,7 @@ async fn echo(session: &dyn UpstreamSession, text: &str) -> String {
 
 async fn assert_works(session: &dyn UpstreamSession, tools: usize) {
     assert_eq!(session.pid(), None);
-    assert_eq!(session.list_tools().await.unwrap().len(), 3 + tools);
+    assert_eq!(session.offer().await.unwrap().tools.len(), 3 + tools);
     assert_eq!(echo(session, "over the wire").await, "over the wire");
     session.ping(INIT).await.unwrap();
 }
@@ -103,12 +103,12 @@ async fn list_changed_over_streamable_http() {
     let session = connect(Protocol::StreamableHttp, &fixture.url("/mcp"), INIT)
         .await
         .unwrap();
-    let mut ticks = session.tools_changed();
+    let mut ticks = session.lists_changed();
     tokio::time::timeout(Duration::from_secs(10), ticks.changed())
         .await
         .expect("list_changed arrived")
         .unwrap();
-    assert_eq!(session.list_tools().await.unwrap().len(), 4);
+    assert_eq!(session.offer().await.unwrap().tools.len(), 4);
     session.shutdown().await;
 }
 

@@ -55,7 +55,7 @@ async fn healthy_server_lists_tools_answers_calls_and_pings() {
     let pid = session.pid().expect("pid");
     assert!(alive(pid));
 
-    let tools = session.list_tools().await.unwrap();
+    let tools = session.offer().await.unwrap().tools;
     let names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(
         names,
@@ -84,8 +84,9 @@ async fn healthy_server_lists_tools_answers_calls_and_pings() {
         .call_tool(call("echo", json!({})), INIT, CancellationToken::new())
         .await
         .unwrap_err();
+    // The server's JSON-RPC error, code and all.
     assert!(
-        matches!(error, CallError::Upstream(ref m) if m.contains("text")),
+        matches!(error, CallError::Rejected(ref e) if e.code.0 == -32602 && e.message.contains("text")),
         "{error:?}"
     );
 
@@ -176,14 +177,14 @@ async fn list_changed_ticks_and_the_new_tool_is_listed() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("changing", &["--mode", "list-changed:50"]);
     let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
-    let before = session.list_tools().await.unwrap().len();
-    let mut ticks = session.tools_changed();
+    let before = session.offer().await.unwrap().tools.len();
+    let mut ticks = session.lists_changed();
     tokio::time::timeout(Duration::from_secs(10), ticks.changed())
         .await
         .expect("list_changed arrived")
         .unwrap();
     assert_eq!(*ticks.borrow(), 1);
-    let after = session.list_tools().await.unwrap();
+    let after = session.offer().await.unwrap().tools;
     assert_eq!(after.len(), before + 1);
     assert!(after.iter().any(|t| t.name.starts_with("added_")));
     session.shutdown().await;

@@ -8,7 +8,8 @@
 //! server, and never leave a session behind when it stops.
 //!
 //! Here: the commands, the state machine and the connection attempt. `ready`: the Ready loop
-//! (health checks, refreshes, calls). `view`: the status and tools the actor publishes.
+//! (health checks, refreshes, forwarded requests). `view`: the status and offer the actor
+//! publishes.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::model::{ClientNotification, ClientRequest, ServerResult};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +29,7 @@ use crate::config::{Protocol, ServerConfig, connection_changed};
 use crate::contract::{DisableDecision, Policy, Transport};
 use crate::contract::{Failure, FailureCounters, FailureKind};
 use crate::status::{ConnectionState, ServerStatus};
-use crate::upstream::{CallError, Connector, UpstreamSession};
+use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
 
 mod ready;
 mod report;
@@ -75,8 +76,8 @@ pub struct Shared {
     pub settings: watch::Sender<ActorSettings>,
     /// Ticks on every state change of any server.
     pub state_tick: watch::Sender<u64>,
-    /// Ticks when the tools of a Ready server appear, change or go away.
-    pub tools_tick: watch::Sender<u64>,
+    /// Ticks when the offer of a Ready server appears, changes or goes away.
+    pub offer_tick: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -89,8 +90,8 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct View {
     pub status: ServerStatus,
-    /// The tools while Ready; empty otherwise.
-    pub tools: Arc<Vec<Tool>>,
+    /// The server's offer while Ready; empty otherwise.
+    pub offer: Arc<Offer>,
 }
 
 /// How a new config is to be applied (see `plan::PlanStep`).
@@ -112,10 +113,17 @@ pub enum Command {
     Restart {
         done: Reply,
     },
-    Call {
-        request: CallToolRequestParams,
+    /// A request to forward, made for `origin`'s client.
+    Forward {
+        /// Boxed: requests are large and the other commands small.
+        request: Box<ClientRequest>,
+        origin: Option<Origin>,
         cancel: CancellationToken,
-        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
+        reply: oneshot::Sender<Result<ServerResult, CallError>>,
+    },
+    /// A notification to pass on while Ready (dropped otherwise).
+    Notify {
+        notification: ClientNotification,
     },
     /// Drain, end the session, and end the task.
     Stop {
@@ -136,7 +144,7 @@ pub fn spawn(
     let status = initial_status(&config);
     let (view_tx, view_rx) = watch::channel(View {
         status,
-        tools: Arc::new(Vec::new()),
+        offer: Arc::default(),
     });
     let window = shared.settings().failure_window;
     let actor = Actor {
@@ -149,7 +157,7 @@ pub fn spawn(
         retry_at: None,
         connected_at: None,
         live: None,
-        tools: Arc::new(Vec::new()),
+        offer: Arc::default(),
         crashes: 0,
         reports: report::Reports::default(),
         view: view_tx,
@@ -178,8 +186,8 @@ struct Live {
     /// Why the session was ended, set before `cancel_calls` fires: what the calls it cut
     /// short answer (they were not cancelled by their client).
     ended: Arc<std::sync::OnceLock<String>>,
-    /// `tools/list_changed` ticks since just before the first tool listing.
-    tools_rx: watch::Receiver<u64>,
+    /// `list_changed` ticks since just before the first listing.
+    lists_rx: watch::Receiver<u64>,
 }
 
 /// Whether the task goes on after a command.
@@ -200,7 +208,7 @@ struct Actor {
     retry_at: Option<(Instant, DateTime<Utc>)>,
     connected_at: Option<DateTime<Utc>>,
     live: Option<Live>,
-    tools: Arc<Vec<Tool>>,
+    offer: Arc<Offer>,
     /// Times the state machine panicked and was started again.
     crashes: u32,
     /// Holds back the log reports of a flapping server.
@@ -209,10 +217,8 @@ struct Actor {
     rx: mpsc::Receiver<Command>,
 }
 
-type Attempt = BoxFuture<
-    'static,
-    Result<(Box<dyn UpstreamSession>, Vec<Tool>, watch::Receiver<u64>), Failure>,
->;
+type Attempt =
+    BoxFuture<'static, Result<(Box<dyn UpstreamSession>, Offer, watch::Receiver<u64>), Failure>>;
 
 async fn poll_opt<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
     match f {
@@ -250,7 +256,7 @@ impl Actor {
             .min(MAX_CRASH_PAUSE);
         tracing::error!(server = %self.config.name, crashes = self.crashes, ?pause, "supervisor crashed ({why}); starting it again");
         self.live = None;
-        self.tools = Arc::new(Vec::new());
+        self.offer = Arc::default();
         self.counters.reset();
         self.last_error = Some(format!("supervisor crashed: {why}"));
         if self.config.is_startable() {
@@ -330,9 +336,9 @@ impl Actor {
             let connect = async {
                 let session = connector.connect(&config, init_timeout).await?;
                 // Subscribed before listing, so that a change in between is not lost.
-                let tools_rx = session.tools_changed();
-                let tools = session.list_tools().await?;
-                Ok((session, tools, tools_rx))
+                let lists_rx = session.lists_changed();
+                let offer = session.offer().await?;
+                Ok((session, offer, lists_rx))
             };
             match tokio::time::timeout(guard, connect).await {
                 Ok(result) => result,
@@ -348,7 +354,7 @@ impl Actor {
                 result = poll_opt(&mut attempt) => {
                     attempt = None;
                     match result {
-                        Ok((session, tools, tools_rx)) => self.on_ready(session, tools, tools_rx),
+                        Ok((session, offer, lists_rx)) => self.on_ready(session, offer, lists_rx),
                         Err(failure) => {
                             let transport = first_transport(self.config.protocol);
                             self.on_failure(failure, transport).await;
@@ -369,24 +375,26 @@ impl Actor {
     fn on_ready(
         &mut self,
         session: Box<dyn UpstreamSession>,
-        tools: Vec<Tool>,
-        tools_rx: watch::Receiver<u64>,
+        offer: Offer,
+        lists_rx: watch::Receiver<u64>,
     ) {
         self.counters.ready(Instant::now());
         self.connected_at = Some(Utc::now());
-        self.tools = Arc::new(tools);
+        self.offer = Arc::new(offer);
         self.live = Some(Live {
             session: Arc::new(session),
             calls: TaskTracker::new(),
             cancel_calls: CancellationToken::new(),
             ended: Arc::default(),
-            tools_rx,
+            lists_rx,
         });
         match self.reports.recoveries.admit(Instant::now()) {
             Some(held) => {
-                tracing::info!(server = %self.config.name, tools = self.tools.len(), "ready{}", report::held_note(held))
+                tracing::info!(server = %self.config.name, tools = self.offer.tools.len(), "ready{}", report::held_note(held))
             }
-            None => tracing::debug!(server = %self.config.name, tools = self.tools.len(), "ready"),
+            None => {
+                tracing::debug!(server = %self.config.name, tools = self.offer.tools.len(), "ready")
+            }
         }
         self.enter(ConnectionState::Ready);
     }
@@ -509,11 +517,13 @@ impl Actor {
                     }));
                 }
             }
-            Command::Call {
+            Command::Forward {
                 request,
+                origin,
                 cancel,
                 reply,
-            } => self.call(request, cancel, reply),
+            } => self.forward(*request, origin, cancel, reply),
+            Command::Notify { notification } => self.notify(notification),
             Command::Stop { done } => {
                 self.teardown(true, "the server was stopped").await;
                 let _ = done.send(());

@@ -1,11 +1,11 @@
 //! The Ready state of a server's actor: health checks at the (live) interval, crash
-//! detection, tool-list refreshes, and forwarding calls without leaving the loop.
+//! detection, offer refreshes, and forwarding requests without leaving the loop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::model::{ClientNotification, ClientRequest, ServerResult};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,7 @@ use super::{Actor, Command, Flow, poll_opt};
 use crate::contract::Failure;
 use crate::contract::Transport;
 use crate::status::ConnectionState;
-use crate::upstream::{CallError, UpstreamSession};
+use crate::upstream::{CallError, Offer, Origin, UpstreamSession};
 
 /// Why the Ready loop stopped serving calls.
 enum ReadyEvent {
@@ -35,16 +35,16 @@ impl Actor {
         let mut interval = settings.borrow_and_update().health_check_interval;
         let mut ping_timeout = interval.min(self.init_timeout());
         let mut ticks = health_ticks(interval);
-        let Some(mut tools_rx) = self.live.as_ref().map(|l| l.tools_rx.clone()) else {
+        let Some(mut lists_rx) = self.live.as_ref().map(|l| l.lists_rx.clone()) else {
             // Cannot happen: Ready is only entered with a live session.
             self.enter_idle();
             return Flow::Continue;
         };
-        let mut tools_open = true;
+        let mut lists_open = true;
         // A change between the first listing and now needs a refresh at once.
-        let mut refresh_pending = tools_rx.has_changed().unwrap_or(false);
+        let mut refresh_pending = lists_rx.has_changed().unwrap_or(false);
         if refresh_pending {
-            tools_rx.borrow_and_update();
+            lists_rx.borrow_and_update();
         }
 
         while epoch == self.epoch {
@@ -54,9 +54,9 @@ impl Actor {
                     return Flow::Continue;
                 };
                 let transport = session.transport();
-                let list = |s: &Arc<Box<dyn UpstreamSession>>| -> BoxFuture<'static, Result<Vec<Tool>, Failure>> {
+                let list = |s: &Arc<Box<dyn UpstreamSession>>| -> BoxFuture<'static, Result<Offer, Failure>> {
                     let s = s.clone();
-                    Box::pin(async move { s.list_tools().await })
+                    Box::pin(async move { s.offer().await })
                 };
                 let mut closed: Option<BoxFuture<'static, Failure>> = Some({
                     let s = session.clone();
@@ -88,9 +88,9 @@ impl Actor {
                                 break ReadyEvent::Failed(failure, transport);
                             }
                         }
-                        changed = tools_rx.changed(), if tools_open => {
+                        changed = lists_rx.changed(), if lists_open => {
                             if changed.is_err() {
-                                tools_open = false;
+                                lists_open = false;
                             } else if refresh.is_none() {
                                 refresh = Some(list(&session));
                             }
@@ -98,25 +98,26 @@ impl Actor {
                         result = poll_opt(&mut refresh) => {
                             refresh = None;
                             match result {
-                                Ok(tools) => {
-                                    self.tools = Arc::new(tools);
+                                Ok(offer) => {
+                                    self.offer = Arc::new(offer);
                                     self.publish();
                                 }
                                 Err(failure) => {
-                                    tracing::warn!(server = %self.config.name, %failure, "tool list refresh failed");
+                                    tracing::warn!(server = %self.config.name, %failure, "offer refresh failed");
                                 }
                             }
                             // A change that arrived during the refresh needs another one.
-                            if tools_rx.has_changed().unwrap_or(false) {
-                                tools_rx.borrow_and_update();
+                            if lists_rx.has_changed().unwrap_or(false) {
+                                lists_rx.borrow_and_update();
                                 refresh = Some(list(&session));
                             }
                         }
                         cmd = self.rx.recv() => match cmd {
                             None => break ReadyEvent::ChannelClosed,
-                            Some(Command::Call { request, cancel, reply }) => {
-                                self.call(request, cancel, reply);
+                            Some(Command::Forward { request, origin, cancel, reply }) => {
+                                self.forward(*request, origin, cancel, reply);
                             }
+                            Some(Command::Notify { notification }) => self.notify(notification),
                             Some(other) => {
                                 refresh_pending = refresh.is_some();
                                 break ReadyEvent::Command(Box::new(other));
@@ -141,11 +142,12 @@ impl Actor {
         Flow::Continue
     }
 
-    pub(super) fn call(
+    pub(super) fn forward(
         &mut self,
-        request: CallToolRequestParams,
+        request: ClientRequest,
+        origin: Option<Origin>,
         cancel: CancellationToken,
-        reply: oneshot::Sender<Result<CallToolResult, CallError>>,
+        reply: oneshot::Sender<Result<ServerResult, CallError>>,
     ) {
         let Some(live) = self
             .live
@@ -165,7 +167,7 @@ impl Actor {
         let timeout = self.shared.settings().call_tool_timeout;
         let call = async move {
             let forward = token.clone();
-            let call = session.call_tool(request, timeout, token);
+            let call = session.request(request, timeout, token, origin);
             tokio::pin!(call);
             // The client's cancellation is forwarded into the session's token, which the
             // drain deadline also fires; the session answers with `Cancelled`.
@@ -188,6 +190,21 @@ impl Actor {
             let _ = reply.send(result);
         };
         tokio::spawn(live.calls.track_future(call));
+    }
+
+    /// Passes `notification` to the server while Ready; otherwise there is no one to tell.
+    pub(super) fn notify(&mut self, notification: ClientNotification) {
+        let Some(live) = self
+            .live
+            .as_ref()
+            .filter(|_| self.state == ConnectionState::Ready)
+        else {
+            return;
+        };
+        let session = live.session.clone();
+        tokio::spawn(live.calls.track_future(async move {
+            session.notify(notification).await;
+        }));
     }
 }
 

@@ -1,4 +1,4 @@
-//! What an actor shows of itself: the `ServerStatus` and tools it publishes on its view
+//! What an actor shows of itself: the `ServerStatus` and offer it publishes on its view
 //! channel, and the ticks that tell the registry something changed.
 
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
 
 impl Actor {
     pub(super) fn publish(&self) {
-        let tools_ready = self.state == ConnectionState::Ready;
+        let ready = self.state == ConnectionState::Ready;
         let status = ServerStatus {
             name: self.config.name.clone(),
             protocol: protocol_name(self.config.protocol).to_string(),
@@ -67,25 +67,25 @@ impl Actor {
             next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
-            tool_count: if tools_ready { self.tools.len() } else { 0 },
+            tool_count: if ready { self.offer.tools.len() } else { 0 },
             supervisor_restarts: self.crashes,
         };
-        let tools = if tools_ready {
-            self.tools.clone()
+        let offer = if ready {
+            self.offer.clone()
         } else {
-            Arc::new(Vec::new())
+            Arc::default()
         };
-        let tools_changed = {
+        let offer_changed = {
             let old = self.view.borrow();
-            !Arc::ptr_eq(&old.tools, &tools) && *old.tools != *tools
+            !Arc::ptr_eq(&old.offer, &offer) && *old.offer != *offer
         };
-        self.view.send_replace(View { status, tools });
+        self.view.send_replace(View { status, offer });
         self.shared
             .state_tick
             .send_modify(|n| *n = n.wrapping_add(1));
-        if tools_changed {
+        if offer_changed {
             self.shared
-                .tools_tick
+                .offer_tick
                 .send_modify(|n| *n = n.wrapping_add(1));
         }
     }

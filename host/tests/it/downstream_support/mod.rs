@@ -14,10 +14,12 @@ use mcpproxy::downstream::{
     self, Backend, DownstreamOptions, ServersOperation, ServersRequest, ToolEntry,
 };
 use mcpproxy::status::{ConnectionState, ServerList, ServerStatus};
-use mcpproxy::upstream::CallError;
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use mcpproxy::upstream::{CallError, Notice, Offer, Origin, ServerOffer};
+use rmcp::model::{
+    CallToolResult, ClientNotification, ClientRequest, JsonObject, ServerResult, Tool,
+};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -77,7 +79,8 @@ pub struct FakeBackend {
     tools: Mutex<Vec<ToolEntry>>,
     ready: AtomicBool,
     ticks: watch::Sender<u64>,
-    /// How often `tools()` was read (the catalog should read it once per change).
+    notices: broadcast::Sender<Arc<Notice>>,
+    /// How often `offers()` was read (the catalog should read it once per change).
     pub tools_reads: AtomicUsize,
     pub calls: Mutex<Vec<Call>>,
     /// Notified when a `wait` call has started.
@@ -92,6 +95,7 @@ impl FakeBackend {
             tools: Mutex::new(tools),
             ready: AtomicBool::new(false),
             ticks: watch::channel(0).0,
+            notices: broadcast::channel(16).0,
             tools_reads: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             wait_started: Arc::new(Notify::new()),
@@ -103,13 +107,13 @@ impl FakeBackend {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
-    /// Replaces the tool set and ticks `tools_changed`.
+    /// Replaces the tool set and ticks `offers_changed`.
     pub fn set_tools(&self, tools: Vec<ToolEntry>) {
         *self.tools.lock().unwrap() = tools;
         self.ticks.send_modify(|n| *n += 1);
     }
 
-    /// Live subscribers of `tools_changed` (the catalog's, plus one per open `/mcp/all` session).
+    /// Live subscribers of `offers_changed` (the catalog's, plus one per open session).
     pub fn watchers(&self) -> usize {
         self.ticks.receiver_count()
     }
@@ -154,13 +158,9 @@ impl FakeBackend {
     }
 }
 
-impl Backend for FakeBackend {
-    fn tools(&self) -> Vec<ToolEntry> {
-        self.tools_reads.fetch_add(1, Ordering::SeqCst);
-        self.tools.lock().unwrap().clone()
-    }
-
-    fn call_tool(
+impl FakeBackend {
+    /// A call as the backend answers it, without the MCP server in front.
+    pub fn call_tool(
         &self,
         server: &str,
         tool: &str,
@@ -204,6 +204,52 @@ impl Backend for FakeBackend {
             }
         })
     }
+}
+
+impl Backend for FakeBackend {
+    fn offers(&self) -> Vec<ServerOffer> {
+        self.tools_reads.fetch_add(1, Ordering::SeqCst);
+        let tools = self.tools.lock().unwrap().clone();
+        let mut servers: Vec<String> = tools.iter().map(|e| e.server.clone()).collect();
+        servers.sort();
+        servers.dedup();
+        servers
+            .into_iter()
+            .map(|server| {
+                let own = tools.iter().filter(|e| e.server == server);
+                let offer = Offer::tools(own.map(|e| e.tool.clone()).collect());
+                ServerOffer {
+                    server,
+                    offer: Arc::new(offer),
+                }
+            })
+            .collect()
+    }
+
+    fn forward(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        _origin: Option<Origin>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<ServerResult, CallError>> {
+        let ClientRequest::CallToolRequest(request) = request else {
+            return Box::pin(async {
+                Err(CallError::Upstream("the fake only calls tools".into()))
+            });
+        };
+        let params = request.params;
+        let call = self.call_tool(server, &params.name, params.arguments, cancel);
+        Box::pin(async move { call.await.map(ServerResult::CallToolResult) })
+    }
+
+    fn notify(&self, _server: &str, _notification: ClientNotification) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.notices.subscribe()
+    }
 
     fn upstream_servers(
         &self,
@@ -233,7 +279,7 @@ impl Backend for FakeBackend {
         self.ready.load(Ordering::SeqCst)
     }
 
-    fn tools_changed(&self) -> watch::Receiver<u64> {
+    fn offers_changed(&self) -> watch::Receiver<u64> {
         self.ticks.subscribe()
     }
 }

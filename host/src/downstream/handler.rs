@@ -1,0 +1,476 @@
+//! The MCP server behind every endpoint, one handler per client session:
+//! - `/mcp/all`: every Ready server's tools, resources, templates and prompts, tools and
+//!   prompts named `server__name`;
+//! - `/mcp/server/<name>`: one server, exactly as it is;
+//! - `/mcp`: the same resources, prompts, completions and logging, but the search-style
+//!   tools of `meta` instead of every tool.
+//!
+//! Every request goes to the server its name or URI routes to (`catalog`), made for this
+//! session (`forward::origin`), so the server's progress and own requests come back here.
+//! The session's notifier (`notifier`) tells the client when lists change and passes on the
+//! log messages and resource updates it asked for.
+
+// Logging and resources/subscribe are legacy-only in 2026-07-28 (SEP-2577); the 2025-11-25
+// servers and clients proxied here still use them.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientNotification, ClientRequest,
+    CompleteRequest, CompleteRequestParams, CompleteResult, GetPromptRequest,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, ResourceContents, RootsListChangedNotification, ServerConfig, SetLevelRequest,
+    SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter,
+    UnsubscribeRequest, UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio::sync::watch;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::catalog::{Catalog, Route, Scope};
+use super::forward::{self, page};
+use super::list_changed::{self, Lists};
+use super::meta;
+use super::notifier::{self, SessionWants};
+use super::state::Shared;
+use super::tools::search_tools;
+
+/// Items per page of every list.
+pub const PAGE_SIZE: usize = 1000;
+
+/// Which endpoint a session is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/mcp`: search-style tools.
+    Search,
+    /// `/mcp/all`.
+    All,
+    /// `/mcp/server/<name>`.
+    One(String),
+}
+
+impl Endpoint {
+    fn scope(&self) -> Scope {
+        match self {
+            Endpoint::Search | Endpoint::All => Scope::All,
+            Endpoint::One(name) => Scope::One(name.clone()),
+        }
+    }
+
+    fn lists(&self) -> Lists {
+        Lists {
+            // `/mcp`'s own tools never change.
+            tools: *self != Endpoint::Search,
+            resources: true,
+            prompts: true,
+        }
+    }
+}
+
+pub struct ProxyHandler {
+    shared: Arc<Shared>,
+    endpoint: Endpoint,
+    scope: Scope,
+    session: u64,
+    /// Subscribed when the session (or stateless request) starts, before the client can list
+    /// anything, so that no change is missed between its listing and our forwarding.
+    changes: watch::Receiver<u64>,
+    wants: Arc<SessionWants>,
+    /// Fires when the session's handler is dropped (session closed), ending its notifier.
+    stop: CancellationToken,
+    _stop_guard: DropGuard,
+}
+
+impl ProxyHandler {
+    pub fn new(shared: Arc<Shared>, endpoint: Endpoint) -> ProxyHandler {
+        let stop = shared.shutdown.child_token();
+        ProxyHandler {
+            changes: shared.backend.offers_changed(),
+            wants: Arc::new(SessionWants::new(shared.backend.notices())),
+            session: shared.next_session(),
+            scope: endpoint.scope(),
+            endpoint,
+            shared,
+            _stop_guard: stop.clone().drop_guard(),
+            stop,
+        }
+    }
+
+    fn catalog(&self) -> Arc<Catalog> {
+        self.shared.catalog.get(&self.scope)
+    }
+
+    async fn request<T: serde::de::DeserializeOwned>(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<T, McpError> {
+        forward::request(&self.shared, self.session, server, request, context).await
+    }
+
+    fn route_uri(&self, uri: &str) -> Result<Route, McpError> {
+        self.catalog().route_uri(uri).ok_or_else(|| {
+            McpError::resource_not_found(
+                format!("no Ready upstream server has a resource {uri:?}"),
+                None,
+            )
+        })
+    }
+
+    fn own_instructions(&self) -> Option<&'static str> {
+        match self.endpoint {
+            Endpoint::Search => Some(
+                "mcpproxy serves many upstream MCP servers. Find a tool with retrieve_tools, \
+                 then call it with call_tool using its `server:tool` name; list_resources, \
+                 read_resource, list_prompts and get_prompt reach their resources and prompts.",
+            ),
+            Endpoint::All => Some(
+                "mcpproxy: every tool and prompt of every connected upstream MCP server, named \
+                 server__name, and their resources. Each server's own instructions follow.",
+            ),
+            Endpoint::One(_) => None,
+        }
+    }
+}
+
+impl Drop for ProxyHandler {
+    /// The upstream subscriptions only this session held end with it.
+    fn drop(&mut self) {
+        let held: Vec<Route> = self.wants.subscriptions().into_values().collect();
+        let last: Vec<Route> = held
+            .into_iter()
+            .filter(|r| self.shared.release(r))
+            .collect();
+        if last.is_empty() {
+            return;
+        }
+        let backend = self.shared.backend.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            for route in last {
+                let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(
+                    UnsubscribeRequestParams::new(route.name.clone()),
+                ));
+                let _ = backend
+                    .forward(&route.server, request, None, CancellationToken::new())
+                    .await;
+            }
+        });
+    }
+}
+
+/// `contents` with `server`'s URIs as this endpoint shows them.
+fn show_uris(
+    catalog: &Catalog,
+    server: &str,
+    mut result: ReadResourceResult,
+) -> ReadResourceResult {
+    for contents in &mut result.contents {
+        let uri = match contents {
+            ResourceContents::TextResourceContents { uri, .. } => uri,
+            ResourceContents::BlobResourceContents { uri, .. } => uri,
+            _ => continue,
+        };
+        *uri = catalog.downstream_uri(server, uri);
+    }
+    result
+}
+
+impl ServerHandler for ProxyHandler {
+    fn get_info(&self) -> ServerConfig {
+        let catalog = self.catalog();
+        let mut capabilities = catalog.capabilities();
+        if self.endpoint == Endpoint::Search
+            && let Some(tools) = capabilities.tools.as_mut()
+        {
+            tools.list_changed = None;
+        }
+        let name = match &self.endpoint {
+            Endpoint::Search => "mcpproxy".to_string(),
+            Endpoint::All => "mcpproxy-all".to_string(),
+            Endpoint::One(server) => format!("mcpproxy-server-{server}"),
+        };
+        list_changed::server_info(
+            &name,
+            capabilities,
+            catalog.instructions(self.own_instructions()),
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools = match self.endpoint {
+            Endpoint::Search => search_tools(),
+            _ => self.catalog().direct_tools(),
+        };
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = page(&tools, cursor, PAGE_SIZE)?;
+        let mut result = ListToolsResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if self.endpoint == Endpoint::Search {
+            return meta::call(&self.shared, self.session, request, &context)
+                .await
+                .map(Into::into);
+        }
+        let catalog = self.catalog();
+        let Some((server, tool)) = catalog.resolve_direct(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool {:?}: no Ready upstream server serves it{}",
+                    request.name,
+                    match self.scope {
+                        Scope::All => " (names are server__tool)",
+                        Scope::One(_) => "",
+                    }
+                ),
+                None,
+            ));
+        };
+        let mut params = request;
+        params.name = tool.to_string().into();
+        let forwarded = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let answer =
+            forward::forward(&self.shared, self.session, server, forwarded, &context).await;
+        meta::tool_answer(server, tool, answer).map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let catalog = self.catalog();
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = page(catalog.resources(), cursor, PAGE_SIZE)?;
+        let mut result = ListResourcesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let templates = self.catalog().templates();
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = page(&templates, cursor, PAGE_SIZE)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let route = self.route_uri(&request.uri)?;
+        let mut params = request;
+        params.uri = route.name.clone();
+        let forwarded = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
+        let result: ReadResourceResult = self.request(&route.server, forwarded, &context).await?;
+        Ok(show_uris(&self.catalog(), &route.server, result).into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let uri = request.uri.clone();
+        let route = self.route_uri(&uri)?;
+        if !self.wants.subscribe(&uri, &route) {
+            return Ok(());
+        }
+        if self.shared.hold(&route) {
+            let mut params = request;
+            params.uri = route.name.clone();
+            let forwarded = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
+            let answer: Result<serde_json::Value, McpError> =
+                self.request(&route.server, forwarded, &context).await;
+            if let Err(error) = answer {
+                self.shared.release(&route);
+                self.wants.unsubscribe(&uri);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let Some(route) = self.wants.unsubscribe(&request.uri) else {
+            return Ok(());
+        };
+        if self.shared.release(&route) {
+            let mut params = request;
+            params.uri = route.name.clone();
+            let forwarded = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params));
+            let _: serde_json::Value = self.request(&route.server, forwarded, &context).await?;
+        }
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let catalog = self.catalog();
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = page(catalog.prompts(), cursor, PAGE_SIZE)?;
+        let mut result = ListPromptsResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some(route) = self.catalog().resolve_prompt(&request.name).cloned() else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown prompt {:?}: no Ready upstream server has it",
+                    request.name
+                ),
+                None,
+            ));
+        };
+        let mut params = request;
+        params.name = route.name.clone();
+        let forwarded = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
+        let result: GetPromptResult = self.request(&route.server, forwarded, &context).await?;
+        Ok(result.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let catalog = self.catalog();
+        let mut params = request;
+        let route = match &mut params.r#ref {
+            Reference::Prompt(prompt) => {
+                let route = catalog.resolve_prompt(&prompt.name).cloned();
+                if let Some(route) = &route {
+                    prompt.name = route.name.clone();
+                }
+                route
+            }
+            Reference::Resource(resource) => {
+                let route = catalog.route_template(&resource.uri);
+                if let Some(route) = &route {
+                    resource.uri = route.name.clone();
+                }
+                route
+            }
+            _ => None,
+        };
+        let Some(route) = route else {
+            return Err(McpError::invalid_params(
+                "completion/complete: no Ready upstream server has the prompt or template referred to",
+                None,
+            ));
+        };
+        let forwarded = ClientRequest::CompleteRequest(CompleteRequest::new(params));
+        self.request(&route.server, forwarded, &context).await
+    }
+
+    /// The level is this session's (log messages below it are not sent here) and goes to
+    /// every server this endpoint shows that logs: servers have one level for all clients,
+    /// so the most recent `setLevel` of any session is what they use.
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.wants.set_level(request.level);
+        let catalog = self.catalog();
+        let servers: Vec<String> = catalog
+            .servers()
+            .iter()
+            .filter(|o| o.offer.has_logging())
+            .map(|o| o.server.clone())
+            .collect();
+        let sends = servers.iter().map(|server| {
+            let forwarded = ClientRequest::SetLevelRequest(SetLevelRequest::new(
+                SetLevelRequestParams::new(request.level),
+            ));
+            let context = &context;
+            async move {
+                let answer: Result<serde_json::Value, McpError> =
+                    self.request(server, forwarded, context).await;
+                (server, answer)
+            }
+        });
+        for (server, answer) in futures::future::join_all(sends).await {
+            if let Err(error) = answer {
+                tracing::warn!(%server, %error.message, "logging/setLevel not taken");
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        notifier::spawn(notifier::Notifier {
+            shared: self.shared.clone(),
+            scope: self.scope.clone(),
+            lists: self.endpoint.lists(),
+            changes: self.changes.clone(),
+            wants: self.wants.clone(),
+            stop: self.stop.clone(),
+            peer: context.peer,
+        });
+    }
+
+    async fn on_roots_list_changed(&self, _context: NotificationContext<RoleServer>) {
+        for offer in self.catalog().servers() {
+            let notification = ClientNotification::RootsListChangedNotification(
+                RootsListChangedNotification::default(),
+            );
+            self.shared
+                .backend
+                .notify(&offer.server, notification)
+                .await;
+        }
+    }
+
+    /// 2026-07-28 clients have no session: they ask for notifications with
+    /// `subscriptions/listen`, which stays open while this runs.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(list_changed::accepted(requested, &self.get_info()))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let shutdown = self.shared.shutdown.cancelled();
+        list_changed::listen(self.changes.clone(), context, shutdown).await
+    }
+}

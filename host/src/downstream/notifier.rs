@@ -1,0 +1,197 @@
+//! One session's notifier: a task from `notifications/initialized` until the session closes
+//! or the daemon stops. It tells the client which of its lists changed (tools, resources,
+//! prompts: each only when it did) and passes on what the session asked for of the
+//! upstreams' notices: log messages at or above its level (all of them before it set one),
+//! named after their server, and updates of the resources it subscribed to.
+
+// Logging and resources/subscribe are legacy-only in 2026-07-28 (SEP-2577); the 2025-11-25
+// servers and clients proxied here still use them.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rmcp::model::{LoggingLevel, ResourceUpdatedNotificationParam};
+use rmcp::service::{Peer, RoleServer};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::catalog::{Catalog, Route, Scope};
+use super::list_changed::Lists;
+use super::state::Shared;
+use crate::upstream::Notice;
+
+/// What a session asked for. A std mutex each: an update under it, never an await.
+pub struct SessionWants {
+    level: Mutex<Option<LoggingLevel>>,
+    /// Downstream URI → where it is subscribed upstream.
+    subscriptions: Mutex<HashMap<String, Route>>,
+    /// Subscribed with the handler, taken by the notifier when it starts.
+    notices: Mutex<Option<broadcast::Receiver<Arc<Notice>>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SessionWants {
+    pub fn new(notices: broadcast::Receiver<Arc<Notice>>) -> SessionWants {
+        SessionWants {
+            level: Mutex::new(None),
+            subscriptions: Mutex::default(),
+            notices: Mutex::new(Some(notices)),
+        }
+    }
+
+    pub fn set_level(&self, level: LoggingLevel) {
+        *lock(&self.level) = Some(level);
+    }
+
+    /// Whether a message at `level` is for this session.
+    pub fn wants_log(&self, level: LoggingLevel) -> bool {
+        lock(&self.level).is_none_or(|least| severity(level) >= severity(least))
+    }
+
+    /// Records a subscription to `uri`; false if the session had it already.
+    pub fn subscribe(&self, uri: &str, route: &Route) -> bool {
+        lock(&self.subscriptions)
+            .insert(uri.to_string(), route.clone())
+            .is_none()
+    }
+
+    /// Ends the subscription to `uri`, returning where it was held.
+    pub fn unsubscribe(&self, uri: &str) -> Option<Route> {
+        lock(&self.subscriptions).remove(uri)
+    }
+
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.subscriptions).contains_key(uri)
+    }
+
+    pub fn subscriptions(&self) -> HashMap<String, Route> {
+        lock(&self.subscriptions).clone()
+    }
+
+    fn take_notices(&self) -> Option<broadcast::Receiver<Arc<Notice>>> {
+        lock(&self.notices).take()
+    }
+}
+
+/// `LoggingLevel` by severity, lowest first.
+pub fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+pub struct Notifier {
+    pub shared: Arc<Shared>,
+    pub scope: Scope,
+    /// The lists whose changes this endpoint tells.
+    pub lists: Lists,
+    pub changes: watch::Receiver<u64>,
+    pub wants: Arc<SessionWants>,
+    pub stop: CancellationToken,
+    pub peer: Peer<RoleServer>,
+}
+
+pub fn spawn(notifier: Notifier) {
+    tokio::spawn(notifier.run());
+}
+
+impl Notifier {
+    async fn run(mut self) {
+        let mut notices = self.wants.take_notices();
+        let mut last = self.shared.catalog.get(&self.scope);
+        // A change before now may have fallen between the client's listing and `last`: tell
+        // it about every list (at worst it lists once more).
+        if self.changes.has_changed().unwrap_or(false) {
+            self.changes.borrow_and_update();
+            if !self.tell(self.lists).await {
+                return;
+            }
+        }
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                changed = self.changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let now = self.shared.catalog.get(&self.scope);
+                    let which = self.lists.and(Lists::changed(&last, &now));
+                    last = now;
+                    if !self.tell(which).await {
+                        return;
+                    }
+                }
+                notice = recv(&mut notices) => match notice {
+                    Ok(notice) => {
+                        if !self.deliver(&last, &notice).await {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(lost)) => {
+                        tracing::warn!(lost, "a slow client session missed upstream notices");
+                    }
+                    Err(RecvError::Closed) => notices = None,
+                },
+            }
+        }
+    }
+
+    /// Sends the list-changed notifications of `lists`; false once the client is gone.
+    async fn tell(&self, lists: Lists) -> bool {
+        let peer = &self.peer;
+        (!lists.tools || peer.notify_tool_list_changed().await.is_ok())
+            && (!lists.resources || peer.notify_resource_list_changed().await.is_ok())
+            && (!lists.prompts || peer.notify_prompt_list_changed().await.is_ok())
+    }
+
+    /// Passes `notice` on if this session asked for it; false once the client is gone.
+    async fn deliver(&self, catalog: &Catalog, notice: &Notice) -> bool {
+        match notice {
+            Notice::Log { server, params } => {
+                if !catalog.shows(server) || !self.wants.wants_log(params.level) {
+                    return true;
+                }
+                let mut params = params.clone();
+                if self.scope == Scope::All {
+                    params.logger = Some(match params.logger.take() {
+                        Some(logger) => format!("{server}:{logger}"),
+                        None => server.clone(),
+                    });
+                }
+                self.peer.notify_logging_message(params).await.is_ok()
+            }
+            Notice::ResourceUpdated { server, uri } => {
+                if !catalog.shows(server) {
+                    return true;
+                }
+                let shown = catalog.downstream_uri(server, uri);
+                if !self.wants.is_subscribed(&shown) {
+                    return true;
+                }
+                let params = ResourceUpdatedNotificationParam::new(shown);
+                self.peer.notify_resource_updated(params).await.is_ok()
+            }
+        }
+    }
+}
+
+async fn recv(
+    notices: &mut Option<broadcast::Receiver<Arc<Notice>>>,
+) -> Result<Arc<Notice>, RecvError> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
+    }
+}

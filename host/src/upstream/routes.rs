@@ -1,0 +1,209 @@
+//! Which downstream client an upstream's own messages belong to.
+//!
+//! A request forwarded for a client carries its `Origin`: the downstream session, its peer,
+//! the request's id there and the client's progress token. While it is in flight, the
+//! upstream session's `Routes` map the request id and progress token rmcp chose upstream back
+//! to that origin, so that:
+//! - a progress notification goes back to the origin under the client's own token;
+//! - a server→client request (sampling, elicitation, roots) goes to the origin's client. Over
+//!   streamable HTTP the upstream says which request it belongs to (SEP-2260: the POST stream
+//!   it came on); over stdio and SSE nothing does, so it goes to the one downstream session
+//!   with requests in flight there, and is refused when there are several or none: the proxy
+//!   never guesses and never answers for a client.
+//!
+//! A plain `Mutex`: every critical section is a few map operations, never held across an
+//! await.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rmcp::Peer;
+use rmcp::RoleServer;
+use rmcp::model::{ProgressToken, RequestId};
+use tokio::sync::Notify;
+
+/// How long a notification or request whose route is not bound yet waits for it: rmcp hands
+/// back the upstream id only after sending, and a fast upstream may answer before that.
+const BIND_WAIT: Duration = Duration::from_millis(200);
+
+/// The downstream request a forwarded request was made for.
+#[derive(Clone)]
+pub struct Origin {
+    /// Distinct per downstream session (one handler each).
+    pub session: u64,
+    pub peer: Peer<RoleServer>,
+    pub request_id: RequestId,
+    /// The client's own progress token, when it asked for progress.
+    pub progress_token: Option<ProgressToken>,
+}
+
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("session", &self.session)
+            .field("request_id", &self.request_id)
+            .field("progress_token", &self.progress_token)
+            .finish()
+    }
+}
+
+/// Why a server→client request could not be given to a client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unroutable {
+    #[error("no client request is in flight on this server, so no client can answer")]
+    NoClient,
+    #[error(
+        "requests of {0} client sessions are in flight on this server and the transport does not say which one this is for"
+    )]
+    Ambiguous(usize),
+}
+
+#[derive(Default)]
+struct Table {
+    by_request: HashMap<RequestId, Arc<Origin>>,
+    by_progress: HashMap<ProgressToken, Route>,
+    /// Downstream session → (requests in flight, the latest origin).
+    sessions: HashMap<u64, (usize, Arc<Origin>)>,
+}
+
+struct Route {
+    origin: Arc<Origin>,
+    token: ProgressToken,
+    /// The last progress value forwarded: rmcp handles notifications in tasks of their own,
+    /// so one may overtake another; progress must increase, so an overtaken one is stale.
+    last: Option<f64>,
+}
+
+/// The routes of one upstream session.
+#[derive(Default)]
+pub struct Routes {
+    table: Mutex<Table>,
+    bound: Notify,
+}
+
+impl Routes {
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Before sending: counts the origin's session as in flight. Dropping the `Flight` (the
+    /// request answered, failed or given up) removes every route it added.
+    pub fn begin(self: &Arc<Self>, origin: Origin) -> Flight {
+        let origin = Arc::new(origin);
+        let mut table = self.lock();
+        let entry = table
+            .sessions
+            .entry(origin.session)
+            .or_insert_with(|| (0, origin.clone()));
+        entry.0 += 1;
+        entry.1 = origin.clone();
+        Flight {
+            routes: self.clone(),
+            origin,
+            bound: None,
+        }
+    }
+
+    /// The client progress token and peer for an upstream progress notification, once its
+    /// value is newer than the last one forwarded on that route.
+    pub async fn progress_target(
+        &self,
+        token: &ProgressToken,
+        progress: f64,
+    ) -> Option<(Arc<Origin>, ProgressToken)> {
+        let find = || {
+            let mut table = self.lock();
+            let route = table.by_progress.get_mut(token)?;
+            if route.last.is_some_and(|last| progress <= last) {
+                return Some(None);
+            }
+            route.last = Some(progress);
+            Some(Some((route.origin.clone(), route.token.clone())))
+        };
+        self.wait_for(find).await.flatten()
+    }
+
+    /// The client a server→client request goes to: the origin of `related` (the upstream
+    /// request it says it belongs to), else the one session with requests in flight.
+    pub async fn request_target(
+        &self,
+        related: Option<&RequestId>,
+    ) -> Result<Arc<Origin>, Unroutable> {
+        if let Some(id) = related {
+            let find = || self.lock().by_request.get(id).cloned();
+            if let Some(origin) = self.wait_for(find).await {
+                return Ok(origin);
+            }
+        }
+        let table = self.lock();
+        let mut sessions = table.sessions.values();
+        match (sessions.next(), table.sessions.len()) {
+            (Some((_, origin)), 1) => Ok(origin.clone()),
+            (None, _) => Err(Unroutable::NoClient),
+            (_, n) => Err(Unroutable::Ambiguous(n)),
+        }
+    }
+
+    /// `find`, and if it finds nothing, again after each bind until `BIND_WAIT` has passed.
+    async fn wait_for<T>(&self, find: impl Fn() -> Option<T>) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + BIND_WAIT;
+        loop {
+            let bound = self.bound.notified();
+            if let Some(found) = find() {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, bound).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+/// One forwarded request in flight.
+pub struct Flight {
+    routes: Arc<Routes>,
+    origin: Arc<Origin>,
+    bound: Option<(RequestId, ProgressToken)>,
+}
+
+impl Flight {
+    /// After sending: the upstream request id and progress token rmcp chose.
+    pub fn bind(&mut self, request_id: RequestId, progress_token: ProgressToken) {
+        {
+            let mut table = self.routes.lock();
+            table
+                .by_request
+                .insert(request_id.clone(), self.origin.clone());
+            if let Some(token) = self.origin.progress_token.clone() {
+                table.by_progress.insert(
+                    progress_token.clone(),
+                    Route {
+                        origin: self.origin.clone(),
+                        token,
+                        last: None,
+                    },
+                );
+            }
+        }
+        self.bound = Some((request_id, progress_token));
+        self.routes.bound.notify_waiters();
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let mut table = self.routes.lock();
+        if let Some((id, token)) = self.bound.take() {
+            table.by_request.remove(&id);
+            table.by_progress.remove(&token);
+        }
+        let session = self.origin.session;
+        if let Some(entry) = table.sessions.get_mut(&session) {
+            entry.0 -= 1;
+            if entry.0 == 0 {
+                table.sessions.remove(&session);
+            }
+        }
+    }
+}
