@@ -19,7 +19,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, fd_count, fixture_server, mcp_post, rss_kib};
+use common::{Daemon, fd_count, fixture_server, mcp_post, mcp_session, rss_kib};
 use serde_json::json;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -30,24 +30,8 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// A connection with an initialized session on it.
 fn session(addr: &str) -> (BufReader<TcpStream>, String) {
-    let mut stream = BufReader::new(TcpStream::connect(addr).unwrap());
-    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
-    let headers = mcp_post(&mut stream, "/mcp/all", init, None).1;
-    let id = headers
-        .iter()
-        .find_map(|h| h.strip_prefix("mcp-session-id:"))
-        .unwrap()
-        .trim()
-        .to_string();
-    mcp_post(
-        &mut stream,
-        "/mcp/all",
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-        Some(&id),
-    );
-    (stream, id)
+    mcp_session(addr, "/mcp/all")
 }
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a__echo","arguments":{"text":"bench"}}}"#;

