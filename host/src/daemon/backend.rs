@@ -42,10 +42,15 @@ impl Backend for DaemonBackend {
         async move { registry.forward(&server, request, origin, cancel).await }.boxed()
     }
 
-    fn notify(&self, server: &str, notification: ClientNotification) -> BoxFuture<'static, ()> {
+    fn notify(
+        &self,
+        server: &str,
+        notification: ClientNotification,
+        origin: Option<Origin>,
+    ) -> BoxFuture<'static, ()> {
         let registry = self.state.registry.clone();
         let server = server.to_string();
-        async move { registry.notify(&server, notification).await }.boxed()
+        async move { registry.notify(&server, notification, origin).await }.boxed()
     }
 
     fn notices(&self) -> broadcast::Receiver<Arc<Notice>> {

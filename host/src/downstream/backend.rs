@@ -57,8 +57,14 @@ pub trait Backend: Send + Sync + 'static {
         origin: Option<Origin>,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, Result<ServerResult, CallError>>;
-    /// Pass a client notification (`roots/list_changed`) to `server`, if it is Ready.
-    fn notify(&self, server: &str, notification: ClientNotification) -> BoxFuture<'static, ()>;
+    /// Pass a notification (`roots/list_changed`) from `origin`'s client to `server`, if it
+    /// is Ready.
+    fn notify(
+        &self,
+        server: &str,
+        notification: ClientNotification,
+        origin: Option<Origin>,
+    ) -> BoxFuture<'static, ()>;
     /// The upstreams' log messages and resource updates.
     fn notices(&self) -> broadcast::Receiver<Arc<Notice>>;
     /// Run an `upstream_servers` operation; `Err` is a message for the client.

@@ -16,7 +16,7 @@ pub fn origin(session: u64, context: &RequestContext<RoleServer>) -> Origin {
     Origin {
         session,
         peer: context.peer.clone(),
-        request_id: context.id.clone(),
+        request_id: Some(context.id.clone()),
         progress_token: context.meta.get_progress_token(),
     }
 }

@@ -38,6 +38,7 @@ use super::meta;
 use super::notifier::{self, SessionWants};
 use super::state::Shared;
 use super::tools::search_tools;
+use crate::upstream::Origin;
 
 /// Items per page of every list.
 pub const PAGE_SIZE: usize = 1000;
@@ -448,14 +449,22 @@ impl ServerHandler for ProxyHandler {
         });
     }
 
-    async fn on_roots_list_changed(&self, _context: NotificationContext<RoleServer>) {
+    /// Every server this endpoint shows is told; a server that then asks for the roots
+    /// outside a call is answered by this client.
+    async fn on_roots_list_changed(&self, context: NotificationContext<RoleServer>) {
         for offer in self.catalog().servers() {
             let notification = ClientNotification::RootsListChangedNotification(
                 RootsListChangedNotification::default(),
             );
-            self.shared
-                .backend
-                .notify(&offer.server, notification)
+            let origin = Origin {
+                session: self.session,
+                peer: context.peer.clone(),
+                request_id: None,
+                progress_token: None,
+            };
+            let backend = &self.shared.backend;
+            backend
+                .notify(&offer.server, notification, Some(origin))
                 .await;
         }
     }

@@ -291,10 +291,20 @@ impl Registry {
         }
     }
 
-    /// Pass `notification` to `server` if it is Ready.
-    pub async fn notify(&self, server: &str, notification: ClientNotification) {
+    /// Pass `notification` from `origin`'s client to `server` if it is Ready.
+    pub async fn notify(
+        &self,
+        server: &str,
+        notification: ClientNotification,
+        origin: Option<Origin>,
+    ) {
         if let Ok(tx) = self.sender(server) {
-            let _ = tx.send(Command::Notify { notification }).await;
+            let _ = tx
+                .send(Command::Notify {
+                    notification,
+                    origin,
+                })
+                .await;
         }
     }
 

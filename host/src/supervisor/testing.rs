@@ -291,7 +291,11 @@ impl UpstreamSession for ScriptedSession {
         })
     }
 
-    fn notify(&self, _notification: ClientNotification) -> BoxFuture<'_, ()> {
+    fn notify(
+        &self,
+        _notification: ClientNotification,
+        _origin: Option<Origin>,
+    ) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
 

@@ -66,9 +66,10 @@ impl UpstreamClient {
             _ => None,
         };
         let method = method_of(&request);
+        let roots = matches!(request, ServerRequest::ListRootsRequest(_));
         let origin = self
             .routes
-            .request_target(related.as_ref())
+            .request_target(related.as_ref(), roots)
             .await
             .map_err(|why| {
                 McpError::new(
@@ -88,9 +89,11 @@ impl UpstreamClient {
         // to the request being handled, which here is the upstream's, not the client's. The
         // marker set below puts it on the client call's own response stream instead.
         let mut request = request;
-        request
-            .extensions_mut()
-            .insert(OriginatingRequestId(origin.request_id.clone()));
+        if let Some(id) = &origin.request_id {
+            request
+                .extensions_mut()
+                .insert(OriginatingRequestId(id.clone()));
+        }
         let send = tokio::spawn(send_to_client(origin, request));
         tokio::select! {
             answer = send => match answer {

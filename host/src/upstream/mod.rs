@@ -87,8 +87,10 @@ pub trait UpstreamSession: Send + Sync + 'static {
             }
         })
     }
-    /// Send a notification (e.g. `roots/list_changed`); a session that is gone drops it.
-    fn notify(&self, notification: ClientNotification) -> BoxFuture<'_, ()>;
+    /// Send a notification (e.g. `roots/list_changed`) from `origin`'s client; a session
+    /// that is gone drops it.
+    fn notify(&self, notification: ClientNotification, origin: Option<Origin>)
+    -> BoxFuture<'_, ()>;
     /// MCP `ping` with a deadline; a failure is classified as `HealthCheck`.
     fn ping(&self, timeout: Duration) -> BoxFuture<'_, Result<(), Failure>>;
     /// Resolves when the session ends by itself (process exit, transport closed), with the

@@ -8,8 +8,10 @@
 //! - a server→client request (sampling, elicitation, roots) goes to the origin's client. Over
 //!   streamable HTTP the upstream says which request it belongs to (SEP-2260: the POST stream
 //!   it came on); over stdio and SSE nothing does, so it goes to the one downstream session
-//!   with requests in flight there, and is refused when there are several or none: the proxy
-//!   never guesses and never answers for a client.
+//!   with requests in flight there, and is refused when there are several: the proxy never
+//!   guesses and never answers for a client. With none in flight, a `roots/list` goes to the
+//!   client that last said its roots changed (the reason servers ask outside a call); any
+//!   other request is refused.
 //!
 //! A plain `Mutex`: every critical section is a few map operations, never held across an
 //! await.
@@ -33,7 +35,8 @@ pub struct Origin {
     /// Distinct per downstream session (one handler each).
     pub session: u64,
     pub peer: Peer<RoleServer>,
-    pub request_id: RequestId,
+    /// The client's request, when the origin is one (not a notification).
+    pub request_id: Option<RequestId>,
     /// The client's own progress token, when it asked for progress.
     pub progress_token: Option<ProgressToken>,
 }
@@ -65,6 +68,8 @@ struct Table {
     by_progress: HashMap<ProgressToken, Route>,
     /// Downstream session → (requests in flight, the latest origin).
     sessions: HashMap<u64, (usize, Arc<Origin>)>,
+    /// The client that last sent `roots/list_changed` here.
+    roots_changed_by: Option<Arc<Origin>>,
 }
 
 struct Route {
@@ -124,11 +129,18 @@ impl Routes {
         self.wait_for(find).await.flatten()
     }
 
+    /// `origin`'s client said its roots changed (and this server was told).
+    pub fn roots_changed(&self, origin: Origin) {
+        self.lock().roots_changed_by = Some(Arc::new(origin));
+    }
+
     /// The client a server→client request goes to: the origin of `related` (the upstream
-    /// request it says it belongs to), else the one session with requests in flight.
+    /// request it says it belongs to), else the one session with requests in flight, else,
+    /// for `roots/list`, the client that last said its roots changed.
     pub async fn request_target(
         &self,
         related: Option<&RequestId>,
+        roots: bool,
     ) -> Result<Arc<Origin>, Unroutable> {
         if let Some(id) = related {
             let find = || self.lock().by_request.get(id).cloned();
@@ -140,7 +152,10 @@ impl Routes {
         let mut sessions = table.sessions.values();
         match (sessions.next(), table.sessions.len()) {
             (Some((_, origin)), 1) => Ok(origin.clone()),
-            (None, _) => Err(Unroutable::NoClient),
+            (None, _) => match (&table.roots_changed_by, roots) {
+                (Some(origin), true) => Ok(origin.clone()),
+                _ => Err(Unroutable::NoClient),
+            },
             (_, n) => Err(Unroutable::Ambiguous(n)),
         }
     }

@@ -146,8 +146,18 @@ impl UpstreamSession for McpSession {
         })
     }
 
-    fn notify(&self, notification: ClientNotification) -> BoxFuture<'_, ()> {
+    fn notify(
+        &self,
+        notification: ClientNotification,
+        origin: Option<Origin>,
+    ) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            // The server may ask for the roots next, outside any call: it is that client's.
+            if let (ClientNotification::RootsListChangedNotification(_), Some(origin)) =
+                (&notification, origin)
+            {
+                self.routes.roots_changed(origin);
+            }
             let _ = self.service.peer().send_notification(notification).await;
         })
     }

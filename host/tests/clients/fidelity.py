@@ -55,6 +55,8 @@ class Observer:
         self.log_seen = anyio.Event()
         self.updates = []
         self.update_seen = anyio.Event()
+        self.root_list = [types.Root(uri="file:///tmp/fidelity", name="fidelity")]
+        self.roots_asked = anyio.Event()
 
     def strip(self, name):
         return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
@@ -82,7 +84,8 @@ class Observer:
         )
 
     async def roots(self, context):
-        return types.ListRootsResult(roots=[types.Root(uri="file:///tmp/fidelity", name="fidelity")])
+        self.roots_asked.set()
+        return types.ListRootsResult(roots=self.root_list)
 
     async def logging(self, params):
         self.logs.append(dump(params))
@@ -174,6 +177,12 @@ async def observe(session, o, bare):
         o.named("trigger-url-elicitation"), {"url": "https://example.com/consent", "errorPath": True, "elicitationId": "fid-1"},
     ))
     out["roots"] = await attempt(session.call_tool(o.named("get-roots-list"), {}))
+    # New roots: the server asks for them outside any call, and shows them next time.
+    o.root_list = [types.Root(uri="file:///tmp/fidelity-2", name="fidelity-2")]
+    o.roots_asked = anyio.Event()
+    await session.send_roots_list_changed()
+    out["roots_asked_after_change"] = await wait(o.roots_asked)
+    out["roots_after_change"] = await attempt(session.call_tool(o.named("get-roots-list"), {}))
 
     out["set_level"] = await attempt(session.set_logging_level("debug"))
     out["toggle_logging"] = await attempt(session.call_tool(o.named("toggle-simulated-logging"), {}))

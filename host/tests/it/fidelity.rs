@@ -140,6 +140,17 @@ fn every_feature_through_mcp_all_matches_the_server_directly() {
         proxied["progress"]
     );
     assert_eq!(proxied["url_elicitation_error"]["error"]["code"], -32042);
+    // New roots: the server asked for them outside any call, and the client answered.
+    assert_eq!(proxied["roots_asked_after_change"], true);
+    assert!(
+        proxied["roots_after_change"]
+            .to_string()
+            .contains("fidelity-2"),
+        "{}",
+        proxied["roots_after_change"]
+    );
+    assert_eq!(proxied["update_arrived"], true);
+    assert_eq!(proxied["log_arrived"], true);
     // mcpproxy's paragraph, then the server's own instructions under its name.
     let theirs = direct["instructions"].as_str().unwrap();
     let ours = proxied["instructions"].as_str().unwrap();

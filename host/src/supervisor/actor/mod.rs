@@ -121,9 +121,10 @@ pub enum Command {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<ServerResult, CallError>>,
     },
-    /// A notification to pass on while Ready (dropped otherwise).
+    /// A notification from `origin`'s client to pass on while Ready (dropped otherwise).
     Notify {
         notification: ClientNotification,
+        origin: Option<Origin>,
     },
     /// Drain, end the session, and end the task.
     Stop {
@@ -523,7 +524,10 @@ impl Actor {
                 cancel,
                 reply,
             } => self.forward(*request, origin, cancel, reply),
-            Command::Notify { notification } => self.notify(notification),
+            Command::Notify {
+                notification,
+                origin,
+            } => self.notify(notification, origin),
             Command::Stop { done } => {
                 self.teardown(true, "the server was stopped").await;
                 let _ = done.send(());

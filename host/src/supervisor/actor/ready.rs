@@ -117,7 +117,9 @@ impl Actor {
                             Some(Command::Forward { request, origin, cancel, reply }) => {
                                 self.forward(*request, origin, cancel, reply);
                             }
-                            Some(Command::Notify { notification }) => self.notify(notification),
+                            Some(Command::Notify { notification, origin }) => {
+                                self.notify(notification, origin);
+                            }
                             Some(other) => {
                                 refresh_pending = refresh.is_some();
                                 break ReadyEvent::Command(Box::new(other));
@@ -193,7 +195,7 @@ impl Actor {
     }
 
     /// Passes `notification` to the server while Ready; otherwise there is no one to tell.
-    pub(super) fn notify(&mut self, notification: ClientNotification) {
+    pub(super) fn notify(&mut self, notification: ClientNotification, origin: Option<Origin>) {
         let Some(live) = self
             .live
             .as_ref()
@@ -203,7 +205,7 @@ impl Actor {
         };
         let session = live.session.clone();
         tokio::spawn(live.calls.track_future(async move {
-            session.notify(notification).await;
+            session.notify(notification, origin).await;
         }));
     }
 }

@@ -243,7 +243,12 @@ impl Backend for FakeBackend {
         Box::pin(async move { call.await.map(ServerResult::CallToolResult) })
     }
 
-    fn notify(&self, _server: &str, _notification: ClientNotification) -> BoxFuture<'static, ()> {
+    fn notify(
+        &self,
+        _server: &str,
+        _notification: ClientNotification,
+        _origin: Option<Origin>,
+    ) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
 
