@@ -123,9 +123,13 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stdio(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn stdio(global: &GlobalArgs, endpoint: &str) -> anyhow::Result<ExitCode> {
+    if !(endpoint == "/mcp" || endpoint.starts_with("/mcp/")) {
+        anyhow::bail!("--endpoint {endpoint:?}: expected /mcp, /mcp/all or /mcp/server/<name>");
+    }
     let info = daemon(global)?;
-    runtime()?.block_on(crate::downstream::bridge::run_stdio(&base_url(&info)))?;
+    let url = format!("{}{endpoint}", base_url(&info));
+    runtime()?.block_on(crate::downstream::bridge::run_stdio(&url))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -57,7 +57,11 @@ pub enum Command {
         json: bool,
     },
     /// Bridge stdio to the running daemon, for MCP clients that only launch stdio servers.
-    Stdio,
+    Stdio {
+        /// The endpoint to bridge: `/mcp`, `/mcp/all` or `/mcp/server/<name>`.
+        #[arg(long, default_value = "/mcp")]
+        endpoint: String,
+    },
     /// Check and author policy components.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -195,7 +199,7 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
             client_cmds::upstream_list(&cli.global, json)
         }
         Command::Status { json } => client_cmds::status(&cli.global, json),
-        Command::Stdio => client_cmds::stdio(&cli.global),
+        Command::Stdio { endpoint } => client_cmds::stdio(&cli.global, &endpoint),
         Command::Policy(command) => policy_cmds::run(command),
     }
 }

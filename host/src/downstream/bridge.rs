@@ -1,22 +1,22 @@
-//! `mcpproxy stdio`: an MCP server on stdin/stdout that forwards to a running daemon's `/mcp`
-//! over streamable HTTP, for clients that can only launch stdio servers.
+//! `mcpproxy stdio`: an MCP server on stdin/stdout that is a running daemon's `/mcp`, for
+//! clients that can only launch stdio servers.
 //!
-//! It forwards `tools/list`, `tools/call` (with cancellation) and `tools/list_changed`, and
-//! holds no state of its own. It must never write anything but MCP messages to stdout.
+//! A pipe, not a second proxy: every JSON-RPC message from the client goes to the daemon over
+//! streamable HTTP as it is, and every message from the daemon comes back as it is, so the
+//! handshake, every feature, request ids, progress tokens, cancellation and the daemon's own
+//! requests to the client pass untouched. It holds no state of its own and must never write
+//! anything but MCP messages to stdout.
 
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
-};
-use rmcp::service::{NotificationContext, RequestContext, ServiceError, SubscriptionContext};
-use rmcp::transport::{IntoTransport, StreamableHttpClientTransport};
-use rmcp::{
-    ClientHandler, ErrorData as McpError, Peer, RoleClient, RoleServer, ServerHandler, ServiceExt,
-};
-use tokio::sync::watch;
+use std::time::Duration;
 
-use super::client::mcp_endpoint;
-use super::list_changed;
+use rmcp::RoleServer;
+use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, Transport};
+use tokio::task::JoinSet;
+
+use super::client::{healthz_url, mcp_endpoint};
+
+/// How long the bridge waits for the daemon to answer its first check.
+const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url`, until
 /// stdin closes. Logging must go elsewhere (stderr or a file) while this runs.
@@ -26,131 +26,61 @@ pub async fn run_stdio(base_url: &str) -> anyhow::Result<()> {
 }
 
 /// Serves MCP on `transport` (stdio, or a pipe in tests), forwarding to the daemon at
-/// `base_url`, until the client side closes.
+/// `base_url`, until either side closes.
 pub async fn run_bridge<T, E, A>(base_url: &str, transport: T) -> anyhow::Result<()>
 where
     T: IntoTransport<RoleServer, E, A>,
     E: std::error::Error + Send + Sync + 'static,
 {
     let url = mcp_endpoint(base_url);
-    let (ticks, changes) = watch::channel(0u64);
-    let upstream = DaemonClient { ticks }
-        .serve(StreamableHttpClientTransport::from_uri(url.clone()))
-        .await
-        .map_err(|error| {
-            anyhow::anyhow!(
-                "cannot reach the mcpproxy daemon at {url}: {error} (is `mcpproxy serve` running?)"
-            )
-        })?;
-    let bridge = Bridge {
-        daemon: upstream.peer().clone(),
-        url: url.clone(),
-        changes,
-    };
-    let served = bridge.serve(transport).await;
-    let result = match served {
-        Ok(server) => server
-            .waiting()
-            .await
-            .map(|_| ())
-            .map_err(|error| anyhow::anyhow!("stdio bridge to {url} stopped: {error}")),
-        Err(error) => Err(anyhow::anyhow!(
-            "stdio bridge to {url}: client handshake failed: {error}"
-        )),
-    };
-    let _ = upstream.cancel().await;
-    result
-}
-
-/// The bridge's client side towards the daemon: counts `tools/list_changed`.
-struct DaemonClient {
-    ticks: watch::Sender<u64>,
-}
-
-impl ClientHandler for DaemonClient {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("mcpproxy-stdio-bridge", env!("CARGO_PKG_VERSION")),
+    // The daemon is only dialled with the client's first message: check it is there now,
+    // so that a client without a daemon hears so at once rather than at its handshake.
+    reach(base_url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot reach the mcpproxy daemon at {url}: {e} (is `mcpproxy serve` running?)"
         )
-    }
-
-    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        self.ticks.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// The bridge's server side towards the stdio client.
-struct Bridge {
-    daemon: Peer<RoleClient>,
-    url: String,
-    changes: watch::Receiver<u64>,
-}
-
-impl Bridge {
-    fn daemon_error(&self, error: ServiceError) -> McpError {
-        match error {
-            ServiceError::McpError(error) => error,
-            other => {
-                McpError::internal_error(format!("mcpproxy daemon at {}: {other}", self.url), None)
-            }
-        }
-    }
-}
-
-impl ServerHandler for Bridge {
-    fn get_info(&self) -> ServerConfig {
-        let instructions = self
-            .daemon
-            .peer_info()
-            .and_then(|info| info.instructions.clone());
-        let capabilities = ServerCapabilities::builder()
-            .enable_tools()
-            .enable_tool_list_changed()
-            .build();
-        list_changed::server_info("mcpproxy-stdio-bridge", capabilities, instructions)
-    }
-
-    async fn list_tools(
-        &self,
-        request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, McpError> {
-        self.daemon
-            .list_tools(request)
-            .await
-            .map_err(|error| self.daemon_error(error))
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, McpError> {
-        // Dropping the daemon call (when the client cancels) makes rmcp send the daemon
-        // `notifications/cancelled` for it.
+    })?;
+    let mut client = transport.into_transport();
+    let mut daemon = StreamableHttpClientTransport::from_uri(url.clone());
+    // Sends run as tasks, as rmcp's own service runs them: a send to the daemon waits for
+    // its POST, and the other direction must not wait meanwhile.
+    let mut sends: JoinSet<Result<(), String>> = JoinSet::new();
+    let outcome = loop {
         tokio::select! {
-            result = self.daemon.call_tool_once(request) => {
-                result.map_err(|error| self.daemon_error(error))
-            }
-            _ = context.ct.cancelled() => {
-                Err(McpError::internal_error("tool call cancelled by the client", None))
+            message = client.receive() => match message {
+                Some(message) => {
+                    let send = daemon.send(message);
+                    sends.spawn(async move { send.await.map_err(|e| e.to_string()) });
+                }
+                None => break Ok(()),
+            },
+            message = daemon.receive() => match message {
+                Some(message) => {
+                    let send = client.send(message);
+                    sends.spawn(async move { send.await.map_err(|e| e.to_string()) });
+                }
+                None => break Err(anyhow::anyhow!("the mcpproxy daemon at {url} closed the session")),
+            },
+            Some(Ok(Err(error))) = sends.join_next(), if !sends.is_empty() => {
+                tracing::warn!(%error, "stdio bridge: a message was not delivered");
             }
         }
-    }
+    };
+    let _ = daemon.close().await;
+    let _ = client.close().await;
+    outcome
+}
 
-    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        list_changed::spawn_for_peer(self.changes.clone(), std::future::pending(), context.peer);
-    }
-
-    fn accepted_subscription_filter(
-        &self,
-        requested: &SubscriptionFilter,
-    ) -> Option<SubscriptionFilter> {
-        Some(list_changed::accepted(requested, &self.get_info()))
-    }
-
-    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        list_changed::listen(self.changes.clone(), context, std::future::pending()).await
+/// The daemon answers at all.
+async fn reach(base_url: &str) -> Result<(), String> {
+    let url = healthz_url(base_url);
+    let get = reqwest::Client::new()
+        .get(&url)
+        .timeout(REACH_TIMEOUT)
+        .send();
+    match get.await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("{url} answered {}", response.status())),
+        Err(error) => Err(error.to_string()),
     }
 }

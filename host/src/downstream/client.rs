@@ -123,32 +123,41 @@ pub fn base_url_for_listen(listen: &str) -> String {
     format!("http://{}", rest.as_deref().unwrap_or(listen))
 }
 
-/// `base_url` with a scheme and without a trailing `/` or MCP path.
-fn http_base(base_url: &str) -> String {
+/// `base_url` with a scheme, split before its MCP path (`/mcp`, `/mcp/all`,
+/// `/mcp/server/<name>`), if it has one.
+fn split_endpoint(base_url: &str) -> (String, Option<String>) {
     let trimmed = base_url.trim().trim_end_matches('/');
     let with_scheme = if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
         trimmed.to_string()
     } else {
         base_url_for_listen(trimmed)
     };
-    for suffix in ["/mcp/all", "/mcp"] {
-        if let Some(base) = with_scheme.strip_suffix(suffix) {
-            return base.to_string();
+    let path_start = with_scheme
+        .find("://")
+        .and_then(|scheme| with_scheme[scheme + 3..].find('/').map(|p| scheme + 3 + p));
+    match path_start {
+        Some(at) if with_scheme[at..] == *"/mcp" || with_scheme[at..].starts_with("/mcp/") => {
+            let (base, path) = with_scheme.split_at(at);
+            (base.to_string(), Some(path.to_string()))
         }
+        _ => (with_scheme, None),
     }
-    with_scheme
 }
 
-/// The MCP endpoint for `base_url`: kept if it already ends in `/mcp` or `/mcp/all`.
+/// `base_url` with a scheme and without a trailing `/` or MCP path.
+fn http_base(base_url: &str) -> String {
+    split_endpoint(base_url).0
+}
+
+/// The MCP endpoint for `base_url`: its own MCP path if it has one, else `/mcp`.
 pub fn mcp_endpoint(base_url: &str) -> String {
-    let trimmed = base_url.trim().trim_end_matches('/');
-    if trimmed.ends_with("/mcp") || trimmed.ends_with("/mcp/all") {
-        if trimmed.contains("://") {
-            return trimmed.to_string();
-        }
-        return format!("http://{trimmed}");
-    }
-    format!("{}/mcp", http_base(base_url))
+    let (base, path) = split_endpoint(base_url);
+    format!("{base}{}", path.as_deref().unwrap_or("/mcp"))
+}
+
+/// `GET /healthz` of the daemon at `base_url`.
+pub fn healthz_url(base_url: &str) -> String {
+    format!("{}/healthz", http_base(base_url))
 }
 
 /// The JSON of a tool result; `Err` with the tool's message when it reports an error.
@@ -193,12 +202,18 @@ mod tests {
             ("http://h:1/mcp", "http://h:1/mcp"),
             ("http://h:1/mcp/all", "http://h:1/mcp/all"),
             ("h:1/mcp", "http://h:1/mcp"),
+            ("http://h:1/mcp/server/fs", "http://h:1/mcp/server/fs"),
+            ("http://h:1/mcpx", "http://h:1/mcpx/mcp"),
         ];
         for (input, want) in cases {
             assert_eq!(mcp_endpoint(input), want, "{input}");
         }
         assert_eq!(http_base("http://h:1/mcp/"), "http://h:1");
         assert_eq!(http_base("0.0.0.0:80"), "http://127.0.0.1:80");
+        assert_eq!(
+            healthz_url("http://h:1/mcp/server/fs"),
+            "http://h:1/healthz"
+        );
     }
 
     #[test]

@@ -1,14 +1,13 @@
 //! What every downstream endpoint says about itself (`server_info`), which lists changed
 //! between two catalogs (`Lists`), and forwarding `tools/list_changed` to one client on every
-//! tick of a watch channel until the client is gone or `stop` resolves: for the stdio bridge
-//! and for 2026-07-28 clients (`subscriptions/listen`). Session clients of the daemon get
-//! theirs from their `notifier`.
+//! tick of a watch channel until the client is gone or `stop` resolves, for 2026-07-28
+//! clients (`subscriptions/listen`). Session clients get theirs from their `notifier`.
 
 use std::future::Future;
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig, SubscriptionFilter};
-use rmcp::service::{Peer, RoleServer, SubscriptionContext};
+use rmcp::service::SubscriptionContext;
 use tokio::sync::watch;
 
 use super::catalog::Catalog;
@@ -108,19 +107,6 @@ pub async fn forward<N, F>(
             }
         }
     }
-}
-
-/// For a session client (from `notifications/initialized`): forwards changes to `peer` in a
-/// task of its own until `stop` resolves or the client is gone.
-pub fn spawn_for_peer(
-    changes: watch::Receiver<u64>,
-    stop: impl Future<Output = ()> + Send + 'static,
-    peer: Peer<RoleServer>,
-) {
-    tokio::spawn(forward(changes, stop, move || {
-        let peer = peer.clone();
-        async move { peer.notify_tool_list_changed().await.is_ok() }
-    }));
 }
 
 /// Whether a subscription asked for (and was granted) tool-list changes.

@@ -13,7 +13,7 @@ included) is run, one CLI process per scenario, so a crash or hang in one cannot
 SCENARIO arguments restrict the run to those names. A scenario passes when the CLI exits 0, it
 produced at least one check and none has status FAILURE (WARNING and INFO checks are kept in
 "checks" but do not fail it). A CLI that crashes, times out or writes no checks is recorded as
-failed, with "error" holding the reason and the tail of its output.
+failed, with "error" holding the reason and an excerpt of its output.
 
 Prints one summary line. Exit status: 0 all passed, 1 some failed (the JSON is written either
 way), 2 bad usage or the suite is not installed.
@@ -80,8 +80,12 @@ def summarize(check: dict) -> str:
     return f"{line} -- {message}" if message else line
 
 
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def excerpt(text: str, lines: int = 12) -> str:
+    """The start and the end of the CLI's output: errors are printed first, stack traces last."""
+    all_lines = text.strip().splitlines()
+    if len(all_lines) <= 2 * lines:
+        return "\n".join(all_lines)
+    return "\n".join([*all_lines[:lines], "...", *all_lines[-lines:]])
 
 
 def run_scenario(url: str, name: str) -> dict:
@@ -109,7 +113,7 @@ def run_scenario(url: str, name: str) -> dict:
     passed = error is None and code == 0 and not any(c.get("status") == "FAILURE" for c in checks)
     result: dict = {"passed": passed, "checks": summaries}
     if error is not None:
-        result["error"] = f"{error}\n{tail(output)}"
+        result["error"] = f"{error}\n{excerpt(output)}"
         summaries.append(f"ERROR {name}: {error}")
     return result
 

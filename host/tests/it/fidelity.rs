@@ -203,6 +203,31 @@ fn one_server_endpoint_is_the_server_as_it_is() {
 }
 
 #[test]
+fn the_stdio_bridge_passes_every_feature_through() {
+    let daemon = everything_daemon();
+    let (config, data_dir) = (daemon.config_path().to_path_buf(), daemon.data_dir.clone());
+    let bridge = [
+        MCPPROXY,
+        "stdio",
+        "--endpoint",
+        "/mcp/all",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    let direct = direct();
+    let args = [&["--prefix", "everything__", "stdio"][..], &bridge[..]].concat();
+    let bridged = observe(&args);
+    assert_same(
+        &direct,
+        &bridged,
+        &["instructions", "log_loggers", "read_missing"],
+    );
+    assert_eq!(bridged["roots_asked_after_change"], true);
+}
+
+#[test]
 fn a_client_without_sampling_or_elicitation_gets_an_error_upstream_not_a_made_up_answer() {
     let daemon = everything_daemon();
     let url = format!("{}/mcp/all", daemon.base_url);
