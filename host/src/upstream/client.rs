@@ -16,17 +16,18 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, ClientResult, ElicitRequestParams, ElicitationCapability,
-    EmptyResult, ErrorCode, FormElicitationCapability, GetExtensions, Implementation,
-    ProtocolVersion, RootsCapabilities, SamplingCapability, ServerNotification, ServerRequest,
-    UrlElicitationCapability,
+    CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientResult,
+    ElicitRequestParams, ElicitationCapability, EmptyResult, ErrorCode, FormElicitationCapability,
+    GetExtensions, Implementation, ProtocolVersion, RootsCapabilities, SamplingCapability,
+    ServerNotification, ServerRequest, UrlElicitationCapability,
 };
 use rmcp::service::{
-    InboundStreamOrigin, NotificationContext, OriginatingRequestId, RequestContext, RoleClient,
-    Service, ServiceError,
+    InboundStreamOrigin, NotificationContext, OriginatingRequestId, PeerRequestOptions,
+    RequestContext, RoleClient, Service, ServiceError,
 };
 use rmcp::{ErrorData as McpError, Peer, RoleServer};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::notice::{Notice, NoticeSender};
 use super::routes::{Origin, Routes};
@@ -94,16 +95,11 @@ impl UpstreamClient {
                 .extensions_mut()
                 .insert(OriginatingRequestId(id.clone()));
         }
-        let send = tokio::spawn(send_to_client(origin, request));
-        tokio::select! {
-            answer = send => match answer {
-                Ok(answer) => answer,
-                Err(_) => Err(McpError::internal_error("mcpproxy: forwarding task failed", None)),
-            },
-            // The upstream cancelled its request: dropping the task would not tell the
-            // client, but the task ends when the client answers or its session closes.
-            _ = context.ct.cancelled() => Err(McpError::internal_error(
-                "cancelled by the server",
+        let send = tokio::spawn(send_to_client(origin, request, context.ct.clone()));
+        match send.await {
+            Ok(answer) => answer,
+            Err(_) => Err(McpError::internal_error(
+                "mcpproxy: forwarding task failed",
                 None,
             )),
         }
@@ -121,17 +117,33 @@ fn method_of(request: &ServerRequest) -> String {
     }
 }
 
+/// Sends `request` to the origin's client and waits for its answer; when the server cancels
+/// its request (`cancelled`), the client is told so in turn.
 async fn send_to_client(
     origin: Arc<Origin>,
     request: ServerRequest,
+    cancelled: CancellationToken,
 ) -> Result<ClientResult, McpError> {
-    match origin.peer.send_request(request).await {
-        Ok(result) => Ok(result),
-        Err(ServiceError::McpError(error)) => Err(error),
-        Err(other) => Err(McpError::internal_error(
+    let not_answered = |error: ServiceError| match error {
+        ServiceError::McpError(error) => error,
+        other => McpError::internal_error(
             format!("mcpproxy: the client did not answer: {other}"),
             None,
-        )),
+        ),
+    };
+    let peer = &origin.peer;
+    let handle = peer
+        .send_request_with_option(request, PeerRequestOptions::no_options())
+        .await
+        .map_err(not_answered)?;
+    let id = handle.id.clone();
+    tokio::select! {
+        answer = handle.await_response() => answer.map_err(not_answered),
+        _ = cancelled.cancelled() => {
+            let notice = CancelledNotificationParam::new(Some(id), Some("cancelled by the server".into()));
+            let _ = peer.notify_cancelled(notice).await;
+            Err(McpError::internal_error("cancelled by the server", None))
+        }
     }
 }
 
