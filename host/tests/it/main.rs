@@ -18,6 +18,7 @@ mod bundle_minisign_cli;
 mod bundle_store;
 mod bundle_verify;
 mod config_store;
+mod conformance;
 mod daemon_e2e;
 mod daemon_pin;
 mod daemon_real_clients;
