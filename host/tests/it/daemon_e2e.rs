@@ -412,3 +412,50 @@ fn a_policy_trapping_in_the_daemon_falls_back_is_quarantined_and_serving_goes_on
     let listed = call_tool_json(&daemon, "upstream_servers", json!({"operation": "list"}));
     assert!(listed.to_string().contains("\"good\""), "{listed}");
 }
+
+#[test]
+fn a_tool_name_over_64_characters_is_shortened_and_still_routed() {
+    let server = "a-server-whose-name-alone-takes-up-nearly-all-of-the-sixty-four";
+    assert!(format!("{server}__echo").len() > 64);
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server(server, "healthy")]}),
+        &[],
+    );
+    daemon.wait_state(server, "Ready", Duration::from_secs(30));
+    let addr = daemon.base_url.trim_start_matches("http://").to_string();
+    let (mut stream, id) = mcp_session(&addr, "/mcp/all");
+    let mut request = |body: Value| -> Value {
+        let answer = mcp_post(&mut stream, "/mcp/all", &body.to_string(), Some(&id)).2;
+        // An SSE stream starts with an empty priming event; the answer is the data that is not.
+        let data = answer
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:").map(str::trim))
+            .find(|d| !d.is_empty());
+        serde_json::from_str(data.unwrap_or(&answer))
+            .unwrap_or_else(|e| panic!("{e}: {answer}"))
+    };
+    let tools = request(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
+    let names: Vec<String> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    // echo, add, sleep: each `server__tool` is too long, so each is shortened, differently.
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.iter().all(|n| n.len() == 64), "{names:?}");
+    // The shortened names are what clients call, and they reach the server's tools.
+    let answers: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": name, "arguments": {"text": "still routed", "a": 1, "b": 2}}});
+            request(call).to_string()
+        })
+        .collect();
+    assert!(
+        answers.iter().any(|a| a.contains("still routed")),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|a| a.contains("\"3\"")), "{answers:?}");
+}
