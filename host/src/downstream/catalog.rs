@@ -202,6 +202,18 @@ impl Catalog {
         &self.resources
     }
 
+    /// Whether `other` lists the same tools, resources (with templates) and prompts.
+    pub fn same_lists(&self, other: &Catalog) -> (bool, bool, bool) {
+        let tools = self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|(a, b)| a.server == b.server && a.tool == b.tool);
+        let resources = self.resources == other.resources && self.templates == other.templates;
+        (tools, resources, self.prompts == other.prompts)
+    }
+
     pub fn templates(&self) -> Vec<ResourceTemplate> {
         self.templates.iter().map(|(_, t)| t.clone()).collect()
     }
@@ -514,6 +526,32 @@ mod tests {
         );
         // A proxy URI for a server this endpoint does not show leads nowhere.
         assert_eq!(route(&proxy_uri("zz", "x://y")), None);
+    }
+
+    #[test]
+    fn same_lists_tells_which_list_changed() {
+        let before = Catalog::build(
+            vec![offer("a", &["t"]), with_resources("b", &["b://1"], &[])],
+            Scope::All,
+        );
+        let same = Catalog::build(
+            vec![offer("a", &["t"]), with_resources("b", &["b://1"], &[])],
+            Scope::All,
+        );
+        assert_eq!(before.same_lists(&same), (true, true, true));
+        let more = Catalog::build(
+            vec![
+                offer("a", &["t"]),
+                with_resources("b", &["b://1", "b://2"], &[]),
+            ],
+            Scope::All,
+        );
+        assert_eq!(before.same_lists(&more), (true, false, true));
+        let other_tool = Catalog::build(
+            vec![offer("a", &["u"]), with_resources("b", &["b://1"], &[])],
+            Scope::All,
+        );
+        assert_eq!(before.same_lists(&other_tool), (false, true, true));
     }
 
     #[test]

@@ -37,10 +37,11 @@ pub struct Lists {
 impl Lists {
     /// The lists that differ between `old` and `new` (resource templates count as resources).
     pub fn changed(old: &Catalog, new: &Catalog) -> Lists {
+        let (tools, resources, prompts) = old.same_lists(new);
         Lists {
-            tools: old.direct_tools() != new.direct_tools(),
-            resources: old.resources() != new.resources() || old.templates() != new.templates(),
-            prompts: old.prompts() != new.prompts(),
+            tools: !tools,
+            resources: !resources,
+            prompts: !prompts,
         }
     }
 

@@ -431,8 +431,7 @@ fn a_tool_name_over_64_characters_is_shortened_and_still_routed() {
             .lines()
             .filter_map(|l| l.strip_prefix("data:").map(str::trim))
             .find(|d| !d.is_empty());
-        serde_json::from_str(data.unwrap_or(&answer))
-            .unwrap_or_else(|e| panic!("{e}: {answer}"))
+        serde_json::from_str(data.unwrap_or(&answer)).unwrap_or_else(|e| panic!("{e}: {answer}"))
     };
     let tools = request(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
     let names: Vec<String> = tools["result"]["tools"]
