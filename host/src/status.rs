@@ -64,6 +64,11 @@ pub struct ServerStatus {
     /// The child's pid, for a running stdio server.
     pub pid: Option<u32>,
     pub tool_count: usize,
+    /// Resources and prompts while Ready.
+    #[serde(default)]
+    pub resource_count: usize,
+    #[serde(default)]
+    pub prompt_count: usize,
     /// Times this server's supervisor crashed and was started again (0 normally).
     #[serde(default)]
     pub supervisor_restarts: u32,

@@ -258,6 +258,9 @@ fn mcp_meta_tools_reach_resources_and_prompts() {
         .find(|r| r["uri"] == "demo://resource/static/document/architecture.md")
         .unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(architecture["server"], "everything");
+    let status = daemon.server("everything");
+    assert!(status["resource_count"].as_u64().unwrap() > 0, "{status}");
+    assert!(status["prompt_count"].as_u64().unwrap() > 0, "{status}");
     assert!(
         listed
             .to_string()

@@ -47,6 +47,8 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
         connected_at: None,
         pid: None,
         tool_count: 0,
+        resource_count: 0,
+        prompt_count: 0,
         supervisor_restarts: 0,
     }
 }
@@ -68,6 +70,8 @@ impl Actor {
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
             tool_count: if ready { self.offer.tools.len() } else { 0 },
+            resource_count: if ready { self.offer.resources.len() } else { 0 },
+            prompt_count: if ready { self.offer.prompts.len() } else { 0 },
             supervisor_restarts: self.crashes,
         };
         let offer = if ready {
