@@ -30,6 +30,7 @@ fn config(servers: Vec<ServerConfig>) -> mcpproxy::config::Config {
         tools_limit: 15,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: Duration::from_secs(30),
+        allowed_origins: Vec::new(),
         policy: mcpproxy::config::PolicyConfig::default(),
         servers,
         generation: 0,

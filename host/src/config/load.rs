@@ -130,6 +130,7 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
     let health_check_interval = f
         .duration(doc, "health_check_interval", Zero::Off, MAX_INTERVAL)?
         .unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
+    let allowed_origins = parse_origins(&f, present(doc, "allowed_origins"))?;
     let policy = parse_policy(path, present(doc, "policy"))?;
     let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
 
@@ -169,10 +170,51 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         tools_limit,
         watch_debounce,
         health_check_interval,
+        allowed_origins,
         policy,
         servers,
         generation,
     })
+}
+
+/// `allowed_origins`: an array of origins, each normalised (see `normalise_origin`).
+fn parse_origins(f: &Fields, value: Option<&Value>) -> Result<Vec<String>, ConfigError> {
+    const KEY: &str = "allowed_origins";
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = value else {
+        let found = type_name(value);
+        return Err(f.err(KEY, format!("expected an array of origins, found {found}")));
+    };
+    let origin = |(i, item): (usize, &Value)| match item.as_str() {
+        Some(text) => normalise_origin(text).map_err(|m| f.err(KEY, format!("entry {i}: {m}"))),
+        None => Err(f.err(
+            KEY,
+            format!("entry {i}: expected a string, found {}", type_name(item)),
+        )),
+    };
+    items.iter().enumerate().map(origin).collect()
+}
+
+/// An origin as browsers send it: `scheme://host[:port]` in lower case, no path; or `null`
+/// (sandboxed frames, `file:` pages), which must be listed as such to be allowed.
+pub fn normalise_origin(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text == "null" {
+        return Ok(text.to_string());
+    }
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("{text:?} is not an origin like http://localhost:6274 ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{text:?} is not an http or https origin"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} has a path; an origin is only scheme://host[:port]"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Validates one `mcpServers` entry; `index` is its position, for error messages.

@@ -29,6 +29,7 @@ fn full_document() {
         "listen": "127.0.0.1:9001", "data_dir": "/var/lib/mcpproxy", "init_timeout": "1m30s",
         "call_tool_timeout": 5, "tools_limit": 7, "watch_debounce_ms": 50,
         "health_check_interval": "10s", "generation": 42, "top_k": 5,
+        "allowed_origins": ["HTTP://LocalHost:6274/", "null", "https://app.example.com:443"],
         "policy": {"path": "/p.wasm", "settings": {"max": 3}, "deadline_ms": 20, "memory_limit_mib": 8,
                    "on_failure": "deny"},
         "mcpServers": [
@@ -49,6 +50,11 @@ fn full_document() {
         (7, Duration::from_millis(50))
     );
     assert_eq!(c.generation, 42);
+    // Origins as browsers send them: lower case, no trailing `/`, no default port.
+    assert_eq!(
+        c.allowed_origins,
+        ["http://localhost:6274", "null", "https://app.example.com"]
+    );
     assert_eq!(c.policy.path.as_deref(), Some(Path::new("/p.wasm")));
     assert_eq!(c.policy.limits.memory_limit, 8 * 1024 * 1024);
     assert_eq!(c.policy.on_failure, crate::contract::OnFailure::Deny);
@@ -100,6 +106,22 @@ fn errors_name_file_server_and_field() {
         (
             r#"{"policy": {"on_failure": "retry"}}"#,
             r#"mcp_config.json: field "policy.on_failure": expected "fallback-to-default" or "deny""#,
+        ),
+        (
+            r#"{"allowed_origins": "http://localhost:1"}"#,
+            r#"mcp_config.json: field "allowed_origins": expected an array of origins, found a string"#,
+        ),
+        (
+            r#"{"allowed_origins": ["http://localhost:1", 2]}"#,
+            r#"mcp_config.json: field "allowed_origins": entry 1: expected a string"#,
+        ),
+        (
+            r#"{"allowed_origins": ["http://localhost:1/app"]}"#,
+            r#"mcp_config.json: field "allowed_origins": entry 0: "http://localhost:1/app" has a path"#,
+        ),
+        (
+            r#"{"allowed_origins": ["localhost:1"]}"#,
+            r#"mcp_config.json: field "allowed_origins": entry 0: "localhost:1" is not an http or https origin"#,
         ),
         (
             r#"{"mcpServers": {}}"#,
@@ -250,8 +272,8 @@ mod properties {
             doc in valid_document(),
             key in prop::sample::select(vec![
                 "listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
-                "watch_debounce_ms", "health_check_interval", "policy", "generation", "mcpServers",
-                "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
+                "watch_debounce_ms", "health_check_interval", "allowed_origins", "policy",
+                "generation", "mcpServers", "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
                 "protocol", "working_dir",
             ]),
             value in any_json(),
@@ -260,7 +282,8 @@ mod properties {
             let mut doc = doc;
             let servers = doc["mcpServers"].as_array().map_or(0, Vec::len);
             let top = ["listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
-                "watch_debounce_ms", "health_check_interval", "policy", "generation", "mcpServers"];
+                "watch_debounce_ms", "health_check_interval", "allowed_origins", "policy",
+                "generation", "mcpServers"];
             if top.contains(&key) || servers == 0 {
                 doc.insert(key.to_string(), value);
             } else if let Some(entry) = doc["mcpServers"][server % servers].as_object_mut() {

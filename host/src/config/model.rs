@@ -29,6 +29,9 @@ pub struct Config {
     /// Interval between MCP pings to Ready servers (`health_check_interval`, default 30 s;
     /// 0 switches health checks off, as in mcpproxy-go).
     pub health_check_interval: Duration,
+    /// Browser origins allowed on the MCP endpoints (`allowed_origins`, default none), as
+    /// `scheme://host[:port]`: a request that sends any other `Origin` is refused.
+    pub allowed_origins: Vec<String>,
     /// Which policy component decides failures and reloads (`policy`).
     pub policy: PolicyConfig,
     /// The upstream servers (`mcpServers`), in file order; names are unique.
@@ -144,12 +147,13 @@ pub enum GlobalKey {
     ToolsLimit,
     WatchDebounceMs,
     HealthCheckInterval,
+    AllowedOrigins,
     Policy,
 }
 
 impl GlobalKey {
     /// Every key, in the order a diff lists them.
-    pub const ALL: [GlobalKey; 8] = [
+    pub const ALL: [GlobalKey; 9] = [
         GlobalKey::Listen,
         GlobalKey::DataDir,
         GlobalKey::InitTimeout,
@@ -157,6 +161,7 @@ impl GlobalKey {
         GlobalKey::ToolsLimit,
         GlobalKey::WatchDebounceMs,
         GlobalKey::HealthCheckInterval,
+        GlobalKey::AllowedOrigins,
         GlobalKey::Policy,
     ];
 
@@ -170,6 +175,7 @@ impl GlobalKey {
             GlobalKey::ToolsLimit => "tools_limit",
             GlobalKey::WatchDebounceMs => "watch_debounce_ms",
             GlobalKey::HealthCheckInterval => "health_check_interval",
+            GlobalKey::AllowedOrigins => "allowed_origins",
             GlobalKey::Policy => "policy",
         }
     }
@@ -194,6 +200,7 @@ impl GlobalKey {
             GlobalKey::ToolsLimit => a.tools_limit != b.tools_limit,
             GlobalKey::WatchDebounceMs => a.watch_debounce != b.watch_debounce,
             GlobalKey::HealthCheckInterval => a.health_check_interval != b.health_check_interval,
+            GlobalKey::AllowedOrigins => a.allowed_origins != b.allowed_origins,
             GlobalKey::Policy => a.policy != b.policy,
         }
     }

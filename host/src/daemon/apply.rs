@@ -135,6 +135,12 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                     "applied from the next search"
                 );
             }
+            GlobalKey::AllowedOrigins => {
+                state
+                    .downstream
+                    .set_allowed_origins(new.allowed_origins.clone());
+                info!(allowed_origins = ?new.allowed_origins, "applied from the next request");
+            }
             GlobalKey::WatchDebounceMs => {
                 state.store.set_debounce(new.watch_debounce);
                 info!(watch_debounce = ?new.watch_debounce, "applied from the next burst of file events");

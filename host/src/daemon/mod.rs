@@ -121,6 +121,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     info!(config = %opts.config_path.display(), data_dir = %data_dir.display(), "mcpproxy serving MCP at http://{local}/mcp");
 
     let downstream = crate::downstream::DownstreamOptions::new(config.tools_limit);
+    downstream.set_allowed_origins(config.allowed_origins.clone());
     let state = Arc::new(DaemonState {
         config_path: opts.config_path.clone(),
         data_dir,

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -23,6 +22,7 @@ use tower::ServiceExt;
 use super::DownstreamOptions;
 use super::backend::Backend;
 use super::catalog::Scope;
+use super::guard::{self, Guard};
 use super::handler::{Endpoint, ProxyHandler};
 use super::jsonrpc_check;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
@@ -106,8 +106,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
+    let guard = Arc::new(Guard::new(local, opts.clone()));
     let shared = Shared::new(backend, opts, shutdown.clone());
-    let app = router(shared, mcp_config(local, &shutdown));
+    let app = router(shared, mcp_config(&shutdown))
+        .layer(middleware::from_fn_with_state(guard, guard::check));
     tracing::info!(address = %local, "serving MCP at /mcp, /mcp/all and /mcp/server/<name>");
     super::listener::serve(listener, app, shutdown).await
 }
@@ -134,33 +136,12 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
 }
 
 /// rmcp's server config: sessions end with the daemon (else open SSE streams would hold the
-/// graceful shutdown forever), and the Host check admits the address we listen on.
-fn mcp_config(local: SocketAddr, shutdown: &CancellationToken) -> StreamableHttpServerConfig {
-    let config = StreamableHttpServerConfig::default()
+/// graceful shutdown forever). Host and Origin are checked by `guard`, for every route.
+fn mcp_config(shutdown: &CancellationToken) -> StreamableHttpServerConfig {
+    StreamableHttpServerConfig::default()
         .with_cancellation_token(shutdown.child_token())
-        .with_max_request_body_bytes(jsonrpc_check::MAX_BODY_BYTES);
-    match allowed_hosts(local) {
-        Some(hosts) => config.with_allowed_hosts(hosts),
-        None => config.disable_allowed_hosts(),
-    }
-}
-
-/// Loopback names always; the listen address too when it is a specific one. `None` (no Host
-/// check) when listening on every interface: the user chose to be reachable under any name.
-fn allowed_hosts(local: SocketAddr) -> Option<Vec<String>> {
-    let ip = local.ip();
-    if ip.is_unspecified() {
-        return None;
-    }
-    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    let own = match ip {
-        std::net::IpAddr::V4(v4) => v4.to_string(),
-        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-    };
-    if !ip.is_loopback() {
-        hosts.push(own);
-    }
-    Some(hosts)
+        .with_max_request_body_bytes(jsonrpc_check::MAX_BODY_BYTES)
+        .disable_allowed_hosts()
 }
 
 async fn healthz() -> &'static str {
@@ -189,27 +170,4 @@ async fn metrics(State(backend): State<Arc<dyn Backend>>) -> impl IntoResponse {
         [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
         backend.metrics(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allowed_hosts_cases() {
-        let loopback = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
-        let cases: [(&str, Option<Vec<String>>); 4] = [
-            ("127.0.0.1:8080", Some(loopback.clone())),
-            ("0.0.0.0:8080", None),
-            ("[::]:8080", None),
-            (
-                "192.168.1.5:8080",
-                Some([loopback.clone(), vec!["192.168.1.5".into()]].concat()),
-            ),
-        ];
-        for (address, want) in cases {
-            let address: SocketAddr = address.parse().unwrap();
-            assert_eq!(allowed_hosts(address), want, "{address}");
-        }
-    }
 }

@@ -5,8 +5,8 @@
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 pub mod backend;
 pub mod bridge;
@@ -14,6 +14,7 @@ mod call_result;
 mod catalog;
 pub mod client;
 mod forward;
+mod guard;
 mod handler;
 mod http;
 mod jsonrpc_check;
@@ -31,17 +32,35 @@ pub use backend::{Backend, ServersOperation, ServersRequest, ToolEntry};
 pub use http::serve;
 
 /// Options of the downstream server. Clones share the values, so the daemon can change
-/// them while serving (a config edit of `tools_limit` applies to the next search).
+/// them while serving (a config edit of `tools_limit` applies to the next search, one of
+/// `allowed_origins` to the next request).
 #[derive(Debug, Clone)]
 pub struct DownstreamOptions {
     tools_limit: Arc<AtomicUsize>,
+    /// A std lock: read once per request, replaced whole by a config edit.
+    allowed_origins: Arc<RwLock<Arc<Vec<String>>>>,
 }
 
 impl DownstreamOptions {
     pub fn new(tools_limit: usize) -> Self {
         DownstreamOptions {
             tools_limit: Arc::new(AtomicUsize::new(tools_limit)),
+            allowed_origins: Arc::default(),
         }
+    }
+
+    /// Origins besides the daemon's own whose pages may use it (`allowed_origins`).
+    pub fn allowed_origins(&self) -> Arc<Vec<String>> {
+        let origins = self.allowed_origins.read();
+        origins.unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub fn set_allowed_origins(&self, origins: Vec<String>) {
+        let mut current = self
+            .allowed_origins
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(origins);
     }
 
     /// Default number of hits of `retrieve_tools` when the client gives no `limit`.

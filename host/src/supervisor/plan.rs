@@ -120,6 +120,7 @@ mod tests {
             tools_limit: 15,
             watch_debounce: Duration::from_millis(300),
             health_check_interval: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
             policy: PolicyConfig::default(),
             servers,
             generation: 0,

@@ -749,6 +749,7 @@ fn test_config() -> crate::config::Config {
         tools_limit: 15,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: HEALTH,
+        allowed_origins: Vec::new(),
         policy: crate::config::PolicyConfig::default(),
         servers: vec![],
         generation: 0,

@@ -27,6 +27,7 @@ mod downstream_bridge;
 mod downstream_server;
 mod fault_matrix;
 mod fidelity;
+mod origin_host;
 mod policy_build;
 mod policy_cli;
 mod policy_default;
