@@ -22,6 +22,10 @@ pub enum SseTransportError {
     NoEndpoint,
     #[error("bad `endpoint` event {0:?}: {1}")]
     BadEndpoint(String, String),
+    #[error(
+        "the `endpoint` event points at {endpoint}, not the server's own origin {server}: refused, so the configured headers never go there"
+    )]
+    ForeignEndpoint { endpoint: String, server: String },
     #[error("event stream error: {0}")]
     Stream(String),
     #[error("invalid header `{0}`")]

@@ -4,6 +4,9 @@
 //! Protocol: `GET <url>` opens an event stream whose first `endpoint` event names the URL
 //! (relative or absolute) to POST JSON-RPC messages to; every server message arrives as a
 //! `message` event. The session ends when the stream ends.
+//!
+//! The configured headers (often credentials) only ever go to the server's own origin: an
+//! `endpoint` on another origin is refused, and so is a redirect to one.
 
 use std::collections::BTreeMap;
 
@@ -39,6 +42,21 @@ pub fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, SseTr
     Ok(map)
 }
 
+/// Redirects within the origin the request went to; none elsewhere.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 10 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 async fn status_error(response: reqwest::Response) -> SseTransportError {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
@@ -53,7 +71,9 @@ impl SseClientTransport {
     pub async fn connect(url: &str, headers: HeaderMap) -> Result<Self, SseTransportError> {
         let base = reqwest::Url::parse(url)
             .map_err(|e| SseTransportError::BadEndpoint(url.to_string(), e.to_string()))?;
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .redirect(same_origin_redirects())
+            .build()?;
         let response = client
             .get(base.clone())
             .headers(headers.clone())
@@ -70,9 +90,16 @@ impl SseClientTransport {
                 Some(Err(error)) => return Err(SseTransportError::Stream(error.to_string())),
                 Some(Ok(event)) if event.event.as_deref() == Some("endpoint") => {
                     let data = event.data.unwrap_or_default();
-                    break base
+                    let endpoint = base
                         .join(data.trim())
-                        .map_err(|e| SseTransportError::BadEndpoint(data, e.to_string()))?;
+                        .map_err(|e| SseTransportError::BadEndpoint(data.clone(), e.to_string()))?;
+                    if endpoint.origin() != base.origin() {
+                        return Err(SseTransportError::ForeignEndpoint {
+                            endpoint: endpoint.origin().ascii_serialization(),
+                            server: base.origin().ascii_serialization(),
+                        });
+                    }
+                    break endpoint;
                 }
                 Some(Ok(_)) => continue,
             }

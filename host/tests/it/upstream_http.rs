@@ -200,3 +200,28 @@ async fn killed_streamable_http_server_fails_pings_and_calls() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn an_sse_endpoint_on_another_origin_is_refused_and_no_header_goes_there() {
+    // Where the `endpoint` event points: a listener that records whether anyone came.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let fixture = HttpFixture::start("sse", &["--mode", &format!("foreign-endpoint:{port}")]);
+    let mut server = http_server("remote", Protocol::Sse, &fixture.url("/sse"));
+    server
+        .headers
+        .insert("Authorization".into(), "Bearer do-not-leak".into());
+    let failure = dialer().connect(&server, INIT).await.err().unwrap();
+    assert_eq!(failure.kind, FailureKind::ProtocolError, "{failure}");
+    assert!(
+        failure.detail.contains(&format!("http://127.0.0.1:{port}"))
+            && failure.detail.contains("refused"),
+        "{failure}"
+    );
+    assert!(!failure.detail.contains("do-not-leak"), "{failure}");
+    match elsewhere.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("something connected to the foreign endpoint: {other:?}"),
+    }
+}
