@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::load::{RUNTIME_KEYS, SERVER_KEYS};
+use super::load::{RUNTIME_KEYS, SERVER_KEYS, VIEW_KEYS};
 use super::model::{Config, GlobalKey, ServerConfig};
 use crate::contract::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 
@@ -77,6 +77,8 @@ pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> 
         "auto_disabled" => a.auto_disabled != b.auto_disabled,
         "auto_disable_reason" => a.auto_disable_reason != b.auto_disable_reason,
         "init_timeout" => a.init_timeout != b.init_timeout,
+        "enabled_tools" => a.enabled_tools != b.enabled_tools,
+        "disabled_tools" => a.disabled_tools != b.disabled_tools,
         _ => false,
     };
     // Every known key but the name (a renamed server is a removal plus an addition).
@@ -103,12 +105,12 @@ fn changed_global_keys(a: &Config, b: &Config) -> impl Iterator<Item = &'static 
 }
 
 /// Whether any of a modified server's changed `fields` is one its connection depends on: every
-/// server key mcpproxy reads but its name and its runtime state (`RUNTIME_KEYS`). A change to
-/// one restarts the server; unknown keys never do.
+/// server key mcpproxy reads but its name, its runtime state (`RUNTIME_KEYS`) and its tool
+/// filters (`VIEW_KEYS`). A change to one restarts the server; unknown keys never do.
 pub fn touches_connection(fields: &[String]) -> bool {
     fields.iter().any(|f| {
         let f = f.as_str();
-        SERVER_KEYS[1..].contains(&f) && !RUNTIME_KEYS.contains(&f)
+        SERVER_KEYS[1..].contains(&f) && !RUNTIME_KEYS.contains(&f) && !VIEW_KEYS.contains(&f)
     })
 }
 

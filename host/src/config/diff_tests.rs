@@ -165,6 +165,16 @@ fn connection_fields() {
             }),
             false,
         ),
+        (
+            "enabled_tools",
+            with(&|s: &mut ServerConfig| s.enabled_tools = Some(vec!["echo".into()])),
+            false,
+        ),
+        (
+            "disabled_tools",
+            with(&|s: &mut ServerConfig| s.disabled_tools = vec!["echo".into()]),
+            false,
+        ),
     ];
     for (name, other, expected) in cases {
         assert_eq!(connection_changed(&base, &other), expected, "field: {name}");

@@ -65,7 +65,13 @@ pub(crate) const SERVER_KEYS: &[&str] = &[
     "auto_disabled",
     "auto_disable_reason",
     "init_timeout",
+    "enabled_tools",
+    "disabled_tools",
 ];
+
+/// Server keys that only change which tools clients see, never the connection
+/// (mcpproxy-go's tool filters).
+pub(crate) const VIEW_KEYS: [&str; 2] = ["enabled_tools", "disabled_tools"];
 
 /// Parses and validates a config file's text. `path` names the file in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -284,11 +290,15 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
         auto_disabled: f.opt_bool(obj, "auto_disabled")?.unwrap_or(false),
         auto_disable_reason: f.opt_str(obj, "auto_disable_reason")?,
         init_timeout: f.duration(obj, "init_timeout", Zero::Invalid, MAX_INIT_TIMEOUT)?,
+        enabled_tools: match present(obj, "enabled_tools") {
+            Some(_) => Some(f.string_list(obj, "enabled_tools")?),
+            None => None,
+        },
+        disabled_tools: f.string_list(obj, "disabled_tools")?,
         extra,
     })
 }
 
-/// The file spelling of a protocol.
 /// Why clients could not reach a server named `name`: `call_tool` splits `server:tool` at the
 /// first `:`, and `/mcp/server/<name>` is one path segment.
 fn unroutable_name(name: &str) -> Option<String> {
@@ -301,6 +311,7 @@ fn unroutable_name(name: &str) -> Option<String> {
     ))
 }
 
+/// The file spelling of a protocol.
 pub fn protocol_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Stdio => "stdio",

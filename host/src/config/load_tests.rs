@@ -77,6 +77,33 @@ fn full_document() {
 }
 
 #[test]
+fn tool_filters_read_as_mcpproxy_go_writes_them() {
+    let c = p(r#"{"mcpServers": [
+        {"name": "a", "command": "x", "enabled_tools": ["read", "write"], "disabled_tools": ["write"]},
+        {"name": "b", "command": "x", "disabled_tools": ["rm"]},
+        {"name": "c", "command": "x", "enabled_tools": []}
+    ]}"#)
+    .unwrap();
+    let exposes = |server: usize, tool: &str| c.servers[server].exposes(tool);
+    assert!(exposes(0, "read"));
+    assert!(!exposes(0, "write"), "disabled wins over enabled");
+    assert!(!exposes(0, "list"), "not in enabled_tools");
+    assert!(exposes(1, "list") && !exposes(1, "rm"));
+    assert!(
+        !exposes(2, "anything"),
+        "an empty enabled_tools shows nothing"
+    );
+    assert!(c.servers.iter().all(|s| s.filters_tools()));
+    let err = p(r#"{"mcpServers": [{"name": "a", "command": "x", "disabled_tools": "rm"}]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(r#"mcpServers[0] "a": field "disabled_tools""#),
+        "{err}"
+    );
+}
+
+#[test]
 fn errors_name_file_server_and_field() {
     let cases = [
         (

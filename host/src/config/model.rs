@@ -96,6 +96,11 @@ pub struct ServerConfig {
     pub auto_disable_reason: Option<String>,
     /// Overrides the global `init_timeout` for this server.
     pub init_timeout: Option<Duration>,
+    /// Only these tools are shown to clients (`enabled_tools`, as in mcpproxy-go); `None`:
+    /// every tool.
+    pub enabled_tools: Option<Vec<String>>,
+    /// These tools are never shown (`disabled_tools`).
+    pub disabled_tools: Vec<String>,
     /// Keys mcpproxy does not know, kept so that diffs can name them and saves keep them.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -112,6 +117,21 @@ impl ServerConfig {
         self.enabled = true;
         self.auto_disabled = false;
         self.auto_disable_reason = None;
+    }
+
+    /// Whether clients see (and may call) the tool `name`: listed in `enabled_tools` when
+    /// that is set, and not in `disabled_tools`. The only place the filters are read.
+    pub fn exposes(&self, name: &str) -> bool {
+        let enabled = self
+            .enabled_tools
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t == name));
+        enabled && !self.disabled_tools.iter().any(|t| t == name)
+    }
+
+    /// Whether any tool filter is set.
+    pub fn filters_tools(&self) -> bool {
+        self.enabled_tools.is_some() || !self.disabled_tools.is_empty()
     }
 
     /// Switched off by the user. An auto-disable record stays; only enabling clears it.

@@ -44,6 +44,8 @@ pub fn stdio_server(name: &str, command: &str) -> ServerConfig {
         auto_disabled: false,
         auto_disable_reason: None,
         init_timeout: None,
+        enabled_tools: None,
+        disabled_tools: Vec::new(),
         extra: Default::default(),
     }
 }

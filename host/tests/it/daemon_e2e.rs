@@ -458,3 +458,69 @@ fn a_tool_name_over_64_characters_is_shortened_and_still_routed() {
     );
     assert!(answers.iter().any(|a| a.contains("\"3\"")), "{answers:?}");
 }
+
+/// `tools/list` on `/mcp/all` over a fresh session: the tool names.
+fn listed_tools(daemon: &Daemon) -> Vec<String> {
+    let addr = daemon.base_url.trim_start_matches("http://").to_string();
+    let (mut stream, id) = mcp_session(&addr, "/mcp/all");
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    let answer = mcp_post(&mut stream, "/mcp/all", list, Some(&id)).2;
+    let data = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:").map(str::trim))
+        .find(|d| !d.is_empty())
+        .unwrap_or(&answer);
+    let tools: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    let mut names: Vec<String> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn tool_filters_hide_tools_everywhere_and_apply_without_a_reconnect() {
+    let mut server = fixture_server("a", "healthy");
+    server["disabled_tools"] = json!(["sleep"]);
+    let daemon = Daemon::start(json!({"mcpServers": [server]}), &[]);
+    let ready = daemon.wait_state("a", "Ready", Duration::from_secs(30));
+    assert_eq!(listed_tools(&daemon), ["a__add", "a__echo"]);
+    assert_eq!(ready["tool_count"], 2);
+    // Hidden is not callable either, by any route.
+    let hidden = daemon.cli_output(&[
+        "call",
+        "tool",
+        "--tool-name=call_tool",
+        r#"--json_args={"name": "a:sleep", "args": {"ms": 1}}"#,
+    ]);
+    let said = String::from_utf8_lossy(&hidden.stdout).to_string()
+        + &String::from_utf8_lossy(&hidden.stderr);
+    assert!(
+        said.contains("hidden by its enabled_tools/disabled_tools"),
+        "{said}"
+    );
+    let search = call_tool_json(&daemon, "retrieve_tools", json!({"query": "sleep"}));
+    assert!(!search.to_string().contains("a:sleep"), "{search}");
+
+    // An edit of the filters applies in place: same process, new list.
+    let pid = ready["pid"].clone();
+    let mut config = read_json(daemon.config_path());
+    config["mcpServers"][0]["enabled_tools"] = json!(["echo"]);
+    config["mcpServers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("disabled_tools");
+    save_atomically(daemon.config_path(), &config);
+    wait_for(Duration::from_secs(20), "the filter edit to apply", || {
+        (listed_tools(&daemon) == ["a__echo"]).then_some(())
+    });
+    assert_eq!(
+        daemon.server("a")["pid"],
+        pid,
+        "the server was not restarted"
+    );
+    assert_eq!(daemon.server("a")["tool_count"], 1);
+}

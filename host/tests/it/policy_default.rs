@@ -270,6 +270,8 @@ fn reload_filter() {
         ),
         (server("i", ChangeKind::Modified, &["enabled"]), true),
         (server("j", ChangeKind::Modified, &[]), true),
+        (server("k", ChangeKind::Modified, &["disabled_tools"]), true),
+        (server("l", ChangeKind::Modified, &["enabled_tools"]), true),
         (global("call_tool_timeout"), true),
         (global("policy"), true),
         (global("generation"), false),

@@ -18,9 +18,10 @@ use crate::settings::Settings;
 /// Longest piece of `detail` quoted in a reason: reasons end up in the config file.
 const DETAIL_MAX: usize = 200;
 
-/// Server fields that change what the daemon runs or how it reaches the server. A changed field
-/// not in this list (`auto_disable_reason`, `description`, any unknown metadata key) changes
-/// nothing effective. Both the snake_case names and common camelCase spellings are listed.
+/// Server fields that change what the daemon runs, how it reaches the server, or which of its
+/// tools clients see. A changed field not in this list (`auto_disable_reason`, `description`,
+/// any unknown metadata key) changes nothing effective. Both the snake_case names and common
+/// camelCase spellings are listed.
 const EFFECTIVE_SERVER_FIELDS: &[&str] = &[
     "name",
     "protocol",
@@ -39,6 +40,10 @@ const EFFECTIVE_SERVER_FIELDS: &[&str] = &[
     "auto_disabled",
     "init_timeout",
     "initTimeout",
+    "enabled_tools",
+    "enabledTools",
+    "disabled_tools",
+    "disabledTools",
 ];
 
 /// Global keys that change nothing the daemon does.

@@ -151,6 +151,15 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<ServerResult, CallError>>,
     ) {
+        if let ClientRequest::CallToolRequest(call) = &request
+            && !self.config.exposes(&call.params.name)
+        {
+            let _ = reply.send(Err(CallError::NotAvailable(format!(
+                "tool {} of server {} is hidden by its enabled_tools/disabled_tools",
+                call.params.name, self.config.name
+            ))));
+            return;
+        }
         let Some(live) = self
             .live
             .as_ref()

@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::{Actor, View};
 use crate::config::{Protocol, ServerConfig};
 use crate::status::{ConnectionState, ServerStatus};
+use crate::upstream::Offer;
 
 fn protocol_name(p: Protocol) -> &'static str {
     match p {
@@ -54,8 +55,23 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
 }
 
 impl Actor {
+    /// What clients may see of the server's offer: its tools through the config's filters.
+    fn exposed_offer(&self) -> Arc<Offer> {
+        if !self.config.filters_tools() {
+            return self.offer.clone();
+        }
+        let mut offer = (*self.offer).clone();
+        offer.tools.retain(|tool| self.config.exposes(&tool.name));
+        Arc::new(offer)
+    }
+
     pub(super) fn publish(&self) {
         let ready = self.state == ConnectionState::Ready;
+        let offer = if ready {
+            self.exposed_offer()
+        } else {
+            Arc::default()
+        };
         let status = ServerStatus {
             name: self.config.name.clone(),
             protocol: protocol_name(self.config.protocol).to_string(),
@@ -69,15 +85,10 @@ impl Actor {
             next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
-            tool_count: if ready { self.offer.tools.len() } else { 0 },
+            tool_count: if ready { offer.tools.len() } else { 0 },
             resource_count: if ready { self.offer.resources.len() } else { 0 },
             prompt_count: if ready { self.offer.prompts.len() } else { 0 },
             supervisor_restarts: self.crashes,
-        };
-        let offer = if ready {
-            self.offer.clone()
-        } else {
-            Arc::default()
         };
         let offer_changed = {
             let old = self.view.borrow();
