@@ -1,6 +1,7 @@
 //! Reading and validating `mcp_config.json` into the internal `Config`.
 //!
-//! Pure apart from `read`: `parse(path, text)` only uses `path` to name the file in errors.
+//! Pure apart from `read` and the environment (for `${env:NAME}` references, see `secrets`):
+//! `parse(path, text)` only uses `path` to name the file in errors.
 //! Validation never panics; every error names the file and, where it applies, the server
 //! (`mcpServers[3] "github"`) and the field. Unknown server keys land in
 //! `ServerConfig::extra`; unknown top-level keys stay only in the raw document (the store
@@ -245,9 +246,34 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
     if command.as_deref().is_some_and(|c| c.trim().is_empty()) {
         return Err(f.err("command", "must not be empty".into()));
     }
-    let url = f.opt_str(obj, "url")?;
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut secrets = Vec::new();
+    let mut expand = |field: String, text: String| -> Result<String, ConfigError> {
+        let (value, found) =
+            super::secrets::expand(&text, &lookup).map_err(|m| f.err(&field, m))?;
+        secrets.extend(found);
+        Ok(value)
+    };
+    let url = match f.opt_str(obj, "url")? {
+        Some(u) => Some(expand("url".into(), u)?),
+        None => None,
+    };
     if let Some(u) = &url {
         validate_url(u).map_err(|m| f.err("url", m))?;
+    }
+    let args = f
+        .string_list(obj, "args")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, arg)| expand(format!("args[{i}]"), arg))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut env = f.string_map(obj, "env")?;
+    for (key, value) in env.iter_mut() {
+        *value = expand(format!("env.{key}"), std::mem::take(value))?;
+    }
+    let mut headers = f.string_map(obj, "headers")?;
+    for (key, value) in headers.iter_mut() {
+        *value = expand(format!("headers.{key}"), std::mem::take(value))?;
     }
     let protocol = match f.opt_str(obj, "protocol")? {
         Some(p) => parse_protocol(&p).map_err(|m| f.err("protocol", m))?,
@@ -281,11 +307,11 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
         name,
         protocol,
         command,
-        args: f.string_list(obj, "args")?,
-        env: f.string_map(obj, "env")?,
+        args,
+        env,
         working_dir: f.opt_str(obj, "working_dir")?.map(expand_home),
         url,
-        headers: f.string_map(obj, "headers")?,
+        headers,
         enabled: f.opt_bool(obj, "enabled")?.unwrap_or(true),
         auto_disabled: f.opt_bool(obj, "auto_disabled")?.unwrap_or(false),
         auto_disable_reason: f.opt_str(obj, "auto_disable_reason")?,
@@ -295,6 +321,7 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
             None => None,
         },
         disabled_tools: f.string_list(obj, "disabled_tools")?,
+        secrets,
         extra,
     })
 }

@@ -77,6 +77,39 @@ fn full_document() {
 }
 
 #[test]
+fn secret_references_are_expanded_and_remembered() {
+    // PATH is set wherever tests run.
+    let path = std::env::var("PATH").unwrap();
+    let c = p(
+        r#"{"mcpServers": [{"name": "a", "command": "x", "args": ["--p", "${env:PATH}"],
+        "env": {"P": "${env:PATH}"}}]}"#,
+    )
+    .unwrap();
+    let a = &c.servers[0];
+    assert_eq!(a.args[1], path);
+    assert_eq!(a.env["P"], path);
+    assert_eq!(a.redact(&format!("saw {path}")), "saw ${env:PATH}");
+    let cases = [
+        (
+            r#"{"mcpServers": [{"name": "a", "url": "http://h/${env:MCPPROXY_SURELY_UNSET}"}]}"#,
+            r#"mcpServers[0] "a": field "url": ${env:MCPPROXY_SURELY_UNSET}: the environment variable MCPPROXY_SURELY_UNSET is not set"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x", "headers": {"Authorization": "${keyring:gh}"}}]}"#,
+            r#"mcpServers[0] "a": field "headers.Authorization": ${keyring:gh}: keyring references are not supported"#,
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "x", "args": ["ok", "${env:MCPPROXY_SURELY_UNSET}"]}]}"#,
+            r#"mcpServers[0] "a": field "args[1]""#,
+        ),
+    ];
+    for (text, want) in cases {
+        let err = p(text).unwrap_err().to_string();
+        assert!(err.contains(want), "{err}\n  wanted: {want}");
+    }
+}
+
+#[test]
 fn tool_filters_read_as_mcpproxy_go_writes_them() {
     let c = p(r#"{"mcpServers": [
         {"name": "a", "command": "x", "enabled_tools": ["read", "write"], "disabled_tools": ["write"]},

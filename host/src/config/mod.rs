@@ -15,6 +15,7 @@ pub mod load;
 pub mod model;
 pub mod paths;
 pub mod save;
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod suppress;

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::secrets::Secret;
 use crate::contract::{Limits, OnFailure};
 
 /// The whole configuration, as the daemon runs it.
@@ -101,6 +102,9 @@ pub struct ServerConfig {
     pub enabled_tools: Option<Vec<String>>,
     /// These tools are never shown (`disabled_tools`).
     pub disabled_tools: Vec<String>,
+    /// What `${env:NAME}` references in `env`, `headers`, `args` and `url` stood for: never
+    /// shown, see `redact`.
+    pub secrets: Vec<Secret>,
     /// Keys mcpproxy does not know, kept so that diffs can name them and saves keep them.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -129,6 +133,12 @@ impl ServerConfig {
         enabled && !self.disabled_tools.iter().any(|t| t == name)
     }
 
+    /// `text` (an error, a reason) with this server's secrets replaced by their references:
+    /// what the daemon shows or writes of anything that may contain them.
+    pub fn redact(&self, text: &str) -> String {
+        super::secrets::redact(text, &self.secrets)
+    }
+
     /// Whether any tool filter is set.
     pub fn filters_tools(&self) -> bool {
         self.enabled_tools.is_some() || !self.disabled_tools.is_empty()
@@ -152,6 +162,14 @@ impl ServerConfig {
 }
 
 impl Config {
+    /// What every server's `${env:NAME}` references stood for.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.servers
+            .iter()
+            .flat_map(|s| s.secrets.iter().cloned())
+            .collect()
+    }
+
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.iter().find(|s| s.name == name)
     }

@@ -37,6 +37,7 @@ pub async fn run(state: Arc<DaemonState>, mut updates: mpsc::Receiver<ConfigUpda
 
 /// Applies one update. Returning drops it, which tells the edits it carries that they apply.
 async fn apply(state: &DaemonState, update: ConfigUpdate) {
+    super::logging::remember_secrets(update.config.secrets());
     let verdicts = verdicts(state, &update);
     apply_globals(state, &update.config, &update.diff.changes, &verdicts);
     // From the file, whatever the policy said: a restart reads the file.

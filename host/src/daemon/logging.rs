@@ -4,15 +4,66 @@
 //!
 //! rmcp logs every client session it opens and closes at info: routine for a proxy, so it
 //! is held to warnings unless `--log-level` names `rmcp` itself.
+//!
+//! No line is written with a server's secret in it (an `${env:NAME}` value: rmcp and reqwest
+//! put URLs in their errors): the writer replaces each by its reference.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{PoisonError, RwLock};
 
 use file_rotate::compression::Compression;
 use file_rotate::suffix::AppendCount;
 use file_rotate::{ContentLimit, FileRotate};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+use crate::config::secrets::{Secret, redact};
+
+/// Every secret a config of this daemon held. Global like the subscriber that reads it; only
+/// grows, so that a line about a server just removed is still redacted.
+static SECRETS: RwLock<Vec<Secret>> = RwLock::new(Vec::new());
+
+/// No log line shows `secrets` from now on.
+pub fn remember_secrets(secrets: Vec<Secret>) {
+    let mut known = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
+    for secret in secrets {
+        if !known.contains(&secret) {
+            known.push(secret);
+        }
+    }
+}
+
+/// Writes each line with the secrets replaced (a line is one `write` from the formatter).
+struct Redacting<W>(W);
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
+        if secrets.is_empty() {
+            return self.0.write(buf);
+        }
+        let line = redact(&String::from_utf8_lossy(buf), &secrets);
+        self.0.write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+struct RedactingWriters<M>(M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingWriters<M> {
+    type Writer = Redacting<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Redacting(self.0.make_writer())
+    }
+}
 
 /// `main.log` is rotated past this size ...
 pub const MAIN_LOG_BYTES: usize = 10 << 20;
@@ -36,7 +87,7 @@ pub fn init(level: &str, log_dir: &Path) -> anyhow::Result<WorkerGuard> {
     let (file, guard) = tracing_appender::non_blocking(main_log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr.and(file))
+        .with_writer(RedactingWriters(std::io::stderr.and(file)))
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("logging already initialised: {e}"))?;

@@ -71,6 +71,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         debounce: None,
     };
     let (store, config, updates) = ConfigStore::open(opts.config_path.clone(), store_opts)?;
+    logging::remember_secrets(config.secrets());
 
     let chosen = policy_source::choose(opts.policy.clone(), &config.policy, &data_dir)?;
     let policy = PolicyHost::start(chosen.options.clone()).context("starting the policy host")?;

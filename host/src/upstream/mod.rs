@@ -124,6 +124,17 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The error with `secrets` replaced by their references in its text.
+    pub fn redacted(self, secrets: &[crate::config::secrets::Secret]) -> CallError {
+        use crate::config::secrets::redact;
+        match self {
+            CallError::Upstream(text) => CallError::Upstream(redact(&text, secrets)),
+            CallError::Closed(text) => CallError::Closed(redact(&text, secrets)),
+            CallError::NotAvailable(text) => CallError::NotAvailable(redact(&text, secrets)),
+            other => other,
+        }
+    }
+
     /// An answer of the wrong kind to `method`.
     pub fn unexpected(method: &str, answer: &ServerResult) -> CallError {
         let kind = serde_json::to_value(answer)

@@ -37,5 +37,6 @@ mod policy_per_hook;
 mod policy_scaffold;
 mod policy_simulate;
 mod policy_under_load;
+mod secrets;
 mod upstream_http;
 mod upstream_stdio;

@@ -424,7 +424,10 @@ impl Actor {
     }
 
     /// Count the failure, ask the policy, and go to Auto-Disabled or Sleeping.
-    async fn on_failure(&mut self, failure: Failure, transport: Transport) {
+    async fn on_failure(&mut self, mut failure: Failure, transport: Transport) {
+        // From here on the failure is shown, logged, handed to the policy and perhaps written
+        // to the file as the auto-disable reason: never with the server's secrets in it.
+        failure.detail = self.config.redact(&failure.detail);
         self.teardown(false, &failure.to_string()).await;
         let now = Instant::now();
         let event = self.counters.fail(

@@ -176,6 +176,7 @@ impl Actor {
         let token = live.cancel_calls.child_token();
         let ended = live.ended.clone();
         let timeout = self.shared.settings().call_tool_timeout;
+        let secrets = self.config.secrets.clone();
         let call = async move {
             let forward = token.clone();
             let call = session.request(request, timeout, token, origin);
@@ -198,7 +199,7 @@ impl Actor {
                 )),
                 other => other,
             };
-            let _ = reply.send(result);
+            let _ = reply.send(result.map_err(|e| e.redacted(&secrets)));
         };
         tokio::spawn(live.calls.track_future(call));
     }
