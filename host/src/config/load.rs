@@ -23,6 +23,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CALL_TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_TOOLS_LIMIT: usize = 15;
+pub const DEFAULT_TOOL_RESPONSE_LIMIT: usize = 1 << 20;
 pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -31,6 +32,8 @@ pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 pub const MAX_INIT_TIMEOUT: Duration = Duration::from_secs(3600);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_TOOLS_LIMIT: u64 = 10_000;
+/// The largest `tool_response_limit`: a request body's own limit is far below it.
+pub const MAX_TOOL_RESPONSE_LIMIT: u64 = 1 << 30;
 pub const MAX_WATCH_DEBOUNCE_MS: u64 = 60_000;
 pub const MAX_POLICY_DEADLINE_MS: u64 = 10_000;
 pub const MAX_POLICY_MEMORY_MIB: u64 = 4096;
@@ -131,6 +134,15 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
     let tools_limit = f
         .number(doc, "tools_limit", MAX_TOOLS_LIMIT)?
         .map_or(DEFAULT_TOOLS_LIMIT, |n| n as usize);
+    // 0 is no limit, as in mcpproxy-go.
+    let tool_response_limit = match f.opt_u64(doc, "tool_response_limit")? {
+        None => DEFAULT_TOOL_RESPONSE_LIMIT,
+        Some(n) if n > MAX_TOOL_RESPONSE_LIMIT => {
+            let most = format!("must be at most {MAX_TOOL_RESPONSE_LIMIT} (0 is no limit)");
+            return Err(f.err("tool_response_limit", most));
+        }
+        Some(n) => n as usize,
+    };
     let watch_debounce = f
         .number(doc, "watch_debounce_ms", MAX_WATCH_DEBOUNCE_MS)?
         .map_or(DEFAULT_WATCH_DEBOUNCE, Duration::from_millis);
@@ -175,6 +187,7 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         init_timeout,
         call_tool_timeout,
         tools_limit,
+        tool_response_limit,
         watch_debounce,
         health_check_interval,
         allowed_origins,

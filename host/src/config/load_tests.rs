@@ -13,6 +13,13 @@ fn defaults_for_an_empty_object() {
     assert_eq!(c.init_timeout, Duration::from_secs(30));
     assert_eq!(c.call_tool_timeout, Duration::from_secs(120));
     assert_eq!(c.tools_limit, 15);
+    assert_eq!(c.tool_response_limit, 1 << 20);
+    assert_eq!(
+        p(r#"{"tool_response_limit": 0}"#)
+            .unwrap()
+            .tool_response_limit,
+        0
+    );
     assert_eq!(c.watch_debounce, Duration::from_millis(300));
     assert_eq!(c.health_check_interval, Duration::from_secs(30));
     assert_eq!(c.policy.limits.deadline, Duration::from_millis(10));
@@ -166,6 +173,10 @@ fn errors_name_file_server_and_field() {
         (
             r#"{"policy": {"on_failure": "retry"}}"#,
             r#"mcp_config.json: field "policy.on_failure": expected "fallback-to-default" or "deny""#,
+        ),
+        (
+            r#"{"tool_response_limit": 2000000000}"#,
+            r#"mcp_config.json: field "tool_response_limit": must be at most 1073741824 (0 is no limit)"#,
         ),
         (
             r#"{"allowed_origins": "http://localhost:1"}"#,
@@ -332,8 +343,8 @@ mod properties {
             doc in valid_document(),
             key in prop::sample::select(vec![
                 "listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
-                "watch_debounce_ms", "health_check_interval", "allowed_origins", "policy",
-                "generation", "mcpServers", "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
+                "watch_debounce_ms", "health_check_interval", "allowed_origins",
+                "tool_response_limit", "policy", "generation", "mcpServers", "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
                 "protocol", "working_dir",
             ]),
             value in any_json(),
@@ -342,8 +353,8 @@ mod properties {
             let mut doc = doc;
             let servers = doc["mcpServers"].as_array().map_or(0, Vec::len);
             let top = ["listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
-                "watch_debounce_ms", "health_check_interval", "allowed_origins", "policy",
-                "generation", "mcpServers"];
+                "watch_debounce_ms", "health_check_interval", "allowed_origins",
+                "tool_response_limit", "policy", "generation", "mcpServers"];
             if top.contains(&key) || servers == 0 {
                 doc.insert(key.to_string(), value);
             } else if let Some(entry) = doc["mcpServers"][server % servers].as_object_mut() {

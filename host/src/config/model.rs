@@ -25,6 +25,9 @@ pub struct Config {
     pub call_tool_timeout: Duration,
     /// Most tools `retrieve_tools` returns (`tools_limit`, default 15).
     pub tools_limit: usize,
+    /// Bytes of a tool result's content passed on; the rest is cut, with a marker
+    /// (`tool_response_limit`, as in mcpproxy-go; default 1 MiB; 0: no limit).
+    pub tool_response_limit: usize,
     /// Debounce window of the config watcher (`watch_debounce_ms`, default 300 ms).
     pub watch_debounce: Duration,
     /// Interval between MCP pings to Ready servers (`health_check_interval`, default 30 s;
@@ -183,6 +186,7 @@ pub enum GlobalKey {
     InitTimeout,
     CallToolTimeout,
     ToolsLimit,
+    ToolResponseLimit,
     WatchDebounceMs,
     HealthCheckInterval,
     AllowedOrigins,
@@ -191,12 +195,13 @@ pub enum GlobalKey {
 
 impl GlobalKey {
     /// Every key, in the order a diff lists them.
-    pub const ALL: [GlobalKey; 9] = [
+    pub const ALL: [GlobalKey; 10] = [
         GlobalKey::Listen,
         GlobalKey::DataDir,
         GlobalKey::InitTimeout,
         GlobalKey::CallToolTimeout,
         GlobalKey::ToolsLimit,
+        GlobalKey::ToolResponseLimit,
         GlobalKey::WatchDebounceMs,
         GlobalKey::HealthCheckInterval,
         GlobalKey::AllowedOrigins,
@@ -211,6 +216,7 @@ impl GlobalKey {
             GlobalKey::InitTimeout => "init_timeout",
             GlobalKey::CallToolTimeout => "call_tool_timeout",
             GlobalKey::ToolsLimit => "tools_limit",
+            GlobalKey::ToolResponseLimit => "tool_response_limit",
             GlobalKey::WatchDebounceMs => "watch_debounce_ms",
             GlobalKey::HealthCheckInterval => "health_check_interval",
             GlobalKey::AllowedOrigins => "allowed_origins",
@@ -236,6 +242,7 @@ impl GlobalKey {
             GlobalKey::InitTimeout => a.init_timeout != b.init_timeout,
             GlobalKey::CallToolTimeout => a.call_tool_timeout != b.call_tool_timeout,
             GlobalKey::ToolsLimit => a.tools_limit != b.tools_limit,
+            GlobalKey::ToolResponseLimit => a.tool_response_limit != b.tool_response_limit,
             GlobalKey::WatchDebounceMs => a.watch_debounce != b.watch_debounce,
             GlobalKey::HealthCheckInterval => a.health_check_interval != b.health_check_interval,
             GlobalKey::AllowedOrigins => a.allowed_origins != b.allowed_origins,

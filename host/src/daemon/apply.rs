@@ -136,6 +136,15 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                     "applied from the next search"
                 );
             }
+            GlobalKey::ToolResponseLimit => {
+                state
+                    .downstream
+                    .set_tool_response_limit(new.tool_response_limit);
+                info!(
+                    tool_response_limit = new.tool_response_limit,
+                    "applied from the next call"
+                );
+            }
             GlobalKey::AllowedOrigins => {
                 state
                     .downstream

@@ -1,5 +1,6 @@
 //! Turning the backend's answers into MCP tool results. Failures become tool errors
-//! (`isError: true`) whose text names the server and tool, so the user reads what went wrong.
+//! (`isError: true`) whose text names the server and tool, so the user reads what went wrong;
+//! a result over `tool_response_limit` is cut to it, with a marker that says so.
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
@@ -13,6 +14,64 @@ pub fn call_failed(server: &str, tool: &str, error: &CallError) -> CallToolResul
         other => format!("call to {server}:{tool} failed: {other}"),
     };
     error_text(text)
+}
+
+/// Bytes a content block weighs: its text, or its JSON (data of images, audio, resources).
+fn weight(block: &ContentBlock) -> usize {
+    match block {
+        ContentBlock::Text(text) => text.text.len(),
+        other => serde_json::to_string(other).map_or(0, |json| json.len()),
+    }
+}
+
+/// `result` cut to `limit` bytes of content (0: no limit): blocks are kept in order while they
+/// fit, the text block that crosses the limit is cut at a character boundary, later blocks
+/// and structured content that would not fit are dropped, and a last text block says what
+/// was cut and why.
+pub fn within_limit(
+    server: &str,
+    tool: &str,
+    mut result: CallToolResult,
+    limit: usize,
+) -> CallToolResult {
+    let structured = result
+        .structured_content
+        .as_ref()
+        .map_or(0, |v| v.to_string().len());
+    let total: usize = result.content.iter().map(weight).sum::<usize>() + structured;
+    if limit == 0 || total <= limit {
+        return result;
+    }
+    let mut room = limit;
+    let mut kept = Vec::new();
+    for block in result.content.drain(..) {
+        let size = weight(&block);
+        if size <= room {
+            room -= size;
+            kept.push(block);
+            continue;
+        }
+        if let ContentBlock::Text(mut text) = block
+            && room > 0
+        {
+            let mut cut = room;
+            while !text.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.text.truncate(cut);
+            room -= cut;
+            kept.push(ContentBlock::Text(text));
+        }
+    }
+    if structured > room {
+        result.structured_content = None;
+    }
+    kept.push(ContentBlock::text(format!(
+        "[mcpproxy: the result of {server}:{tool} was {total} bytes, over tool_response_limit \
+         ({limit}); the rest was cut]"
+    )));
+    result.content = kept;
+    result
 }
 
 /// A tool error with a message for the user.
@@ -66,6 +125,38 @@ mod tests {
             assert_eq!(result.is_error, Some(true));
             assert_eq!(text(&result), want);
         }
+    }
+
+    #[test]
+    fn results_over_the_limit_are_cut_with_a_marker() {
+        let small = CallToolResult::success(vec![ContentBlock::text("short")]);
+        assert_eq!(within_limit("s", "t", small.clone(), 100), small);
+        assert_eq!(
+            within_limit("s", "t", small.clone(), 0),
+            small,
+            "0 is no limit"
+        );
+
+        let big = CallToolResult::success(vec![
+            ContentBlock::text("a".repeat(60)),
+            ContentBlock::text("é".repeat(30)), // 60 bytes
+            ContentBlock::image("x".repeat(500), "image/png"),
+        ]);
+        let cut = within_limit("s", "t", big, 91);
+        assert_eq!(cut.content.len(), 3, "{cut:?}");
+        assert_eq!(text(&cut).len(), 60);
+        let second = cut.content[1].as_text().unwrap().text.as_str();
+        assert_eq!(second, "é".repeat(15), "cut at a character boundary");
+        let marker = cut.content[2].as_text().unwrap().text.as_str();
+        assert!(
+            marker.contains("s:t") && marker.contains("tool_response_limit (91)"),
+            "{marker}"
+        );
+        assert_eq!(cut.is_error, Some(false));
+
+        let structured = CallToolResult::structured(json!({"rows": "r".repeat(200)}));
+        let cut = within_limit("s", "t", structured, 50);
+        assert_eq!(cut.structured_content, None);
     }
 
     #[test]

@@ -250,7 +250,7 @@ impl ServerHandler for ProxyHandler {
         let forwarded = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let answer =
             forward::forward(&self.shared, self.session, server, forwarded, &context).await;
-        meta::tool_answer(server, tool, answer).map(Into::into)
+        meta::tool_answer(&self.shared, server, tool, answer).map(Into::into)
     }
 
     async fn list_resources(

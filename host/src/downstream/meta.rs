@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::backend::ServersRequest;
-use super::call_result::{call_failed, error_text, json_result};
+use super::call_result::{call_failed, error_text, json_result, within_limit};
 use super::catalog::Scope;
 use super::forward::{self, error_for};
 use super::names::{effective_limit, parse_qualified};
@@ -91,26 +91,26 @@ async fn call_tool(
         params = params.with_arguments(arguments);
     }
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-    tool_answer(
-        server,
-        tool,
-        forward::forward(shared, session, server, request, context).await,
-    )
+    let answer = forward::forward(shared, session, server, request, context).await;
+    tool_answer(shared, server, tool, answer)
 }
 
 /// An upstream tool's answer as the answer of a tool here: its result, its JSON-RPC error
 /// unchanged, or a tool error that says what the proxy could not do.
 pub fn tool_answer(
+    shared: &Shared,
     server: &str,
     tool: &str,
     answer: Result<ServerResult, CallError>,
 ) -> Result<CallToolResult, McpError> {
-    match answer {
-        Ok(ServerResult::CallToolResult(result)) => Ok(result),
-        Ok(other) => forward::answer_as(server, "tools/call", other),
-        Err(CallError::Rejected(error)) => Err(error),
-        Err(error) => Ok(call_failed(server, tool, &error)),
-    }
+    let result = match answer {
+        Ok(ServerResult::CallToolResult(result)) => result,
+        Ok(other) => forward::answer_as(server, "tools/call", other)?,
+        Err(CallError::Rejected(error)) => return Err(error),
+        Err(error) => return Ok(call_failed(server, tool, &error)),
+    };
+    let limit = shared.options.tool_response_limit();
+    Ok(within_limit(server, tool, result, limit))
 }
 
 async fn upstream_servers(shared: &Shared, request: ServersRequest) -> CallToolResult {

@@ -37,6 +37,7 @@ pub use http::serve;
 #[derive(Debug, Clone)]
 pub struct DownstreamOptions {
     tools_limit: Arc<AtomicUsize>,
+    tool_response_limit: Arc<AtomicUsize>,
     /// A std lock: read once per request, replaced whole by a config edit.
     allowed_origins: Arc<RwLock<Arc<Vec<String>>>>,
 }
@@ -45,8 +46,18 @@ impl DownstreamOptions {
     pub fn new(tools_limit: usize) -> Self {
         DownstreamOptions {
             tools_limit: Arc::new(AtomicUsize::new(tools_limit)),
+            tool_response_limit: Arc::new(AtomicUsize::new(0)),
             allowed_origins: Arc::default(),
         }
+    }
+
+    /// Bytes of a tool result's content passed on (0: all).
+    pub fn tool_response_limit(&self) -> usize {
+        self.tool_response_limit.load(Ordering::Relaxed)
+    }
+
+    pub fn set_tool_response_limit(&self, limit: usize) {
+        self.tool_response_limit.store(limit, Ordering::Relaxed);
     }
 
     /// Origins besides the daemon's own whose pages may use it (`allowed_origins`).

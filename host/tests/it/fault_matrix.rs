@@ -359,6 +359,43 @@ fn call(daemon: &Daemon, name: &str, args: Value) -> (bool, String, String) {
     )
 }
 
+/// A result over `tool_response_limit` (default 1 MiB) is cut to it with a marker, whatever
+/// the route, and the memory the whole result took goes back; an edit of the limit applies
+/// to the next call.
+#[test]
+fn an_oversized_result_is_cut_with_a_marker_and_its_memory_goes_back() {
+    let daemon = Daemon::start(json!({"mcpServers": [fixture_server("s", "healthy")]}), &[]);
+    daemon.wait_state("s", "Ready", Duration::from_secs(30));
+    let pid = daemon.pid();
+    let _ = call(&daemon, "s:echo", json!({"text": "warm up"}));
+    let resting = rss_anon_kib(pid);
+    for _ in 0..3 {
+        let (ok, out, err) = call(&daemon, "s:big", json!({"bytes": 8_000_000}));
+        assert!(ok, "{err}");
+        assert!(
+            out.len() < (1 << 20) + 4096,
+            "{} bytes passed on",
+            out.len()
+        );
+        assert!(
+            out.contains("was 8000000 bytes, over tool_response_limit (1048576)"),
+            "no marker in {}",
+            &out[out.len().saturating_sub(300)..]
+        );
+    }
+    let grown = rss_anon_kib(pid).saturating_sub(resting);
+    println!("anonymous memory after three cut 8 MB results: +{grown} KiB");
+    assert!(grown < 30 * 1024, "kept {grown} KiB");
+
+    let mut config = read_json(daemon.config_path());
+    config["tool_response_limit"] = json!(10_000_000);
+    save_atomically(daemon.config_path(), &config);
+    wait_for(Duration::from_secs(20), "the new limit to apply", || {
+        let (_, out, _) = call(&daemon, "s:big", json!({"bytes": 2_000_000}));
+        (out.len() >= 2_000_000 && !out.contains("tool_response_limit")).then_some(())
+    });
+}
+
 /// Upstream servers that misbehave after Ready, over stdio and streamable HTTP: a 10 MB
 /// result arrives whole and its memory goes back; garbage on stdout, a death mid-call and a
 /// server that freezes each end in a clear error (never a hang past `call_tool_timeout`), the
@@ -371,6 +408,8 @@ fn upstream_misbehaviour_after_ready_ends_in_clear_errors() {
             "call_tool_timeout": "3s",
             "health_check_interval": "1s",
             "init_timeout": "5s",
+            // Whole results here; cutting them is the next test's.
+            "tool_response_limit": 0,
             "mcpServers": [
                 fixture_server("s", "healthy"),
                 {"name": "h", "url": format!("http://{}/mcp", http.addr), "protocol": "streamable-http"},
