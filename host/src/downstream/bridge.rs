@@ -9,9 +9,14 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, Transport};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+
+/// A message on its way to the client.
+type Delivery = BoxFuture<'static, Result<(), String>>;
 
 use super::client::{healthz_url, mcp_endpoint};
 
@@ -42,9 +47,18 @@ where
     })?;
     let mut client = transport.into_transport();
     let mut daemon = StreamableHttpClientTransport::from_uri(url.clone());
-    // Sends run as tasks, as rmcp's own service runs them: a send to the daemon waits for
-    // its POST, and the other direction must not wait meanwhile.
+    // Sends to the daemon run as tasks, as rmcp's own service runs them: each waits for its
+    // POST, and nothing else may wait meanwhile. Sends to the client are written one after
+    // the other, in the order they came: a call's progress before its answer.
     let mut sends: JoinSet<Result<(), String>> = JoinSet::new();
+    let (to_client, mut queued) = mpsc::unbounded_channel::<Delivery>();
+    let writer = tokio::spawn(async move {
+        while let Some(send) = queued.recv().await {
+            if let Err(error) = send.await {
+                tracing::warn!(%error, "stdio bridge: a message was not delivered to the client");
+            }
+        }
+    });
     let outcome = loop {
         tokio::select! {
             message = client.receive() => match message {
@@ -57,15 +71,17 @@ where
             message = daemon.receive() => match message {
                 Some(message) => {
                     let send = client.send(message);
-                    sends.spawn(async move { send.await.map_err(|e| e.to_string()) });
+                    let _ = to_client.send(Box::pin(async move { send.await.map_err(|e| e.to_string()) }));
                 }
                 None => break Err(anyhow::anyhow!("the mcpproxy daemon at {url} closed the session")),
             },
             Some(Ok(Err(error))) = sends.join_next(), if !sends.is_empty() => {
-                tracing::warn!(%error, "stdio bridge: a message was not delivered");
+                tracing::warn!(%error, "stdio bridge: a message was not delivered to the daemon");
             }
         }
     };
+    drop(to_client);
+    let _ = writer.await;
     let _ = daemon.close().await;
     let _ = client.close().await;
     outcome

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::notice::{Notice, NoticeSender};
-use super::routes::{Origin, Routes};
+use super::routes::{Origin, ProgressSeq, Routes};
 
 /// One upstream session's client handler.
 pub struct UpstreamClient {
@@ -189,19 +189,19 @@ impl Service<RoleClient> for UpstreamClient {
     async fn handle_notification(
         &self,
         notification: ServerNotification,
-        _context: NotificationContext<RoleClient>,
+        context: NotificationContext<RoleClient>,
     ) -> Result<(), McpError> {
         match notification {
             ServerNotification::ProgressNotification(progress) => {
+                let seq = context.extensions.get::<ProgressSeq>().copied();
                 let mut params = progress.params;
-                let target = self
-                    .routes
-                    .progress_target(&params.progress_token, params.progress)
-                    .await;
+                let upstream_token = params.progress_token.clone();
+                let target = self.routes.progress_target(&upstream_token, seq).await;
                 if let Some((origin, token)) = target {
                     params.progress_token = token;
                     let _ = origin.peer.notify_progress(params).await;
                 }
+                self.routes.progress_passed(&upstream_token);
             }
             ServerNotification::LoggingMessageNotification(message) => {
                 let _ = self.notices.send(Arc::new(Notice::Log {

@@ -1,23 +1,37 @@
-//! A transport wrapper that reports when the upstream closed the connection.
+//! A transport wrapper that reports when the upstream closed the connection, and numbers
+//! progress notifications in the order they arrive.
 //!
 //! rmcp's `RunningService` offers no way to await the end of a session without consuming
-//! it; the session's `closed()` needs one. The wrapper changes nothing it carries.
+//! it; the session's `closed()` needs one. And rmcp handles each notification in a task of
+//! its own, so a call's progress could reach the client out of order or after the call's
+//! answer; here, where messages still come one by one, each progress notification gets its
+//! place (`routes::ProgressSeq`, never on the wire). Nothing else it carries changes.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use rmcp::model::{JsonRpcMessage, ServerNotification};
 use rmcp::service::{RoleClient, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use tokio_util::sync::CancellationToken;
 
+use super::routes::Routes;
+
 pub struct CloseSignalled<T> {
     inner: T,
     closed: CancellationToken,
+    routes: Arc<Routes>,
 }
 
 impl<T> CloseSignalled<T> {
-    /// `closed` is cancelled when the upstream side ends (end of stream).
-    pub fn new(inner: T, closed: CancellationToken) -> Self {
-        CloseSignalled { inner, closed }
+    /// `closed` is cancelled when the upstream side ends (end of stream); progress is
+    /// numbered in `routes`.
+    pub fn new(inner: T, closed: CancellationToken, routes: Arc<Routes>) -> Self {
+        CloseSignalled {
+            inner,
+            closed,
+            routes,
+        }
     }
 }
 
@@ -36,9 +50,18 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for CloseSignalled<T> {
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
-        let message = self.inner.receive().await;
-        if message.is_none() {
-            self.closed.cancel();
+        let mut message = self.inner.receive().await;
+        match &mut message {
+            None => self.closed.cancel(),
+            Some(JsonRpcMessage::Notification(n)) => {
+                if let ServerNotification::ProgressNotification(progress) = &mut n.notification {
+                    let seq = self
+                        .routes
+                        .progress_arrived(&progress.params.progress_token);
+                    progress.extensions.insert(seq);
+                }
+            }
+            Some(_) => {}
         }
         message
     }

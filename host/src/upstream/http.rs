@@ -93,8 +93,8 @@ where
     T: rmcp::transport::Transport<rmcp::RoleClient> + Send + 'static,
 {
     let transport_closed = CancellationToken::new();
-    let transport = CloseSignalled::new(transport, transport_closed.clone());
     let routes = Arc::new(Routes::default());
+    let transport = CloseSignalled::new(transport, transport_closed.clone(), routes.clone());
     let (client, lists_changed) =
         UpstreamClient::new(&server.name, routes.clone(), notices.clone());
     let service = client

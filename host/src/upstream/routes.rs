@@ -4,7 +4,8 @@
 //! the request's id there and the client's progress token. While it is in flight, the
 //! upstream session's `Routes` map the request id and progress token rmcp chose upstream back
 //! to that origin, so that:
-//! - a progress notification goes back to the origin under the client's own token;
+//! - a progress notification goes back to the origin under the client's own token, in the
+//!   order it arrived (the transport numbers them, `ProgressSeq`) and before the call's answer;
 //! - a server→client request (sampling, elicitation, roots) goes to the origin's client. Over
 //!   streamable HTTP the upstream says which request it belongs to (SEP-2260: the POST stream
 //!   it came on); over stdio and SSE nothing does, so it goes to the one downstream session
@@ -28,6 +29,14 @@ use tokio::sync::Notify;
 /// How long a notification or request whose route is not bound yet waits for it: rmcp hands
 /// back the upstream id only after sending, and a fast upstream may answer before that.
 const BIND_WAIT: Duration = Duration::from_millis(200);
+
+/// How long a progress notification waits for the ones before it, and a call's answer for
+/// its progress: only reached if a handler task is lost, so that nothing waits forever.
+const ORDER_WAIT: Duration = Duration::from_secs(2);
+
+/// A progress notification's place among those for its token, counted as they arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressSeq(pub u64);
 
 /// The downstream request a forwarded request was made for.
 #[derive(Clone)]
@@ -66,6 +75,8 @@ pub enum Unroutable {
 struct Table {
     by_request: HashMap<RequestId, Arc<Origin>>,
     by_progress: HashMap<ProgressToken, Route>,
+    /// Per upstream token: progress notifications arrived, and passed on (or dropped).
+    progress_order: HashMap<ProgressToken, (u64, u64)>,
     /// Downstream session → (requests in flight, the latest origin).
     sessions: HashMap<u64, (usize, Arc<Origin>)>,
     /// The client that last sent `roots/list_changed` here.
@@ -75,9 +86,6 @@ struct Table {
 struct Route {
     origin: Arc<Origin>,
     token: ProgressToken,
-    /// The last progress value forwarded: rmcp handles notifications in tasks of their own,
-    /// so one may overtake another; progress must increase, so an overtaken one is stale.
-    last: Option<f64>,
 }
 
 /// The routes of one upstream session.
@@ -85,6 +93,8 @@ struct Route {
 pub struct Routes {
     table: Mutex<Table>,
     bound: Notify,
+    /// Fires when a progress notification has been passed on.
+    passed: Notify,
 }
 
 impl Routes {
@@ -110,23 +120,71 @@ impl Routes {
         }
     }
 
-    /// The client progress token and peer for an upstream progress notification, once its
-    /// value is newer than the last one forwarded on that route.
+    /// From the transport, as messages arrive one by one: the next place for `token`.
+    pub fn progress_arrived(&self, token: &ProgressToken) -> ProgressSeq {
+        let mut table = self.lock();
+        let order = table.progress_order.entry(token.clone()).or_insert((0, 0));
+        order.0 += 1;
+        ProgressSeq(order.0 - 1)
+    }
+
+    /// Waits until every progress notification for `token` before `seq` has been passed on,
+    /// then says where this one goes: the client's peer and token, if a call of a client's
+    /// has `token`. Call `progress_passed` after passing it on (or not).
     pub async fn progress_target(
         &self,
         token: &ProgressToken,
-        progress: f64,
+        seq: Option<ProgressSeq>,
     ) -> Option<(Arc<Origin>, ProgressToken)> {
+        if let Some(ProgressSeq(seq)) = seq {
+            let turn = || {
+                let table = self.lock();
+                let passed = table.progress_order.get(token).map_or(0, |o| o.1);
+                (passed >= seq).then_some(())
+            };
+            let _ = tokio::time::timeout(ORDER_WAIT, self.wait_passed(turn)).await;
+        }
         let find = || {
-            let mut table = self.lock();
-            let route = table.by_progress.get_mut(token)?;
-            if route.last.is_some_and(|last| progress <= last) {
-                return Some(None);
-            }
-            route.last = Some(progress);
-            Some(Some((route.origin.clone(), route.token.clone())))
+            let table = self.lock();
+            let route = table.by_progress.get(token)?;
+            Some((route.origin.clone(), route.token.clone()))
         };
-        self.wait_for(find).await.flatten()
+        self.wait_for(find).await
+    }
+
+    /// One more progress notification for `token` has been passed on.
+    pub fn progress_passed(&self, token: &ProgressToken) {
+        let mut table = self.lock();
+        if let Some(order) = table.progress_order.get_mut(token) {
+            order.1 += 1;
+            // Progress of no call in flight (late, or for a request made for no client):
+            // nothing will wait for it.
+            if order.1 >= order.0 && !table.by_progress.contains_key(token) {
+                table.progress_order.remove(token);
+            }
+        }
+        drop(table);
+        self.passed.notify_waiters();
+    }
+
+    /// Waits until every progress notification that arrived for `token` has been passed on.
+    async fn progress_settled(&self, token: &ProgressToken) {
+        let settled = || {
+            let table = self.lock();
+            let (arrived, passed) = table.progress_order.get(token).copied().unwrap_or((0, 0));
+            (passed >= arrived).then_some(())
+        };
+        let _ = tokio::time::timeout(ORDER_WAIT, self.wait_passed(settled)).await;
+    }
+
+    async fn wait_passed(&self, done: impl Fn() -> Option<()>) {
+        loop {
+            let passed = self.passed.notified();
+            if done().is_some() {
+                return;
+            }
+            passed.await;
+        }
     }
 
     /// `origin`'s client said its roots changed (and this server was told).
@@ -196,13 +254,19 @@ impl Flight {
                     Route {
                         origin: self.origin.clone(),
                         token,
-                        last: None,
                     },
                 );
             }
         }
         self.bound = Some((request_id, progress_token));
         self.routes.bound.notify_waiters();
+    }
+
+    /// Before the call's answer goes back: its progress has all been passed on.
+    pub async fn settle(&self) {
+        if let (Some((_, token)), Some(_)) = (&self.bound, &self.origin.progress_token) {
+            self.routes.progress_settled(token).await;
+        }
     }
 }
 
@@ -212,6 +276,7 @@ impl Drop for Flight {
         if let Some((id, token)) = self.bound.take() {
             table.by_request.remove(&id);
             table.by_progress.remove(&token);
+            table.progress_order.remove(&token);
         }
         let session = self.origin.session;
         if let Some(entry) = table.sessions.get_mut(&session) {
@@ -220,5 +285,41 @@ impl Drop for Flight {
                 table.sessions.remove(&session);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use rmcp::model::NumberOrString;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_is_passed_on_in_the_order_it_arrived() {
+        let routes = Arc::new(Routes::default());
+        let token = ProgressToken(NumberOrString::Number(7));
+        let places: Vec<ProgressSeq> = (0..5).map(|_| routes.progress_arrived(&token)).collect();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        // rmcp's handler tasks may run in any order: here, the worst one.
+        let handlers: Vec<_> = places
+            .into_iter()
+            .rev()
+            .map(|seq| {
+                let (routes, order, token) = (routes.clone(), order.clone(), token.clone());
+                tokio::spawn(async move {
+                    let _ = routes.progress_target(&token, Some(seq)).await;
+                    order.lock().unwrap().push(seq.0);
+                    routes.progress_passed(&token);
+                })
+            })
+            .collect();
+        for handler in handlers {
+            handler.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+        // Nothing is kept for a token no call has.
+        assert!(routes.lock().progress_order.is_empty());
     }
 }

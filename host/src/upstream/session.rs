@@ -129,7 +129,13 @@ impl UpstreamSession for McpSession {
             let id = handle.id.clone();
             let result = tokio::select! {
                 // rmcp has already sent `notifications/cancelled` on its own timeout.
-                response = handle.await_response() => response.map_err(|e| call_error(e, timeout)),
+                response = handle.await_response() => {
+                    // The progress that came before the answer reaches the client before it.
+                    if let Some(flight) = &flight {
+                        flight.settle().await;
+                    }
+                    response.map_err(|e| call_error(e, timeout))
+                }
                 _ = cancel.cancelled() => {
                     let notification = CancelledNotification::new(CancelledNotificationParam::new(
                         Some(id),

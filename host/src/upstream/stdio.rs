@@ -58,13 +58,14 @@ pub async fn connect(
 
     let (stdout, garbage) = WatchedStdout::new(stdout);
     let transport_closed = CancellationToken::new();
+    let routes = Arc::new(Routes::default());
     let transport = CloseSignalled::new(
         IntoTransport::<RoleClient, std::io::Error, TransportAdapterAsyncRW>::into_transport((
             stdout, stdin,
         )),
         transport_closed.clone(),
+        routes.clone(),
     );
-    let routes = Arc::new(Routes::default());
     let (client, lists_changed) = UpstreamClient::new(&server.name, routes.clone(), notices);
     let outcome = tokio::time::timeout_at(deadline, client.serve(transport)).await;
     let failure = match outcome {
