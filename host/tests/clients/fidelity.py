@@ -182,7 +182,14 @@ async def observe(session, o, bare):
     o.roots_asked = anyio.Event()
     await session.send_roots_list_changed()
     out["roots_asked_after_change"] = await wait(o.roots_asked)
-    out["roots_after_change"] = await attempt(session.call_tool(o.named("get-roots-list"), {}))
+    # The client's answer and its next call may travel apart (two HTTP POSTs): poll, with a
+    # deadline, until the server shows the roots it was given.
+    with anyio.move_on_after(WAIT):
+        while True:
+            out["roots_after_change"] = await attempt(session.call_tool(o.named("get-roots-list"), {}))
+            if "fidelity-2" in json.dumps(out["roots_after_change"]):
+                break
+            await anyio.sleep(0.05)
 
     out["set_level"] = await attempt(session.set_logging_level("debug"))
     out["toggle_logging"] = await attempt(session.call_tool(o.named("toggle-simulated-logging"), {}))
