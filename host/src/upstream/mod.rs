@@ -32,9 +32,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerConfig;
 use crate::contract::{Failure, Transport};
 pub use dialer::{Dialer, DialerOptions};
-pub use notice::{NOTICE_BACKLOG, Notice, NoticeSender, notice_channel};
+pub use notice::{Notice, NoticeSender};
 pub use offer::{Offer, ServerOffer};
-pub use routes::{Origin, Unroutable};
+pub use routes::Origin;
 pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 
 /// Opens sessions to upstream servers.

@@ -29,17 +29,6 @@ impl Offer {
     pub fn has_logging(&self) -> bool {
         self.capabilities.logging.is_some()
     }
-
-    pub fn has_completions(&self) -> bool {
-        self.capabilities.completions.is_some()
-    }
-
-    pub fn can_subscribe(&self) -> bool {
-        self.capabilities
-            .resources
-            .as_ref()
-            .is_some_and(|r| r.subscribe == Some(true))
-    }
 }
 
 /// The offer of one Ready server, under its name.
