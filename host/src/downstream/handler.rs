@@ -167,6 +167,15 @@ impl Drop for ProxyHandler {
     }
 }
 
+/// The page of a list that `request`'s cursor asks for, `PAGE_SIZE` items long.
+fn paged<T: Clone>(
+    items: &[T],
+    request: &Option<PaginatedRequestParams>,
+) -> Result<(Vec<T>, Option<String>), McpError> {
+    let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+    page(items, cursor, PAGE_SIZE)
+}
+
 /// `contents` with `server`'s URIs as this endpoint shows them.
 fn show_uris(
     catalog: &Catalog,
@@ -214,8 +223,7 @@ impl ServerHandler for ProxyHandler {
             Endpoint::Search => search_tools(),
             _ => self.catalog().direct_tools(),
         };
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let (items, next) = page(&tools, cursor, PAGE_SIZE)?;
+        let (items, next) = paged(&tools, &request)?;
         let mut result = ListToolsResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
@@ -259,8 +267,7 @@ impl ServerHandler for ProxyHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let catalog = self.catalog();
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let (items, next) = page(catalog.resources(), cursor, PAGE_SIZE)?;
+        let (items, next) = paged(catalog.resources(), &request)?;
         let mut result = ListResourcesResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
@@ -272,8 +279,7 @@ impl ServerHandler for ProxyHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         let templates = self.catalog().templates();
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let (items, next) = page(&templates, cursor, PAGE_SIZE)?;
+        let (items, next) = paged(&templates, &request)?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
@@ -340,8 +346,7 @@ impl ServerHandler for ProxyHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         let catalog = self.catalog();
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let (items, next) = page(catalog.prompts(), cursor, PAGE_SIZE)?;
+        let (items, next) = paged(catalog.prompts(), &request)?;
         let mut result = ListPromptsResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)

@@ -129,11 +129,7 @@ fn list_resources(shared: &Shared, args: ListArgs) -> CallToolResult {
         .iter()
         .filter_map(|resource| {
             let route = catalog.route_uri(&resource.uri)?;
-            wanted(&route.server).then(|| {
-                let mut entry = serde_json::to_value(resource).unwrap_or_default();
-                entry["server"] = json!(route.server);
-                entry
-            })
+            wanted(&route.server).then(|| with_server(resource, &route.server))
         })
         .collect();
     let templates: Vec<Value> = catalog
@@ -141,11 +137,10 @@ fn list_resources(shared: &Shared, args: ListArgs) -> CallToolResult {
         .iter()
         .filter(|o| wanted(&o.server))
         .flat_map(|o| {
-            o.offer.templates.iter().map(|template| {
-                let mut entry = serde_json::to_value(template).unwrap_or_default();
-                entry["server"] = json!(o.server);
-                entry
-            })
+            o.offer
+                .templates
+                .iter()
+                .map(|template| with_server(template, &o.server))
         })
         .collect();
     json_result(json!({"resources": resources, "resourceTemplates": templates}))
@@ -182,9 +177,8 @@ fn list_prompts(shared: &Shared, args: ListArgs) -> CallToolResult {
         .filter(|o| args.server.as_deref().is_none_or(|s| s == o.server))
         .flat_map(|o| {
             o.offer.prompts.iter().map(|prompt| {
-                let mut entry = serde_json::to_value(prompt).unwrap_or_default();
+                let mut entry = with_server(prompt, &o.server);
                 entry["name"] = json!(format!("{}:{}", o.server, prompt.name));
-                entry["server"] = json!(o.server);
                 entry
             })
         })
@@ -220,6 +214,13 @@ async fn get_prompt(
     Ok(json_result(
         serde_json::to_value(result).unwrap_or_default(),
     ))
+}
+
+/// `item` as JSON, with the server it comes from.
+fn with_server(item: &impl serde::Serialize, server: &str) -> Value {
+    let mut entry = serde_json::to_value(item).unwrap_or_default();
+    entry["server"] = json!(server);
+    entry
 }
 
 /// The arguments to forward: `args` wins over `args_json`; neither means none.
