@@ -32,6 +32,8 @@ fn config(servers: Vec<ServerConfig>) -> mcpproxy::config::Config {
         watch_debounce: Duration::from_millis(300),
         health_check_interval: Duration::from_secs(30),
         allowed_origins: Vec::new(),
+        auth: Default::default(),
+        metrics_auth: Default::default(),
         policy: mcpproxy::config::PolicyConfig::default(),
         servers,
         generation: 0,

@@ -11,28 +11,33 @@ use crate::daemon::lock::{RuntimeInfo, find_running};
 use crate::downstream::client;
 use crate::status::ServerList;
 
-/// The base URL (`http://addr`) of the daemon this invocation refers to.
-fn daemon(global: &GlobalArgs) -> anyhow::Result<RuntimeInfo> {
-    let config_path = paths::config_path(global);
-    // The config may name a data dir; a missing or broken config only loses that hint.
-    let from_config = crate::config::load::read(&config_path)
-        .ok()
-        .and_then(|c| c.data_dir);
-    let data_dir = paths::data_dir(global, from_config.as_deref());
-    Ok(find_running(&data_dir)?)
+/// The running daemon this invocation refers to, and the token to send it.
+struct Daemon {
+    info: RuntimeInfo,
+    token: Option<String>,
 }
 
-fn base_url(info: &RuntimeInfo) -> String {
-    format!("http://{}", info.listen)
+impl Daemon {
+    fn base_url(&self) -> String {
+        format!("http://{}", self.info.listen)
+    }
+}
+
+fn daemon(global: &GlobalArgs) -> anyhow::Result<Daemon> {
+    let data_dir = paths::resolved_data_dir(global);
+    Ok(Daemon {
+        info: find_running(&data_dir)?,
+        token: paths::token(global, &data_dir),
+    })
 }
 
 /// One tool call on a fresh session to the daemon's `/mcp`.
 async fn call(
-    base_url: &str,
+    daemon: &Daemon,
     tool: &str,
     args: serde_json::Map<String, Value>,
 ) -> anyhow::Result<Value> {
-    let session = client::connect(base_url).await?;
+    let session = client::connect(&daemon.base_url(), daemon.token.as_deref()).await?;
     let result = session.call_tool(tool, args).await;
     session.close().await;
     Ok(result?)
@@ -50,19 +55,19 @@ pub fn call_tool(global: &GlobalArgs, tool: &str, json_args: &str) -> anyhow::Re
     let Value::Object(args) = args else {
         bail!("--json_args must be a JSON object, got: {json_args}")
     };
-    let info = daemon(global)?;
-    let result = runtime()?.block_on(call(&base_url(&info), tool, args))?;
+    let daemon = daemon(global)?;
+    let result = runtime()?.block_on(call(&daemon, tool, args))?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let info = daemon(global)?;
+    let daemon = daemon(global)?;
     let args = serde_json::json!({"operation": "list"});
     let Value::Object(args) = args else {
         unreachable!()
     };
-    let result = runtime()?.block_on(call(&base_url(&info), "upstream_servers", args))?;
+    let result = runtime()?.block_on(call(&daemon, "upstream_servers", args))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&result)?);
         return Ok(ExitCode::SUCCESS);
@@ -73,8 +78,10 @@ pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode
 }
 
 pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let info = daemon(global)?;
-    let status = runtime()?.block_on(client::status(&base_url(&info)))?;
+    let daemon = daemon(global)?;
+    let status =
+        runtime()?.block_on(client::status(&daemon.base_url(), daemon.token.as_deref()))?;
+    let info = &daemon.info;
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -127,9 +134,10 @@ pub fn stdio(global: &GlobalArgs, endpoint: &str) -> anyhow::Result<ExitCode> {
     if !(endpoint == "/mcp" || endpoint.starts_with("/mcp/")) {
         anyhow::bail!("--endpoint {endpoint:?}: expected /mcp, /mcp/all or /mcp/server/<name>");
     }
-    let info = daemon(global)?;
-    let url = format!("{}{endpoint}", base_url(&info));
-    runtime()?.block_on(crate::downstream::bridge::run_stdio(&url))?;
+    let daemon = daemon(global)?;
+    let url = format!("{}{endpoint}", daemon.base_url());
+    let token = daemon.token.as_deref();
+    runtime()?.block_on(crate::downstream::bridge::run_stdio(&url, token))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,13 +1,15 @@
 //! The `mcpproxy` command line: argument definitions and dispatch, one file per command group.
 //!
 //! Commands that talk to a running daemon (`call`, `upstream`, `status`, `stdio`) find it
-//! through the same config and data dir as `serve` (see `paths`).
+//! through the same config and data dir as `serve` (see `paths`), and send `--token`, else
+//! the admin token the daemon keeps there.
 
 mod client_cmds;
 pub mod paths;
 mod policy_cmds;
 mod serve;
 mod status_text;
+mod token_cmds;
 
 use std::path::PathBuf;
 
@@ -38,6 +40,9 @@ pub struct GlobalArgs {
     /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
     #[arg(long, global = true, default_value = "info")]
     pub log_level: String,
+    /// The token client commands send [default: the data dir's admin-token].
+    #[arg(long, global = true, env = "MCPPROXY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +70,29 @@ pub enum Command {
     /// Check and author policy components.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List, create and revoke the tokens clients use (works whether the daemon runs or not).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List the tokens: name, scope, when made (never the tokens themselves).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a token and print it: the only time it is shown.
+    Create {
+        name: String,
+        /// `read`: tools, resources, prompts, status; `admin`: also adding, removing,
+        /// enabling, disabling and restarting servers.
+        #[arg(long, default_value = "read", value_parser = ["read", "admin"])]
+        scope: String,
+    },
+    /// Revoke a token: requests with it are refused from the next one on.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -201,6 +229,7 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Status { json } => client_cmds::status(&cli.global, json),
         Command::Stdio { endpoint } => client_cmds::stdio(&cli.global, &endpoint),
         Command::Policy(command) => policy_cmds::run(command),
+        Command::Token(command) => token_cmds::run(&cli.global, command),
     }
 }
 

@@ -22,6 +22,15 @@ pub fn data_dir(global: &GlobalArgs, from_config: Option<&Path>) -> PathBuf {
         .unwrap_or_else(crate::config::default_data_dir)
 }
 
+/// The data dir of this invocation: `--data-dir`, else the config's `data_dir` (a missing
+/// or broken config only loses that hint), else `~/.mcpproxy`.
+pub fn resolved_data_dir(global: &GlobalArgs) -> PathBuf {
+    let from_config = crate::config::load::read(&config_path(global))
+        .ok()
+        .and_then(|c| c.data_dir);
+    data_dir(global, from_config.as_deref())
+}
+
 /// `--log-dir`, else `~/.local/state/mcpproxy/logs`.
 pub fn log_dir(global: &GlobalArgs) -> PathBuf {
     global.log_dir.clone().unwrap_or_else(|| {
@@ -30,4 +39,15 @@ pub fn log_dir(global: &GlobalArgs) -> PathBuf {
             .unwrap_or_else(std::env::temp_dir)
             .join("mcpproxy/logs")
     })
+}
+
+/// The token client commands send: `--token` / `MCPPROXY_TOKEN`, else the data dir's
+/// admin token, if there is one (with `auth: none` none is needed).
+pub fn token(global: &GlobalArgs, data_dir: &Path) -> Option<String> {
+    if let Some(token) = &global.token {
+        return Some(token.trim().to_string());
+    }
+    let path = crate::auth::TokenStore::new(data_dir).admin_token_path();
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }

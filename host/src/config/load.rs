@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::model::{Config, PolicyConfig, Protocol, ServerConfig};
+use super::model::{AuthMode, Config, PolicyConfig, Protocol, ServerConfig};
 use crate::contract::{GivenLimits, Limits, OnFailure};
 use crate::duration::{parse_value as parse_duration, type_name};
 
@@ -150,6 +150,17 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         .duration(doc, "health_check_interval", Zero::Off, MAX_INTERVAL)?
         .unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
     let allowed_origins = parse_origins(&f, present(doc, "allowed_origins"))?;
+    let auth = parse_auth(&f, doc, "auth")?;
+    if auth == AuthMode::None && !listen.ip().is_loopback() {
+        return Err(f.err(
+            "auth",
+            format!(
+                "`none` is allowed only when `listen` is a loopback address (127.0.0.1 or ::1), \
+                 and {listen} is reachable from other machines: keep tokens on, or listen on loopback"
+            ),
+        ));
+    }
+    let metrics_auth = parse_auth(&f, doc, "metrics_auth")?;
     let policy = parse_policy(path, present(doc, "policy"))?;
     let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
 
@@ -191,10 +202,21 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         watch_debounce,
         health_check_interval,
         allowed_origins,
+        auth,
+        metrics_auth,
         policy,
         servers,
         generation,
     })
+}
+
+/// `auth` / `metrics_auth`: `token` (the default) or `none`.
+fn parse_auth(f: &Fields, doc: &Map<String, Value>, key: &str) -> Result<AuthMode, ConfigError> {
+    match f.opt_str(doc, key)?.as_deref() {
+        None | Some("token") => Ok(AuthMode::Token),
+        Some("none") => Ok(AuthMode::None),
+        Some(other) => Err(f.err(key, format!("{other:?}: expected \"token\" or \"none\""))),
+    }
 }
 
 /// `allowed_origins`: an array of origins, each normalised (see `normalise_origin`).

@@ -199,6 +199,18 @@ fn errors_name_file_server_and_field() {
             r#"mcp_config.json: field "mcpServers": expected an array"#,
         ),
         (
+            r#"{"auth": "off"}"#,
+            r#"mcp_config.json: field "auth": "off": expected "token" or "none""#,
+        ),
+        (
+            r#"{"auth": "none", "listen": "0.0.0.0:8080"}"#,
+            r#"mcp_config.json: field "auth": `none` is allowed only when `listen` is a loopback address"#,
+        ),
+        (
+            r#"{"metrics_auth": true}"#,
+            r#"mcp_config.json: field "metrics_auth""#,
+        ),
+        (
             r#"{"mcpServers": [{"name": "a", "command": "x"}, {"name": "b", "command": "x"},
                {"name": "c", "command": "x"}, {"name": "github", "url": "notaurl"}]}"#,
             r#"mcp_config.json: mcpServers[3] "github": field "url": not a valid URL"#,
@@ -344,7 +356,7 @@ mod properties {
             key in prop::sample::select(vec![
                 "listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
                 "watch_debounce_ms", "health_check_interval", "allowed_origins",
-                "tool_response_limit", "policy", "generation", "mcpServers", "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
+                "tool_response_limit", "auth", "metrics_auth", "policy", "generation", "mcpServers", "name", "command", "args", "env", "url", "headers", "enabled", "auto_disabled",
                 "protocol", "working_dir",
             ]),
             value in any_json(),
@@ -354,7 +366,7 @@ mod properties {
             let servers = doc["mcpServers"].as_array().map_or(0, Vec::len);
             let top = ["listen", "data_dir", "init_timeout", "call_tool_timeout", "tools_limit",
                 "watch_debounce_ms", "health_check_interval", "allowed_origins",
-                "tool_response_limit", "policy", "generation", "mcpServers"];
+                "tool_response_limit", "auth", "metrics_auth", "policy", "generation", "mcpServers"];
             if top.contains(&key) || servers == 0 {
                 doc.insert(key.to_string(), value);
             } else if let Some(entry) = doc["mcpServers"][server % servers].as_object_mut() {
@@ -379,4 +391,16 @@ mod properties {
             prop_assert_eq!(names, loaded);
         }
     }
+}
+
+#[test]
+fn auth_is_on_unless_turned_off_on_loopback() {
+    use crate::config::AuthMode;
+    let c = p("{}").unwrap();
+    assert_eq!((c.auth, c.metrics_auth), (AuthMode::Token, AuthMode::Token));
+    let c = p(r#"{"auth": "none", "listen": "[::1]:9000", "metrics_auth": "none"}"#).unwrap();
+    assert_eq!((c.auth, c.metrics_auth), (AuthMode::None, AuthMode::None));
+    // A scraper may be let in on any address; the MCP endpoints may not.
+    let c = p(r#"{"listen": "0.0.0.0:9000", "metrics_auth": "none"}"#).unwrap();
+    assert_eq!((c.auth, c.metrics_auth), (AuthMode::Token, AuthMode::None));
 }

@@ -24,7 +24,7 @@ pub mod watch;
 pub use diff::{connection_changed, diff};
 pub use edit::ConfigEdit;
 pub use error::ConfigError;
-pub use model::{Config, GlobalKey, PolicyConfig, Protocol, ServerConfig};
+pub use model::{AuthMode, Config, GlobalKey, PolicyConfig, Protocol, ServerConfig};
 pub use paths::{default_config_path, default_data_dir, ensure_default};
 pub use store::{
     Applied, ConfigStats, ConfigStore, ConfigUpdate, ReloadCause, StoreOptions, UpdateCause,

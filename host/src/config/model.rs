@@ -36,6 +36,12 @@ pub struct Config {
     /// Browser origins allowed on the MCP endpoints (`allowed_origins`, default none), as
     /// `scheme://host[:port]`: a request that sends any other `Origin` is refused.
     pub allowed_origins: Vec<String>,
+    /// Whether the MCP endpoints and `/status` need a bearer token (`auth`: `token`, the
+    /// default, or `none`, allowed only when `listen` is a loopback address).
+    pub auth: AuthMode,
+    /// The same for `/metrics` (`metrics_auth`, default `token`; `none` lets a scraper in
+    /// without a token, whatever the listen address).
+    pub metrics_auth: AuthMode,
     /// Which policy component decides failures and reloads (`policy`).
     pub policy: PolicyConfig,
     /// The upstream servers (`mcpServers`), in file order; names are unique.
@@ -67,6 +73,23 @@ impl Default for PolicyConfig {
             settings: serde_json::Value::Object(Default::default()),
             limits: Limits::DEFAULT,
             on_failure: Default::default(),
+        }
+    }
+}
+
+/// Whether a route needs a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    #[default]
+    Token,
+    None,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Token => "token",
+            AuthMode::None => "none",
         }
     }
 }
@@ -190,12 +213,14 @@ pub enum GlobalKey {
     WatchDebounceMs,
     HealthCheckInterval,
     AllowedOrigins,
+    Auth,
+    MetricsAuth,
     Policy,
 }
 
 impl GlobalKey {
     /// Every key, in the order a diff lists them.
-    pub const ALL: [GlobalKey; 10] = [
+    pub const ALL: [GlobalKey; 12] = [
         GlobalKey::Listen,
         GlobalKey::DataDir,
         GlobalKey::InitTimeout,
@@ -205,6 +230,8 @@ impl GlobalKey {
         GlobalKey::WatchDebounceMs,
         GlobalKey::HealthCheckInterval,
         GlobalKey::AllowedOrigins,
+        GlobalKey::Auth,
+        GlobalKey::MetricsAuth,
         GlobalKey::Policy,
     ];
 
@@ -220,6 +247,8 @@ impl GlobalKey {
             GlobalKey::WatchDebounceMs => "watch_debounce_ms",
             GlobalKey::HealthCheckInterval => "health_check_interval",
             GlobalKey::AllowedOrigins => "allowed_origins",
+            GlobalKey::Auth => "auth",
+            GlobalKey::MetricsAuth => "metrics_auth",
             GlobalKey::Policy => "policy",
         }
     }
@@ -246,6 +275,8 @@ impl GlobalKey {
             GlobalKey::WatchDebounceMs => a.watch_debounce != b.watch_debounce,
             GlobalKey::HealthCheckInterval => a.health_check_interval != b.health_check_interval,
             GlobalKey::AllowedOrigins => a.allowed_origins != b.allowed_origins,
+            GlobalKey::Auth => a.auth != b.auth,
+            GlobalKey::MetricsAuth => a.metrics_auth != b.metrics_auth,
             GlobalKey::Policy => a.policy != b.policy,
         }
     }

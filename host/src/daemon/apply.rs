@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::state::DaemonState;
-use crate::config::{Config, ConfigUpdate, GlobalKey, UpdateCause};
+use crate::config::{AuthMode, Config, ConfigUpdate, GlobalKey, UpdateCause};
 use crate::contract::{Change, ChangeTarget, Policy, Verdict};
 use crate::supervisor::plan::{PlanStep, initial_plan, plan};
 
@@ -151,6 +151,18 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                     .set_allowed_origins(new.allowed_origins.clone());
                 info!(allowed_origins = ?new.allowed_origins, "applied from the next request");
             }
+            GlobalKey::Auth | GlobalKey::MetricsAuth => {
+                state.downstream.set_auth(
+                    new.auth == AuthMode::None,
+                    new.metrics_auth == AuthMode::None,
+                );
+                info!(
+                    auth = new.auth.as_str(),
+                    metrics_auth = new.metrics_auth.as_str(),
+                    "applied from the next request"
+                );
+                warn_if_open(new);
+            }
             GlobalKey::WatchDebounceMs => {
                 state.store.set_debounce(new.watch_debounce);
                 info!(watch_debounce = ?new.watch_debounce, "applied from the next burst of file events");
@@ -162,6 +174,16 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                 )
             }
         }
+    }
+}
+
+/// Says so when the config lets requests in without a token.
+pub fn warn_if_open(config: &Config) {
+    if config.auth == AuthMode::None {
+        warn!(
+            "`auth: none`: every process on this machine may use mcpproxy without a token, \
+             and add servers that run commands as you"
+        );
     }
 }
 

@@ -25,7 +25,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::config::{ConfigStore, StoreOptions};
+use crate::auth::{TokenStore, Verifier};
+use crate::config::{AuthMode, ConfigStore, StoreOptions};
 use crate::policy::PolicyHost;
 use crate::supervisor::{Registry, RegistryOptions};
 use crate::upstream::{Dialer, DialerOptions};
@@ -65,6 +66,15 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         .or(first.data_dir)
         .unwrap_or_else(crate::config::default_data_dir);
     let mut lock = RuntimeLock::acquire(&data_dir)?;
+    let tokens = TokenStore::new(&data_dir);
+    if let Some(admin) = tokens.first_run()? {
+        // The path, never the token: logs are read by more people than the data dir.
+        info!(
+            "created the admin token in {} (mode 0600): clients send it as `Authorization: Bearer <token>`; \
+             the mcpproxy CLI reads it from there; `mcpproxy token` makes more",
+            admin.display()
+        );
+    }
 
     let store_opts = StoreOptions {
         data_dir: data_dir.clone(),
@@ -110,6 +120,13 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     });
 
     let listen = opts.listen.unwrap_or(config.listen);
+    if config.auth == AuthMode::None && !listen.ip().is_loopback() {
+        anyhow::bail!(
+            "{}: `auth: none` is allowed only on a loopback address, and mcpproxy would listen on {listen}: \
+             keep tokens on, or listen on 127.0.0.1",
+            opts.config_path.display()
+        );
+    }
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -124,6 +141,11 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     let downstream = crate::downstream::DownstreamOptions::new(config.tools_limit);
     downstream.set_allowed_origins(config.allowed_origins.clone());
     downstream.set_tool_response_limit(config.tool_response_limit);
+    downstream.set_auth(
+        config.auth == AuthMode::None,
+        config.metrics_auth == AuthMode::None,
+    );
+    apply::warn_if_open(&config);
     let state = Arc::new(DaemonState {
         config_path: opts.config_path.clone(),
         data_dir,
@@ -147,7 +169,9 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     tokio::spawn(apply::run(state.clone(), updates));
 
     let backend = Arc::new(backend::DaemonBackend::new(state.clone()));
-    let served = crate::downstream::serve(listener, backend, downstream, shutdown.clone()).await;
+    let verifier = Verifier::new(tokens);
+    let served =
+        crate::downstream::serve(listener, backend, downstream, verifier, shutdown.clone()).await;
     info!("stopping upstream servers");
     state.registry.shutdown().await;
     drop(lock);

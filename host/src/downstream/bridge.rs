@@ -18,21 +18,25 @@ use tokio::task::JoinSet;
 /// A message on its way to the client.
 type Delivery = BoxFuture<'static, Result<(), String>>;
 
-use super::client::{healthz_url, mcp_endpoint};
+use super::client::{healthz_url, mcp_endpoint, transport_config};
 
 /// How long the bridge waits for the daemon to answer its first check.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url`, until
-/// stdin closes. Logging must go elsewhere (stderr or a file) while this runs.
-pub async fn run_stdio(base_url: &str) -> anyhow::Result<()> {
+/// Serves MCP on this process's stdin/stdout, forwarding to the daemon at `base_url` with
+/// `token`, until stdin closes. Logging must go elsewhere (stderr or a file) while this runs.
+pub async fn run_stdio(base_url: &str, token: Option<&str>) -> anyhow::Result<()> {
     // Non-blocking pipes when the client launched us with pipes (the usual case).
-    run_bridge(base_url, rmcp::transport::stdio_pipes()).await
+    run_bridge(base_url, token, rmcp::transport::stdio_pipes()).await
 }
 
 /// Serves MCP on `transport` (stdio, or a pipe in tests), forwarding to the daemon at
-/// `base_url`, until either side closes.
-pub async fn run_bridge<T, E, A>(base_url: &str, transport: T) -> anyhow::Result<()>
+/// `base_url` with `token`, until either side closes.
+pub async fn run_bridge<T, E, A>(
+    base_url: &str,
+    token: Option<&str>,
+    transport: T,
+) -> anyhow::Result<()>
 where
     T: IntoTransport<RoleServer, E, A>,
     E: std::error::Error + Send + Sync + 'static,
@@ -40,13 +44,9 @@ where
     let url = mcp_endpoint(base_url);
     // The daemon is only dialled with the client's first message: check it is there now,
     // so that a client without a daemon hears so at once rather than at its handshake.
-    reach(base_url).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot reach the mcpproxy daemon at {url}: {e} (is `mcpproxy serve` running?)"
-        )
-    })?;
+    reach(base_url, token).await?;
     let mut client = transport.into_transport();
-    let mut daemon = StreamableHttpClientTransport::from_uri(url.clone());
+    let mut daemon = StreamableHttpClientTransport::from_config(transport_config(&url, token));
     // Sends to the daemon run as tasks, as rmcp's own service runs them: each waits for its
     // POST, and nothing else may wait meanwhile. Sends to the client are written one after
     // the other, in the order they came: a call's progress before its answer.
@@ -87,16 +87,27 @@ where
     outcome
 }
 
-/// The daemon answers at all.
-async fn reach(base_url: &str) -> Result<(), String> {
+/// The daemon answers at all, and takes the token.
+async fn reach(base_url: &str, token: Option<&str>) -> anyhow::Result<()> {
     let url = healthz_url(base_url);
     let get = reqwest::Client::new()
         .get(&url)
         .timeout(REACH_TIMEOUT)
         .send();
+    let unreachable = |e: String| {
+        let url = mcp_endpoint(base_url);
+        anyhow::anyhow!(
+            "cannot reach the mcpproxy daemon at {url}: {e} (is `mcpproxy serve` running?)"
+        )
+    };
     match get.await {
-        Ok(response) if response.status().is_success() => Ok(()),
-        Ok(response) => Err(format!("{url} answered {}", response.status())),
-        Err(error) => Err(error.to_string()),
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => return Err(unreachable(format!("{url} answered {}", response.status()))),
+        Err(error) => return Err(unreachable(error.to_string())),
+    }
+    // The token too: a refused one would otherwise surface only as a client left waiting.
+    match super::client::status(base_url, token).await {
+        Err(error @ super::client::ClientError::Unauthorized { .. }) => Err(error.into()),
+        _ => Ok(()),
     }
 }

@@ -1,11 +1,13 @@
 //! A small MCP client for the CLI (`mcpproxy call tool`, `upstream list`, `status`): talks to a
 //! running daemon over streamable HTTP (rmcp) and reads `/status` with reqwest.
 //!
-//! Every error names the daemon's address, and tool errors carry the tool's own message.
+//! Every error names the daemon's address, and tool errors carry the tool's own message. A
+//! token, when given, goes in `Authorization: Bearer`.
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use thiserror::Error;
@@ -16,6 +18,13 @@ pub enum ClientError {
     Connect { url: String, reason: String },
     #[error("request to the mcpproxy daemon at {url} failed: {reason}")]
     Request { url: String, reason: String },
+    #[error(
+        "the mcpproxy daemon at {url} refused the request (401): {}", match given {
+            true => "the token was not accepted (revoked? `mcpproxy token list` shows the tokens)",
+            false => "it needs a token: pass --token or set MCPPROXY_TOKEN (the admin token is in the data dir's admin-token)",
+        }
+    )]
+    Unauthorized { url: String, given: bool },
     /// The tool ran and reported an error (`isError: true`).
     #[error("tool {name} failed: {message}")]
     Tool { name: String, message: String },
@@ -28,16 +37,31 @@ pub struct Client {
 }
 
 /// Connects to the daemon at `base_url` (`http://127.0.0.1:8080`, or a listen address such as
-/// `127.0.0.1:8080`); the MCP endpoint is `/mcp` unless the URL already names one.
-pub async fn connect(base_url: &str) -> Result<Client, ClientError> {
+/// `127.0.0.1:8080`) with `token`; the MCP endpoint is `/mcp` unless the URL already names one.
+pub async fn connect(base_url: &str, token: Option<&str>) -> Result<Client, ClientError> {
     let url = mcp_endpoint(base_url);
-    let transport = StreamableHttpClientTransport::from_uri(url.clone());
+    let transport = StreamableHttpClientTransport::from_config(transport_config(&url, token));
     match ().serve(transport).await {
         Ok(service) => Ok(Client { url, service }),
-        Err(error) => Err(ClientError::Connect {
-            url,
-            reason: error.to_string(),
-        }),
+        Err(error) => {
+            let reason = error.to_string();
+            // rmcp reports a 401 as "auth required" or with its status.
+            let lower = reason.to_ascii_lowercase();
+            if lower.contains("401") || lower.contains("auth") {
+                let given = token.is_some();
+                return Err(ClientError::Unauthorized { url, given });
+            }
+            Err(ClientError::Connect { url, reason })
+        }
+    }
+}
+
+/// rmcp's client config for `url`, with `token` as the bearer token.
+pub fn transport_config(url: &str, token: Option<&str>) -> StreamableHttpClientTransportConfig {
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    match token {
+        Some(token) => config.auth_header(token),
+        None => config,
     }
 }
 
@@ -84,15 +108,23 @@ impl Client {
     }
 }
 
-/// `GET /status` of the daemon at `base_url`.
-pub async fn status(base_url: &str) -> Result<Value, ClientError> {
+/// `GET /status` of the daemon at `base_url`, with `token`.
+pub async fn status(base_url: &str, token: Option<&str>) -> Result<Value, ClientError> {
     let url = format!("{}/status", http_base(base_url));
     let connect_error = |error: reqwest::Error| ClientError::Connect {
         url: url.clone(),
         reason: error.to_string(),
     };
-    let response = reqwest::get(&url).await.map_err(connect_error)?;
+    let mut request = reqwest::Client::new().get(&url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.map_err(connect_error)?;
     let code = response.status();
+    if code == reqwest::StatusCode::UNAUTHORIZED {
+        let given = token.is_some();
+        return Err(ClientError::Unauthorized { url, given });
+    }
     if !code.is_success() {
         return Err(ClientError::Request {
             url,

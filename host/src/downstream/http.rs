@@ -1,7 +1,8 @@
 //! The HTTP face of the daemon: the axum router with the MCP endpoints (`/mcp`, `/mcp/all`,
 //! `/mcp/server/<name>`: rmcp's streamable HTTP server behind a JSON-RPC body check, with
 //! capped sessions) and the health endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`),
-//! served by `listener` until the shutdown token fires.
+//! served by `listener` until the shutdown token fires. Every request passes `guard` (Host,
+//! Origin), then `auth` (the bearer token), before any route.
 
 use std::collections::HashMap;
 use std::io;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::DownstreamOptions;
+use super::auth::{self, Gate};
 use super::backend::Backend;
 use super::catalog::Scope;
 use super::guard::{self, Guard};
@@ -27,6 +29,7 @@ use super::handler::{Endpoint, ProxyHandler};
 use super::jsonrpc_check;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
+use crate::auth::Verifier;
 
 type McpService = StreamableHttpService<ProxyHandler, CappedSessions>;
 
@@ -98,17 +101,22 @@ async fn delete_answers_no_content(request: Request, next: Next) -> Response {
 }
 
 /// Serves `/mcp`, `/mcp/all`, `/healthz`, `/readyz` and `/status` on `listener` until
-/// `shutdown` fires; then open sessions and streams are closed and the call returns.
+/// `shutdown` fires; then open sessions and streams are closed and the call returns. Tokens
+/// are checked with `verifier`.
 pub async fn serve(
     listener: TcpListener,
     backend: Arc<dyn Backend>,
     opts: DownstreamOptions,
+    verifier: Verifier,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
     let guard = Arc::new(Guard::new(local, opts.clone()));
+    let gate = Arc::new(Gate::new(verifier, local.ip().is_loopback(), opts.clone()));
     let shared = Shared::new(backend, opts, shutdown.clone());
+    // The last layer runs first: Host and Origin, then the token.
     let app = router(shared, mcp_config(&shutdown))
+        .layer(middleware::from_fn_with_state(gate, auth::check))
         .layer(middleware::from_fn_with_state(guard, guard::check));
     tracing::info!(address = %local, "serving MCP at /mcp, /mcp/all and /mcp/server/<name>");
     super::listener::serve(listener, app, shutdown).await

@@ -13,7 +13,7 @@ use rmcp::{ErrorData as McpError, RoleServer};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::backend::ServersRequest;
+use super::backend::{ServersOperation, ServersRequest};
 use super::call_result::{call_failed, error_text, json_result, within_limit};
 use super::catalog::Scope;
 use super::forward::{self, error_for};
@@ -23,6 +23,7 @@ use super::tools::{
     CALL_TOOL, CallToolArgs, GET_PROMPT, GetPromptArgs, LIST_PROMPTS, LIST_RESOURCES, ListArgs,
     READ_RESOURCE, RETRIEVE_TOOLS, ReadResourceArgs, RetrieveToolsArgs, UPSTREAM_SERVERS,
 };
+use crate::auth::Caller;
 use crate::upstream::CallError;
 
 /// Runs the `/mcp` tool `request` names.
@@ -45,7 +46,7 @@ pub async fn call(
     match name {
         RETRIEVE_TOOLS => Ok(retrieve_tools(shared, args!())),
         CALL_TOOL => call_tool(shared, session, args!(), context).await,
-        UPSTREAM_SERVERS => Ok(upstream_servers(shared, args!()).await),
+        UPSTREAM_SERVERS => Ok(upstream_servers(shared, args!(), &caller(context)).await),
         LIST_RESOURCES => Ok(list_resources(shared, args!())),
         READ_RESOURCE => read_resource(shared, session, args!(), context).await,
         LIST_PROMPTS => Ok(list_prompts(shared, args!())),
@@ -113,8 +114,29 @@ pub fn tool_answer(
     Ok(within_limit(server, tool, result, limit))
 }
 
-async fn upstream_servers(shared: &Shared, request: ServersRequest) -> CallToolResult {
+/// Who made the request, as the token check found; a request that came some other way
+/// (none does) may only read.
+fn caller(context: &RequestContext<RoleServer>) -> Caller {
+    let parts = context.extensions.get::<http::request::Parts>();
+    let caller = parts.and_then(|p| p.extensions.get::<Caller>());
+    caller.cloned().unwrap_or_else(Caller::anonymous)
+}
+
+/// `upstream_servers`: `list` for every token; a change (it may run a command) only for an
+/// `admin` one.
+async fn upstream_servers(
+    shared: &Shared,
+    request: ServersRequest,
+    caller: &Caller,
+) -> CallToolResult {
     let operation = request.operation;
+    if operation != ServersOperation::List && !caller.may_change_servers() {
+        return error_text(format!(
+            "upstream_servers {operation:?}: not allowed for {}: changing servers needs a token \
+             with scope admin (`mcpproxy token create NAME --scope admin`)",
+            caller.describe()
+        ));
+    }
     match shared.backend.upstream_servers(request).await {
         Ok(value) => json_result(value),
         Err(message) => error_text(format!("upstream_servers {operation:?}: {message}")),

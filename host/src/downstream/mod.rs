@@ -5,9 +5,10 @@
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+mod auth;
 pub mod backend;
 pub mod bridge;
 mod call_result;
@@ -33,13 +34,17 @@ pub use http::serve;
 
 /// Options of the downstream server. Clones share the values, so the daemon can change
 /// them while serving (a config edit of `tools_limit` applies to the next search, one of
-/// `allowed_origins` to the next request).
+/// `allowed_origins` or `auth` to the next request).
 #[derive(Debug, Clone)]
 pub struct DownstreamOptions {
     tools_limit: Arc<AtomicUsize>,
     tool_response_limit: Arc<AtomicUsize>,
     /// A std lock: read once per request, replaced whole by a config edit.
     allowed_origins: Arc<RwLock<Arc<Vec<String>>>>,
+    /// `auth: none`: honoured only on a loopback listener (see `auth`).
+    auth_off: Arc<AtomicBool>,
+    /// `metrics_auth: none`.
+    metrics_open: Arc<AtomicBool>,
 }
 
 impl DownstreamOptions {
@@ -48,7 +53,25 @@ impl DownstreamOptions {
             tools_limit: Arc::new(AtomicUsize::new(tools_limit)),
             tool_response_limit: Arc::new(AtomicUsize::new(0)),
             allowed_origins: Arc::default(),
+            auth_off: Arc::default(),
+            metrics_open: Arc::default(),
         }
+    }
+
+    /// Whether the config turned tokens off (`auth: none`).
+    pub fn auth_off(&self) -> bool {
+        self.auth_off.load(Ordering::Relaxed)
+    }
+
+    /// Whether `/metrics` is open without a token (`metrics_auth: none`).
+    pub fn metrics_open(&self) -> bool {
+        self.metrics_open.load(Ordering::Relaxed)
+    }
+
+    /// `auth_off`: `auth: none`; `metrics_open`: `metrics_auth: none`.
+    pub fn set_auth(&self, auth_off: bool, metrics_open: bool) {
+        self.auth_off.store(auth_off, Ordering::Relaxed);
+        self.metrics_open.store(metrics_open, Ordering::Relaxed);
     }
 
     /// Bytes of a tool result's content passed on (0: all).

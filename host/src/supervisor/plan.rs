@@ -122,6 +122,8 @@ mod tests {
             watch_debounce: Duration::from_millis(300),
             health_check_interval: Duration::from_secs(30),
             allowed_origins: Vec::new(),
+            auth: Default::default(),
+            metrics_auth: Default::default(),
             policy: PolicyConfig::default(),
             servers,
             generation: 0,

@@ -751,6 +751,8 @@ fn test_config() -> crate::config::Config {
         watch_debounce: Duration::from_millis(300),
         health_check_interval: HEALTH,
         allowed_origins: Vec::new(),
+        auth: Default::default(),
+        metrics_auth: Default::default(),
         policy: crate::config::PolicyConfig::default(),
         servers: vec![],
         generation: 0,

@@ -401,7 +401,7 @@ fn a_policy_trapping_in_the_daemon_falls_back_is_quarantined_and_serving_goes_on
             .is_some_and(|e| e.contains("trapping.wasm") && e.contains("trap")),
         "{status}"
     );
-    let metrics = http_get(&format!("{}/metrics", daemon.base_url)).unwrap();
+    let metrics = daemon.get("/metrics").unwrap();
     for outcome in ["trap", "quarantined"] {
         let line = format!(
             r#"mcpproxy_policy_decisions_total{{hook="should-disable",outcome="{outcome}"}}"#

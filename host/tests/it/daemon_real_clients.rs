@@ -37,10 +37,16 @@ fn inspector(daemon: &Daemon, args: &[&str]) -> Value {
 }
 
 fn python(args: &[&str]) -> Value {
+    python_with(&[], args)
+}
+
+/// The Python SDK client (`tests/clients/py_client.py`) with `envs`: its JSON line.
+pub fn python_with(envs: &[(&str, &str)], args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py_client.py");
     let out = Command::new(tools_dir().join("venv/bin/python"))
         .arg(script)
         .args(args)
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

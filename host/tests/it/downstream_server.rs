@@ -538,7 +538,7 @@ async fn shutdown_ends_serve_with_open_sessions() {
 #[tokio::test]
 async fn cli_client_calls_tools_and_reads_status() {
     let (_backend, running) = server().await;
-    let cli = client::connect(&running.base)
+    let cli = client::connect(&running.base, None)
         .await
         .expect("client connects");
     assert_eq!(cli.url(), running.url("/mcp"));
@@ -570,7 +570,7 @@ async fn cli_client_calls_tools_and_reads_status() {
     }
     cli.close().await;
 
-    let status = client::status(&running.base).await.expect("status");
+    let status = client::status(&running.base, None).await.expect("status");
     assert_eq!(status["upstream"]["summary"]["total"], 4);
     running.stop().await;
 }
@@ -581,7 +581,7 @@ async fn cli_client_names_the_daemon_it_cannot_reach() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let base = format!("http://{addr}");
-    match client::connect(&base).await {
+    match client::connect(&base, None).await {
         Err(error @ ClientError::Connect { .. }) => {
             assert!(
                 error.to_string().contains(&format!("{base}/mcp")),
@@ -591,7 +591,7 @@ async fn cli_client_names_the_daemon_it_cannot_reach() {
         Err(other) => panic!("expected a connect error, got {other}"),
         Ok(_) => panic!("connected to a closed port"),
     }
-    let error = client::status(&base).await.expect_err("closed port");
+    let error = client::status(&base, None).await.expect_err("closed port");
     assert!(
         error.to_string().contains(&format!("{base}/status")),
         "{error}"

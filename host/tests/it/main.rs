@@ -13,6 +13,7 @@ mod policy_examples_support;
 mod upstream_support;
 
 // The areas.
+mod auth;
 mod bundle_cli;
 mod bundle_minisign_cli;
 mod bundle_store;

@@ -52,7 +52,7 @@ fn a_secret_reaches_its_server_and_is_never_shown() {
     let error = remote["last_error"].as_str().unwrap();
     assert!(error.contains("${env:MCPPROXY_TEST_SECRET}"), "{error}");
     // Everything the daemon shows or writes.
-    let metrics = http_get(&format!("{}/metrics", daemon.base_url)).unwrap();
+    let metrics = daemon.get("/metrics").unwrap();
     let shown: Vec<(&str, String)> = vec![
         ("status", daemon.status().to_string()),
         ("upstream list", daemon.cli(&["upstream", "list", "--json"])),

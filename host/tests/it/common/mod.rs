@@ -69,13 +69,18 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Write `config` (a JSON object; `listen` defaults to an ephemeral port) and start
+    /// Write `config` (a JSON object; `listen` defaults to an ephemeral port, `auth` to
+    /// `none`: these tests speak MCP with clients of every kind, and the tokens have tests of
+    /// their own, as have daemons started on a file, which keep tokens on) and start
     /// `mcpproxy serve` on it; returns once the daemon publishes its address.
     pub fn start(mut config: Value, extra_args: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("mcp_config.json");
         if config.get("listen").is_none() {
             config["listen"] = json!("127.0.0.1:0");
+        }
+        if config.get("auth").is_none() {
+            config["auth"] = json!("none");
         }
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         Self::start_on(dir, config_path, extra_args)
@@ -105,13 +110,41 @@ impl Daemon {
     ) -> Daemon {
         let data_dir = dir.path().join("data");
         let log_dir = dir.path().join("logs");
+        let mut daemon = Daemon {
+            dir,
+            config,
+            data_dir,
+            log_dir,
+            base_url: String::new(),
+            child: None,
+        };
+        daemon.launch(extra_args, envs, tweak);
+        daemon
+    }
+
+    /// Stops the daemon and starts it again on the same config, data dir and logs.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch(&[], &[], |_| {});
+    }
+
+    /// Spawns `mcpproxy serve` and waits until it publishes its address.
+    fn launch(
+        &mut self,
+        extra_args: &[&str],
+        envs: &[(&str, &std::ffi::OsStr)],
+        tweak: impl FnOnce(&mut Command),
+    ) {
+        let lock = self.data_dir.join("mcpproxy.lock");
+        // A restart must not read the address the previous run published.
+        let _ = std::fs::remove_file(&lock);
         let mut command = Command::new(MCPPROXY);
         tweak(&mut command);
         command
             .arg("serve")
-            .args(["--config".as_ref(), config.as_os_str()])
-            .args(["--data-dir".as_ref(), data_dir.as_os_str()])
-            .args(["--log-dir".as_ref(), log_dir.as_os_str()]);
+            .args(["--config".as_ref(), self.config.as_os_str()])
+            .args(["--data-dir".as_ref(), self.data_dir.as_os_str()])
+            .args(["--log-dir".as_ref(), self.log_dir.as_os_str()]);
         // Debug lines from mcpproxy unless the caller picks its own level.
         if !extra_args.contains(&"--log-level") {
             command.args(["--log-level", "info,mcpproxy=debug"]);
@@ -124,30 +157,22 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn mcpproxy serve");
-        let mut daemon = Daemon {
-            dir,
-            config,
-            data_dir,
-            log_dir,
-            base_url: String::new(),
-            child: Some(child),
-        };
-        let lock = daemon.data_dir.join("mcpproxy.lock");
-        daemon.base_url = wait_for(
+        self.child = Some(child);
+        let base_url = wait_for(
             Duration::from_secs(60),
             "the daemon to publish its address",
             || {
-                if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
+                if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                     panic!(
                         "mcpproxy serve exited early with {status}; log:\n{}",
-                        daemon.main_log()
+                        self.main_log()
                     );
                 }
                 let info: Value = serde_json::from_slice(&std::fs::read(&lock).ok()?).ok()?;
                 Some(format!("http://{}", info["listen"].as_str()?))
             },
         );
-        daemon
+        self.base_url = base_url;
     }
 
     pub fn pid(&self) -> u32 {
@@ -158,10 +183,22 @@ impl Daemon {
         std::fs::read_to_string(self.log_dir.join("main.log")).unwrap_or_default()
     }
 
+    /// The admin token the daemon made in its data dir, if it did.
+    pub fn token(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.data_dir.join("admin-token")).ok()?;
+        Some(text.trim().to_string())
+    }
+
+    /// `GET path` with the admin token, if there is one.
+    pub fn get(&self, path: &str) -> Result<String, String> {
+        http_get_with(&format!("{}{path}", self.base_url), self.token().as_deref())
+    }
+
     /// `GET /status`.
     pub fn status(&self) -> Value {
-        let url = format!("{}/status", self.base_url);
-        let body = http_get(&url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let body = self
+            .get("/status")
+            .unwrap_or_else(|e| panic!("GET /status: {e}"));
         serde_json::from_str(&body).unwrap()
     }
 
@@ -279,12 +316,21 @@ impl Drop for Daemon {
 
 /// A blocking GET on a fresh current-thread runtime (tests are synchronous).
 pub fn http_get(url: &str) -> Result<String, String> {
+    http_get_with(url, None)
+}
+
+/// `http_get` with `token` as the bearer token.
+pub fn http_get_with(url: &str, token: Option<&str>) -> Result<String, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let resp = request.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| e.to_string())?;
         if status.is_success() {
@@ -526,4 +572,42 @@ pub fn everything_daemon() -> Daemon {
     let daemon = Daemon::start(config, &[]);
     daemon.wait_state("everything", "Ready", Duration::from_secs(60));
     daemon
+}
+
+/// One HTTP/1.1 request with exactly `headers` (a `Host` among them, or none) on a fresh
+/// connection: the status, the headers (lower case) and the body.
+pub fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<String>, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut text = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        text.push_str(
+            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n",
+        );
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    (status, headers, body.to_string())
 }

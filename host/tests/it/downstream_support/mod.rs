@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use mcpproxy::auth::{TokenStore, Verifier};
 use mcpproxy::downstream::{
     self, Backend, DownstreamOptions, ServersOperation, ServersRequest, ToolEntry,
 };
@@ -331,10 +332,15 @@ pub async fn start(backend: Arc<FakeBackend>, tools_limit: usize) -> Running {
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     let shutdown = CancellationToken::new();
+    // These tests are about MCP, not tokens (the daemon's auth tests are): `auth: none`.
+    let options = DownstreamOptions::new(tools_limit);
+    options.set_auth(true, false);
+    let no_tokens = Verifier::new(TokenStore::new(std::path::Path::new("/nonexistent")));
     let task = tokio::spawn(downstream::serve(
         listener,
         backend,
-        DownstreamOptions::new(tools_limit),
+        options,
+        no_tokens,
         shutdown.clone(),
     ));
     Running {
