@@ -28,6 +28,7 @@ fn config(servers: Vec<ServerConfig>) -> mcpproxy::config::Config {
         init_timeout: Duration::from_secs(2),
         call_tool_timeout: Duration::from_secs(60),
         tools_limit: 15,
+        quarantine_new_servers: true,
         tool_response_limit: 1 << 20,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: Duration::from_secs(30),

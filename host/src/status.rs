@@ -64,6 +64,9 @@ pub struct ServerStatus {
     /// The child's pid, for a running stdio server.
     pub pid: Option<u32>,
     pub tool_count: usize,
+    /// Connected and inspected, nothing shown until approved (`quarantined`).
+    #[serde(default)]
+    pub quarantined: bool,
     /// Resources and prompts while Ready.
     #[serde(default)]
     pub resource_count: usize,

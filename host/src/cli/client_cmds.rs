@@ -77,6 +77,17 @@ pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn upstream_approve(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
+    let daemon = daemon(global)?;
+    let args = serde_json::json!({"operation": "approve", "name": name});
+    let Value::Object(args) = args else {
+        unreachable!()
+    };
+    runtime()?.block_on(call(&daemon, "upstream_servers", args))?;
+    println!("approved {name}: its tools, resources and prompts are shown from now on");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
     let daemon = daemon(global)?;
     let status =
@@ -148,9 +159,14 @@ fn table(list: &ServerList) -> String {
         "NAME", "PROTOCOL", "STATE", "TOOLS", "ATTEMPTS", "PID", "LAST ERROR / REASON"
     );
     for s in &list.servers {
-        let note = s
-            .auto_disable_reason
-            .clone()
+        let quarantined = s.quarantined.then(|| {
+            format!(
+                "quarantined: nothing shown until `mcpproxy upstream approve {}`",
+                s.name
+            )
+        });
+        let note = quarantined
+            .or_else(|| s.auto_disable_reason.clone())
             .or_else(|| s.last_error.clone())
             .unwrap_or_default();
         let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());

@@ -52,7 +52,7 @@ pub enum Command {
     /// Call a tool of the running daemon and print its JSON result.
     #[command(subcommand)]
     Call(CallCommand),
-    /// Inspect upstream servers of the running daemon.
+    /// Inspect and approve upstream servers of the running daemon.
     #[command(subcommand)]
     Upstream(UpstreamCommand),
     /// Show the running daemon's status.
@@ -126,6 +126,8 @@ pub enum UpstreamCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Trust a quarantined server: its tools, resources and prompts are shown from now on.
+    Approve { name: String },
 }
 
 /// The per-call limits a policy is tried under; a JS or Python policy needs more than the
@@ -225,6 +227,9 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
         }) => client_cmds::call_tool(&cli.global, &tool_name, &json_args),
         Command::Upstream(UpstreamCommand::List { json }) => {
             client_cmds::upstream_list(&cli.global, json)
+        }
+        Command::Upstream(UpstreamCommand::Approve { name }) => {
+            client_cmds::upstream_approve(&cli.global, &name)
         }
         Command::Status { json } => client_cmds::status(&cli.global, json),
         Command::Stdio { endpoint } => client_cmds::stdio(&cli.global, &endpoint),

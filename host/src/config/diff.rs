@@ -79,6 +79,7 @@ pub fn changed_server_fields(a: &ServerConfig, b: &ServerConfig) -> Vec<String> 
         "init_timeout" => a.init_timeout != b.init_timeout,
         "enabled_tools" => a.enabled_tools != b.enabled_tools,
         "disabled_tools" => a.disabled_tools != b.disabled_tools,
+        "quarantined" => a.quarantined != b.quarantined,
         _ => false,
     };
     // Every known key but the name (a renamed server is a removal plus an addition).

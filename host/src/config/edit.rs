@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::load::{SERVERS_KEY, parse_server};
+use super::load::{QUARANTINE_NEW_SERVERS_KEY, SERVERS_KEY, parse_server};
 use super::model::ServerConfig;
 
 /// One change the daemon wants in the file.
@@ -29,6 +29,10 @@ pub enum ConfigEdit {
     RemoveServer {
         server: String,
     },
+    /// The user trusts a quarantined server (`ServerConfig::approve`).
+    Approve {
+        server: String,
+    },
 }
 
 impl ConfigEdit {
@@ -46,7 +50,8 @@ impl ConfigEdit {
         match self {
             ConfigEdit::SetAutoDisabled { server, .. }
             | ConfigEdit::SetEnabled { server, .. }
-            | ConfigEdit::RemoveServer { server } => Some(server),
+            | ConfigEdit::RemoveServer { server }
+            | ConfigEdit::Approve { server } => Some(server),
             ConfigEdit::AddServer { entry } => entry.get("name").and_then(Value::as_str),
         }
     }
@@ -60,6 +65,7 @@ impl ConfigEdit {
             ConfigEdit::SetEnabled { enabled: false, .. } => format!("disable {name}"),
             ConfigEdit::AddServer { .. } => format!("add {name}"),
             ConfigEdit::RemoveServer { .. } => format!("remove {name}"),
+            ConfigEdit::Approve { .. } => format!("approve {name}"),
         }
     }
 }
@@ -86,8 +92,14 @@ pub fn apply(
             })?;
         }
         ConfigEdit::AddServer { entry } => {
+            // A client's server is not trusted until a user approves it, unless the config
+            // says otherwise; whatever the entry itself claims.
+            let mut entry = entry.clone();
+            if quarantines_new_servers(doc) {
+                entry.insert("quarantined".into(), Value::Bool(true));
+            }
             let servers = servers_mut(doc, path)?;
-            let candidate = Value::Object(entry.clone());
+            let candidate = Value::Object(entry);
             let parsed = parse_server(path, servers.len(), &candidate)?;
             if let Some(i) = position(servers, &parsed.name) {
                 return Err(ConfigError::Invalid {
@@ -108,8 +120,33 @@ pub fn apply(
             let i = position(servers, server).ok_or_else(|| unknown(server))?;
             servers.remove(i);
         }
+        ConfigEdit::Approve { server } => {
+            let servers = servers_mut(doc, path)?;
+            let i = position(servers, server).ok_or_else(|| unknown(server))?;
+            let mut parsed = parse_server(path, i, &servers[i])?;
+            if !parsed.quarantined {
+                return Err(ConfigError::Invalid {
+                    file: path.to_path_buf(),
+                    server: Some(format!("{SERVERS_KEY}[{i}] {server:?}")),
+                    field: "quarantined".into(),
+                    message: "the server is not quarantined: nothing to approve".into(),
+                });
+            }
+            parsed.approve();
+            if let Some(entry) = servers[i].as_object_mut() {
+                entry.insert("quarantined".into(), Value::Bool(parsed.quarantined));
+            }
+        }
     }
     Ok(())
+}
+
+/// The document's `quarantine_new_servers` (default true; a wrong type is the loader's to
+/// report, and quarantines).
+fn quarantines_new_servers(doc: &Map<String, Value>) -> bool {
+    doc.get(QUARANTINE_NEW_SERVERS_KEY)
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
 }
 
 /// Applies one of the model's rules (`ServerConfig::enable` and the like) to server `name`'s
@@ -316,7 +353,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
-            r#"{"listen":"127.0.0.1:1","mcpServers":[{"name":"n","url":"http://127.0.0.1:2/mcp","x-extra":1}]}"#
+            r#"{"listen":"127.0.0.1:1","mcpServers":[{"name":"n","url":"http://127.0.0.1:2/mcp","x-extra":1,"quarantined":true}]}"#,
+            "a client's server starts quarantined"
         );
     }
 }

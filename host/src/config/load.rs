@@ -71,11 +71,15 @@ pub(crate) const SERVER_KEYS: &[&str] = &[
     "init_timeout",
     "enabled_tools",
     "disabled_tools",
+    "quarantined",
 ];
 
-/// Server keys that only change which tools clients see, never the connection
-/// (mcpproxy-go's tool filters).
-pub(crate) const VIEW_KEYS: [&str; 2] = ["enabled_tools", "disabled_tools"];
+/// Server keys that only change what clients see, never the connection (mcpproxy-go's tool
+/// filters and quarantine).
+pub(crate) const VIEW_KEYS: [&str; 3] = ["enabled_tools", "disabled_tools", "quarantined"];
+
+/// The top-level key that decides whether servers added by a client start quarantined.
+pub const QUARANTINE_NEW_SERVERS_KEY: &str = "quarantine_new_servers";
 
 /// Parses and validates a config file's text. `path` names the file in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -161,6 +165,7 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         ));
     }
     let metrics_auth = parse_auth(&f, doc, "metrics_auth")?;
+    let quarantine_new_servers = f.opt_bool(doc, QUARANTINE_NEW_SERVERS_KEY)?.unwrap_or(true);
     let policy = parse_policy(path, present(doc, "policy"))?;
     let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
 
@@ -198,6 +203,7 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         init_timeout,
         call_tool_timeout,
         tools_limit,
+        quarantine_new_servers,
         tool_response_limit,
         watch_debounce,
         health_check_interval,
@@ -356,6 +362,7 @@ pub fn parse_server(path: &Path, index: usize, entry: &Value) -> Result<ServerCo
             None => None,
         },
         disabled_tools: f.string_list(obj, "disabled_tools")?,
+        quarantined: f.opt_bool(obj, "quarantined")?.unwrap_or(false),
         secrets,
         extra,
     })

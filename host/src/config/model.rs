@@ -23,6 +23,9 @@ pub struct Config {
     pub init_timeout: Duration,
     /// Deadline for one forwarded tool call (`call_tool_timeout`, default 2 min).
     pub call_tool_timeout: Duration,
+    /// Whether a server added by a client (`upstream_servers add`) starts quarantined
+    /// (`quarantine_new_servers`, default true).
+    pub quarantine_new_servers: bool,
     /// Most tools `retrieve_tools` returns (`tools_limit`, default 15).
     pub tools_limit: usize,
     /// Bytes of a tool result's content passed on; the rest is cut, with a marker
@@ -128,6 +131,9 @@ pub struct ServerConfig {
     pub enabled_tools: Option<Vec<String>>,
     /// These tools are never shown (`disabled_tools`).
     pub disabled_tools: Vec<String>,
+    /// Connected and inspected, but nothing of it shown or callable until a user approves it
+    /// (`quarantined`, as in mcpproxy-go).
+    pub quarantined: bool,
     /// What `${env:NAME}` references in `env`, `headers`, `args` and `url` stood for: never
     /// shown, see `redact`.
     pub secrets: Vec<Secret>,
@@ -147,6 +153,12 @@ impl ServerConfig {
         self.enabled = true;
         self.auto_disabled = false;
         self.auto_disable_reason = None;
+    }
+
+    /// A user trusts the server: its tools, resources and prompts are shown. The only place
+    /// that clears a quarantine.
+    pub fn approve(&mut self) {
+        self.quarantined = false;
     }
 
     /// Whether clients see (and may call) the tool `name`: listed in `enabled_tools` when
@@ -213,6 +225,7 @@ pub enum GlobalKey {
     WatchDebounceMs,
     HealthCheckInterval,
     AllowedOrigins,
+    QuarantineNewServers,
     Auth,
     MetricsAuth,
     Policy,
@@ -220,7 +233,7 @@ pub enum GlobalKey {
 
 impl GlobalKey {
     /// Every key, in the order a diff lists them.
-    pub const ALL: [GlobalKey; 12] = [
+    pub const ALL: [GlobalKey; 13] = [
         GlobalKey::Listen,
         GlobalKey::DataDir,
         GlobalKey::InitTimeout,
@@ -230,6 +243,7 @@ impl GlobalKey {
         GlobalKey::WatchDebounceMs,
         GlobalKey::HealthCheckInterval,
         GlobalKey::AllowedOrigins,
+        GlobalKey::QuarantineNewServers,
         GlobalKey::Auth,
         GlobalKey::MetricsAuth,
         GlobalKey::Policy,
@@ -247,6 +261,7 @@ impl GlobalKey {
             GlobalKey::WatchDebounceMs => "watch_debounce_ms",
             GlobalKey::HealthCheckInterval => "health_check_interval",
             GlobalKey::AllowedOrigins => "allowed_origins",
+            GlobalKey::QuarantineNewServers => "quarantine_new_servers",
             GlobalKey::Auth => "auth",
             GlobalKey::MetricsAuth => "metrics_auth",
             GlobalKey::Policy => "policy",
@@ -275,6 +290,7 @@ impl GlobalKey {
             GlobalKey::WatchDebounceMs => a.watch_debounce != b.watch_debounce,
             GlobalKey::HealthCheckInterval => a.health_check_interval != b.health_check_interval,
             GlobalKey::AllowedOrigins => a.allowed_origins != b.allowed_origins,
+            GlobalKey::QuarantineNewServers => a.quarantine_new_servers != b.quarantine_new_servers,
             GlobalKey::Auth => a.auth != b.auth,
             GlobalKey::MetricsAuth => a.metrics_auth != b.metrics_auth,
             GlobalKey::Policy => a.policy != b.policy,

@@ -129,6 +129,13 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                     .update_settings(|s| s.health_check_interval = new.health_check_interval);
                 info!(health_check_interval = ?new.health_check_interval, "applied to Ready servers");
             }
+            GlobalKey::QuarantineNewServers => {
+                // Read from the file by each `upstream_servers add`.
+                info!(
+                    quarantine_new_servers = new.quarantine_new_servers,
+                    "applied from the next server a client adds"
+                );
+            }
             GlobalKey::ToolsLimit => {
                 state.downstream.set_tools_limit(new.tools_limit);
                 info!(

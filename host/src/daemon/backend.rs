@@ -128,6 +128,9 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
         ServersOperation::Remove => ConfigEdit::RemoveServer {
             server: name.clone(),
         },
+        ServersOperation::Approve => ConfigEdit::Approve {
+            server: name.clone(),
+        },
         ServersOperation::Enable | ServersOperation::Disable => ConfigEdit::SetEnabled {
             server: name.clone(),
             enabled: op == ServersOperation::Enable,

@@ -31,6 +31,8 @@ pub enum ServersOperation {
     Enable,
     Disable,
     Restart,
+    /// Trust a quarantined server: its tools, resources and prompts are shown.
+    Approve,
 }
 
 /// The arguments of `upstream_servers`.

@@ -85,7 +85,9 @@ pub fn search_tools() -> Vec<Tool> {
         Tool::new(
             UPSTREAM_SERVERS,
             "Manage the upstream MCP servers: `list` returns every server with its connection state; \
-             `add` (with `server`), `remove`, `enable`, `disable` and `restart` act on the server `name`.",
+             `add` (with `server`), `remove`, `enable`, `disable`, `restart` and `approve` act on the \
+             server `name`. An added server is quarantined (nothing of it shown) until approved; \
+             every operation but `list` needs an admin token.",
             servers_schema(),
         ),
         Tool::new(

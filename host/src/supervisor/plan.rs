@@ -118,6 +118,7 @@ mod tests {
             init_timeout: Duration::from_secs(30),
             call_tool_timeout: Duration::from_secs(120),
             tools_limit: 15,
+            quarantine_new_servers: true,
             tool_response_limit: 1 << 20,
             watch_debounce: Duration::from_millis(300),
             health_check_interval: Duration::from_secs(30),

@@ -218,7 +218,7 @@ impl Registry {
             .map(|h| h.view.borrow().status.clone())
     }
 
-    /// The offer of every Ready server, in server order.
+    /// The offer of every Ready server that is not quarantined, in server order.
     pub fn offers(&self) -> Vec<ServerOffer> {
         let servers = self.read();
         servers
@@ -228,7 +228,8 @@ impl Registry {
             .filter_map(|handle| {
                 let view = handle.view.borrow();
                 let ready = view.status.connection_state == crate::status::ConnectionState::Ready;
-                ready.then(|| ServerOffer {
+                // A quarantined server is not offered at all, not even as an empty one.
+                (ready && !view.status.quarantined).then(|| ServerOffer {
                     server: view.status.name.clone(),
                     offer: view.offer.clone(),
                 })

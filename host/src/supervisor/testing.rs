@@ -46,6 +46,7 @@ pub fn stdio_server(name: &str, command: &str) -> ServerConfig {
         init_timeout: None,
         enabled_tools: None,
         disabled_tools: Vec::new(),
+        quarantined: false,
         secrets: Vec::new(),
         extra: Default::default(),
     }

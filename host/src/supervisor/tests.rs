@@ -747,6 +747,7 @@ fn test_config() -> crate::config::Config {
         init_timeout: INIT,
         call_tool_timeout: secs(120),
         tools_limit: 15,
+        quarantine_new_servers: true,
         tool_response_limit: 1 << 20,
         watch_debounce: Duration::from_millis(300),
         health_check_interval: HEALTH,

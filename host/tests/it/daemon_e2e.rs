@@ -460,7 +460,7 @@ fn a_tool_name_over_64_characters_is_shortened_and_still_routed() {
 }
 
 /// `tools/list` on `/mcp/all` over a fresh session: the tool names.
-fn listed_tools(daemon: &Daemon) -> Vec<String> {
+pub fn listed_tools(daemon: &Daemon) -> Vec<String> {
     let addr = daemon.base_url.trim_start_matches("http://").to_string();
     let (mut stream, id) = mcp_session(&addr, "/mcp/all");
     let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;

@@ -366,6 +366,8 @@ fn a_server_added_while_running_shows_its_resources_and_prompts_with_list_change
                "server": {"command": everything_server(), "env": {"PATH": node_path()}}}),
     );
     assert!(added.to_string().contains("everything"), "{added}");
+    // A client's server starts quarantined; the user approves it.
+    daemon.cli(&["upstream", "approve", "everything"]);
     daemon.wait_state("everything", "Ready", std::time::Duration::from_secs(60));
     let patience = std::time::Duration::from_secs(30);
     runtime.block_on(async {

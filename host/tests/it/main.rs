@@ -38,6 +38,7 @@ mod policy_per_hook;
 mod policy_scaffold;
 mod policy_simulate;
 mod policy_under_load;
+mod quarantine;
 mod secrets;
 mod upstream_http;
 mod upstream_stdio;

@@ -44,6 +44,7 @@ const EFFECTIVE_SERVER_FIELDS: &[&str] = &[
     "enabledTools",
     "disabled_tools",
     "disabledTools",
+    "quarantined",
 ];
 
 /// Global keys that change nothing the daemon does.

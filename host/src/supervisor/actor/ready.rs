@@ -151,6 +151,14 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<ServerResult, CallError>>,
     ) {
+        if self.config.quarantined {
+            let _ = reply.send(Err(CallError::NotAvailable(format!(
+                "server {0} is quarantined: nothing of it is shown or called until a user \
+                 approves it (`mcpproxy upstream approve {0}`)",
+                self.config.name
+            ))));
+            return;
+        }
         if let ClientRequest::CallToolRequest(call) = &request
             && !self.config.exposes(&call.params.name)
         {

@@ -48,6 +48,7 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
         connected_at: None,
         pid: None,
         tool_count: 0,
+        quarantined: config.quarantined,
         resource_count: 0,
         prompt_count: 0,
         supervisor_restarts: 0,
@@ -55,8 +56,12 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
 }
 
 impl Actor {
-    /// What clients may see of the server's offer: its tools through the config's filters.
+    /// What clients may see of the server's offer: nothing while it is quarantined, else its
+    /// tools through the config's filters.
     fn exposed_offer(&self) -> Arc<Offer> {
+        if self.config.quarantined {
+            return Arc::default();
+        }
         if !self.config.filters_tools() {
             return self.offer.clone();
         }
@@ -85,7 +90,18 @@ impl Actor {
             next_retry_at: self.retry_at.map(|(_, at)| rfc3339(at)),
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
-            tool_count: if ready { offer.tools.len() } else { 0 },
+            // A quarantined server's count is what approving it would show.
+            tool_count: match (ready, self.config.quarantined) {
+                (false, _) => 0,
+                (true, false) => offer.tools.len(),
+                (true, true) => self
+                    .offer
+                    .tools
+                    .iter()
+                    .filter(|t| self.config.exposes(&t.name))
+                    .count(),
+            },
+            quarantined: self.config.quarantined,
             resource_count: if ready { self.offer.resources.len() } else { 0 },
             prompt_count: if ready { self.offer.prompts.len() } else { 0 },
             supervisor_restarts: self.crashes,

@@ -152,6 +152,7 @@ impl FakeBackend {
                 connected_at: Some("2026-01-01T00:00:00Z".into()),
                 pid: Some(4242),
                 tool_count: tools.iter().filter(|e| e.server == name).count(),
+                quarantined: false,
                 resource_count: 0,
                 prompt_count: 0,
                 supervisor_restarts: 0,

@@ -31,6 +31,7 @@ pub fn stdio_server(name: &str, args: &[&str]) -> ServerConfig {
         init_timeout: None,
         enabled_tools: None,
         disabled_tools: Vec::new(),
+        quarantined: false,
         secrets: Vec::new(),
         extra: serde_json::Map::new(),
     }
