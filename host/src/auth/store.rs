@@ -77,6 +77,12 @@ impl TokenStore {
         self.dir.join(ADMIN_TOKEN_FILE)
     }
 
+    /// The admin token the first run wrote, if its file is still there.
+    pub fn admin_token(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.admin_token_path()).ok()?;
+        Some(text.trim().to_string()).filter(|t| !t.is_empty())
+    }
+
     /// The tokens, in the order they were made; none when there is no file yet.
     pub fn list(&self) -> Result<Vec<TokenEntry>, AuthError> {
         Ok(read(&self.path())?.map(|f| f.tokens).unwrap_or_default())
@@ -106,8 +112,9 @@ impl TokenStore {
             &serde_json::to_vec_pretty(&file).expect("serialisable"),
         )?;
         let admin = self.admin_token_path();
-        if let Ok(text) = std::fs::read_to_string(&admin)
-            && digest(text.trim()) == entry.sha256
+        if self
+            .admin_token()
+            .is_some_and(|t| digest(&t) == entry.sha256)
         {
             std::fs::remove_file(&admin).map_err(|source| AuthError::Io {
                 path: admin.clone(),

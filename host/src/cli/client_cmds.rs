@@ -61,13 +61,17 @@ pub fn call_tool(global: &GlobalArgs, tool: &str, json_args: &str) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
+/// `upstream_servers` with `args` (a JSON object) on the daemon.
+fn upstream_servers(global: &GlobalArgs, args: Value) -> anyhow::Result<Value> {
     let daemon = daemon(global)?;
-    let args = serde_json::json!({"operation": "list"});
     let Value::Object(args) = args else {
-        unreachable!()
+        bail!("upstream_servers takes a JSON object, got: {args}")
     };
-    let result = runtime()?.block_on(call(&daemon, "upstream_servers", args))?;
+    runtime()?.block_on(call(&daemon, "upstream_servers", args))
+}
+
+pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let result = upstream_servers(global, serde_json::json!({"operation": "list"}))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&result)?);
         return Ok(ExitCode::SUCCESS);
@@ -78,12 +82,10 @@ pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode
 }
 
 pub fn upstream_approve(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
-    let daemon = daemon(global)?;
-    let args = serde_json::json!({"operation": "approve", "name": name});
-    let Value::Object(args) = args else {
-        unreachable!()
-    };
-    runtime()?.block_on(call(&daemon, "upstream_servers", args))?;
+    upstream_servers(
+        global,
+        serde_json::json!({"operation": "approve", "name": name}),
+    )?;
     println!("approved {name}: its tools, resources and prompts are shown from now on");
     Ok(ExitCode::SUCCESS)
 }

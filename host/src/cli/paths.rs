@@ -47,7 +47,5 @@ pub fn token(global: &GlobalArgs, data_dir: &Path) -> Option<String> {
     if let Some(token) = &global.token {
         return Some(token.trim().to_string());
     }
-    let path = crate::auth::TokenStore::new(data_dir).admin_token_path();
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+    crate::auth::TokenStore::new(data_dir).admin_token()
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::load::{QUARANTINE_NEW_SERVERS_KEY, SERVERS_KEY, parse_server};
+use super::load::{
+    DEFAULT_QUARANTINE_NEW_SERVERS, QUARANTINE_NEW_SERVERS_KEY, SERVERS_KEY, parse_server,
+};
 use super::model::ServerConfig;
 
 /// One change the daemon wants in the file.
@@ -141,12 +143,12 @@ pub fn apply(
     Ok(())
 }
 
-/// The document's `quarantine_new_servers` (default true; a wrong type is the loader's to
-/// report, and quarantines).
+/// The document's `quarantine_new_servers` (a wrong type is the loader's to report, and
+/// quarantines).
 fn quarantines_new_servers(doc: &Map<String, Value>) -> bool {
     doc.get(QUARANTINE_NEW_SERVERS_KEY)
         .and_then(Value::as_bool)
-        .unwrap_or(true)
+        .unwrap_or(DEFAULT_QUARANTINE_NEW_SERVERS)
 }
 
 /// Applies one of the model's rules (`ServerConfig::enable` and the like) to server `name`'s

@@ -26,6 +26,8 @@ pub const DEFAULT_TOOLS_LIMIT: usize = 15;
 pub const DEFAULT_TOOL_RESPONSE_LIMIT: usize = 1 << 20;
 pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// Servers a client adds start quarantined unless the config says otherwise.
+pub const DEFAULT_QUARANTINE_NEW_SERVERS: bool = true;
 
 /// The largest values the keys take: beyond them a value is a typo, and timers would
 /// overflow.
@@ -165,7 +167,9 @@ pub fn from_document(path: &Path, doc: &Map<String, Value>) -> Result<Config, Co
         ));
     }
     let metrics_auth = parse_auth(&f, doc, "metrics_auth")?;
-    let quarantine_new_servers = f.opt_bool(doc, QUARANTINE_NEW_SERVERS_KEY)?.unwrap_or(true);
+    let quarantine_new_servers = f
+        .opt_bool(doc, QUARANTINE_NEW_SERVERS_KEY)?
+        .unwrap_or(DEFAULT_QUARANTINE_NEW_SERVERS);
     let policy = parse_policy(path, present(doc, "policy"))?;
     let generation = f.opt_u64(doc, GENERATION_KEY)?.unwrap_or(0);
 

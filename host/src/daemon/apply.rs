@@ -14,6 +14,7 @@ use tracing::{debug, info, warn};
 use super::state::DaemonState;
 use crate::config::{AuthMode, Config, ConfigUpdate, GlobalKey, UpdateCause};
 use crate::contract::{Change, ChangeTarget, Policy, Verdict};
+use crate::downstream::DownstreamOptions;
 use crate::supervisor::plan::{PlanStep, initial_plan, plan};
 
 /// Start every startable server of the config the store opened with.
@@ -159,16 +160,12 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
                 info!(allowed_origins = ?new.allowed_origins, "applied from the next request");
             }
             GlobalKey::Auth | GlobalKey::MetricsAuth => {
-                state.downstream.set_auth(
-                    new.auth == AuthMode::None,
-                    new.metrics_auth == AuthMode::None,
-                );
+                apply_auth(&state.downstream, new);
                 info!(
                     auth = new.auth.as_str(),
                     metrics_auth = new.metrics_auth.as_str(),
                     "applied from the next request"
                 );
-                warn_if_open(new);
             }
             GlobalKey::WatchDebounceMs => {
                 state.store.set_debounce(new.watch_debounce);
@@ -184,8 +181,13 @@ fn apply_globals(state: &DaemonState, new: &Config, changes: &[Change], verdicts
     }
 }
 
-/// Says so when the config lets requests in without a token.
-pub fn warn_if_open(config: &Config) {
+/// `auth` and `metrics_auth` into the downstream's options, with a warning when the config
+/// lets requests in without a token.
+pub fn apply_auth(downstream: &DownstreamOptions, config: &Config) {
+    downstream.set_auth(
+        config.auth == AuthMode::None,
+        config.metrics_auth == AuthMode::None,
+    );
     if config.auth == AuthMode::None {
         warn!(
             "`auth: none`: every process on this machine may use mcpproxy without a token, \

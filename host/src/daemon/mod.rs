@@ -141,11 +141,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     let downstream = crate::downstream::DownstreamOptions::new(config.tools_limit);
     downstream.set_allowed_origins(config.allowed_origins.clone());
     downstream.set_tool_response_limit(config.tool_response_limit);
-    downstream.set_auth(
-        config.auth == AuthMode::None,
-        config.metrics_auth == AuthMode::None,
-    );
-    apply::warn_if_open(&config);
+    apply::apply_auth(&downstream, &config);
     let state = Arc::new(DaemonState {
         config_path: opts.config_path.clone(),
         data_dir,

@@ -5,9 +5,11 @@
 //! token, when given, goes in `Authorization: Bearer`.
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
-use rmcp::service::RunningService;
+use rmcp::service::{ClientInitializeError, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_client::{
+    AuthRequiredError, StreamableHttpClientTransportConfig,
+};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use thiserror::Error;
@@ -43,17 +45,28 @@ pub async fn connect(base_url: &str, token: Option<&str>) -> Result<Client, Clie
     let transport = StreamableHttpClientTransport::from_config(transport_config(&url, token));
     match ().serve(transport).await {
         Ok(service) => Ok(Client { url, service }),
-        Err(error) => {
-            let reason = error.to_string();
-            // rmcp reports a 401 as "auth required" or with its status.
-            let lower = reason.to_ascii_lowercase();
-            if lower.contains("401") || lower.contains("auth") {
-                let given = token.is_some();
-                return Err(ClientError::Unauthorized { url, given });
-            }
-            Err(ClientError::Connect { url, reason })
+        Err(ClientInitializeError::TransportError { error, .. }) if auth_required(&error) => {
+            let given = token.is_some();
+            Err(ClientError::Unauthorized { url, given })
         }
+        Err(error) => Err(ClientError::Connect {
+            url,
+            reason: error.to_string(),
+        }),
     }
+}
+
+/// Whether rmcp's transport was answered 401 somewhere down `error`'s chain (rmcp's
+/// initialize error does not name its transport error as the source, so callers start there).
+fn auth_required(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<AuthRequiredError>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// rmcp's client config for `url`, with `token` as the bearer token.

@@ -125,7 +125,17 @@ fn every_route_but_health_needs_a_valid_token_and_a_refusal_reveals_nothing() {
     assert!(status.contains("servers"), "{status}");
     let listed = daemon.servers();
     assert_eq!(listed["servers"][0]["name"], "a", "{listed}");
-    let out = cli_with(&daemon, Some("mcpp_wrong"), &["status"]);
+    // Both ways the CLI reaches the daemon: `/status` and an MCP session.
+    assert_token_refused(&cli_with(&daemon, Some("mcpp_wrong"), &["status"]));
+    assert_token_refused(&cli_with(
+        &daemon,
+        Some("mcpp_wrong"),
+        &["upstream", "list"],
+    ));
+}
+
+/// `out` is a failed command that says its token was refused.
+fn assert_token_refused(out: &std::process::Output) {
     assert!(!out.status.success());
     let error = text(&out.stderr);
     assert!(
@@ -189,7 +199,7 @@ fn a_read_token_uses_servers_but_cannot_change_them_and_a_revoked_one_stops_at_o
     }
     assert_eq!(daemon.server("a")["connection_state"], "Ready");
     let added = call_tool_json(&daemon, "upstream_servers", add);
-    assert!(added.to_string().contains('b'), "{added}");
+    assert_eq!(added["name"], "b", "{added}");
     assert!(!daemon.server("b").is_null());
 
     // The token list shows names and scopes, never tokens.
@@ -235,43 +245,20 @@ fn real_clients_reach_the_daemon_with_tokens() {
     assert!(answer["result"].to_string().contains("sdk"), "{answer}");
 
     // `mcpproxy stdio` sends the admin token by itself.
-    let config = daemon.config.to_str().unwrap().to_string();
-    let data_dir = daemon.data_dir.to_str().unwrap().to_string();
-    let bridge = [
-        MCPPROXY,
-        "stdio",
-        "--endpoint",
-        "/mcp/all",
-        "--config",
-        &config,
-        "--data-dir",
-        &data_dir,
-    ];
+    let bridge = daemon.bridge_command("/mcp/all");
     let mut command = vec!["stdio", "a__echo", &args, "--"];
-    command.extend(bridge);
+    command.extend(bridge.iter().map(String::as_str));
     let answer = python_with(&[], &command);
     assert!(answer["result"].to_string().contains("sdk"), "{answer}");
 
     // With a wrong token the bridge says so at once instead of leaving the client waiting.
-    let out = Command::new(MCPPROXY)
-        .args([
-            "stdio",
-            "--config",
-            &config,
-            "--data-dir",
-            &data_dir,
-            "--token",
-            "mcpp_wrong",
-        ])
+    let out = Command::new(&bridge[0])
+        .args(&bridge[1..])
+        .args(["--token", "mcpp_wrong"])
         .stdin(Stdio::piped())
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let error = text(&out.stderr);
-    assert!(
-        error.contains("401") && error.contains("not accepted"),
-        "{error}"
-    );
+    assert_token_refused(&out);
 }
 
 #[test]

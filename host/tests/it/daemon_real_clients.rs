@@ -131,20 +131,10 @@ fn python_sdk_calls_server_everything_through_mcp_and_through_the_stdio_bridge()
 
     let bridge_args =
         json!({"name": "everything:echo", "args": {"message": "via stdio bridge"}}).to_string();
-    let config = daemon.config.to_str().unwrap().to_string();
-    let data_dir = daemon.data_dir.to_str().unwrap().to_string();
-    let over_stdio = python(&[
-        "stdio",
-        "call_tool",
-        &bridge_args,
-        "--",
-        MCPPROXY,
-        "stdio",
-        "--config",
-        &config,
-        "--data-dir",
-        &data_dir,
-    ]);
+    let mut args = vec!["stdio", "call_tool", &bridge_args, "--"];
+    let bridge = daemon.bridge_command("/mcp");
+    args.extend(bridge.iter().map(String::as_str));
+    let over_stdio = python(&args);
     assert!(
         over_stdio["result"]
             .to_string()

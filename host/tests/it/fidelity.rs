@@ -205,19 +205,10 @@ fn one_server_endpoint_is_the_server_as_it_is() {
 #[test]
 fn the_stdio_bridge_passes_every_feature_through() {
     let daemon = everything_daemon();
-    let (config, data_dir) = (daemon.config_path().to_path_buf(), daemon.data_dir.clone());
-    let bridge = [
-        MCPPROXY,
-        "stdio",
-        "--endpoint",
-        "/mcp/all",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-    ];
+    let bridge = daemon.bridge_command("/mcp/all");
     let direct = direct();
-    let args = [&["--prefix", "everything__", "stdio"][..], &bridge[..]].concat();
+    let mut args = vec!["--prefix", "everything__", "stdio"];
+    args.extend(bridge.iter().map(String::as_str));
     let bridged = observe(&args);
     assert_same(
         &direct,

@@ -89,17 +89,22 @@ fn a_quarantined_server_shows_nothing_until_approved() {
     });
 }
 
+/// `upstream_servers add` of `entry`, as a client sends it.
+fn add(daemon: &Daemon, entry: serde_json::Value) {
+    call_tool_json(
+        daemon,
+        "upstream_servers",
+        json!({"operation": "add", "server": entry}),
+    );
+}
+
 #[test]
 fn a_server_a_client_adds_is_quarantined_unless_the_config_says_otherwise() {
     let daemon = Daemon::start(json!({"mcpServers": []}), &[]);
     // The entry's own claim does not count.
     let mut entry = fixture_server("n", "healthy");
     entry["quarantined"] = json!(false);
-    call_tool_json(
-        &daemon,
-        "upstream_servers",
-        json!({"operation": "add", "server": entry}),
-    );
+    add(&daemon, entry);
     let n = daemon.wait_state("n", "Ready", READY);
     assert_eq!(n["quarantined"], true, "{n}");
     assert!(listed_tools(&daemon).is_empty());
@@ -118,11 +123,7 @@ fn a_server_a_client_adds_is_quarantined_unless_the_config_says_otherwise() {
             .then_some(())
     });
     let entry = fixture_server("m", "healthy");
-    call_tool_json(
-        &daemon,
-        "upstream_servers",
-        json!({"operation": "add", "server": entry}),
-    );
+    add(&daemon, entry);
     let m = daemon.wait_state("m", "Ready", READY);
     assert_eq!(m["quarantined"], false, "{m}");
     assert_eq!(listed_tools(&daemon), ["m__add", "m__echo", "m__sleep"]);

@@ -185,8 +185,22 @@ impl Daemon {
 
     /// The admin token the daemon made in its data dir, if it did.
     pub fn token(&self) -> Option<String> {
-        let text = std::fs::read_to_string(self.data_dir.join("admin-token")).ok()?;
-        Some(text.trim().to_string())
+        mcpproxy::auth::TokenStore::new(&self.data_dir).admin_token()
+    }
+
+    /// The command line of `mcpproxy stdio` bridging to this daemon's `endpoint`.
+    pub fn bridge_command(&self, endpoint: &str) -> Vec<String> {
+        let path = |p: &Path| p.to_str().unwrap().to_string();
+        vec![
+            MCPPROXY.to_string(),
+            "stdio".into(),
+            "--endpoint".into(),
+            endpoint.into(),
+            "--config".into(),
+            path(&self.config),
+            "--data-dir".into(),
+            path(&self.data_dir),
+        ]
     }
 
     /// `GET path` with the admin token, if there is one.
