@@ -58,6 +58,7 @@ fn registry(conn: Arc<ScriptedConnector>) -> Registry {
         connector: conn,
         policy: Arc::new(ScriptedPolicy::fixed(Duration::from_secs(600))),
         sink: Arc::new(RecordingSink::new()),
+        approvals: Arc::new(mcpproxy::approval::ApprovalStore::in_memory()),
         init_timeout: Duration::from_secs(2),
         health_check_interval: Duration::from_secs(30),
         call_tool_timeout: Duration::from_secs(60),

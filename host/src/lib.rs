@@ -5,6 +5,7 @@
 //!   config (generation-stamped saves, the debounced watcher), and diffs;
 //! - `contract`: the policy contract (the Rust side of `wit/policy.wit`), a leaf;
 //! - `auth`: bearer tokens with a scope, kept hashed in the data dir (a leaf);
+//! - `approval`: each server's approved tools (tool pinning) and how its tools compare;
 //! - `policy`: the WebAssembly policy host that decides auto-disable, backoff and reloads;
 //! - `upstream`: transports to upstream servers and failure classification (an edge);
 //! - `supervisor`: one actor per upstream server (its state machine), the registry of them,
@@ -19,6 +20,7 @@
 //! Data flows one way: config → diff → plan → supervisors, with the policy deciding through
 //! the contract; nothing below `daemon` imports it.
 
+pub mod approval;
 pub mod auth;
 pub mod cli;
 pub mod config;

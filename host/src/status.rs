@@ -64,9 +64,17 @@ pub struct ServerStatus {
     /// The child's pid, for a running stdio server.
     pub pid: Option<u32>,
     pub tool_count: usize,
-    /// Connected and inspected, nothing shown until approved (`quarantined`).
+    /// Connected and inspected, nothing shown until approved (`quarantined`, or the policy's
+    /// tool review quarantined it).
     #[serde(default)]
     pub quarantined: bool,
+    /// Why the policy's tool review quarantined the server (kept until it is approved, or the
+    /// daemon restarts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_reason: Option<String>,
+    /// Tools the policy's tool review hides until the server's tools are approved again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_tools: Vec<HiddenTool>,
     /// Resources and prompts while Ready.
     #[serde(default)]
     pub resource_count: usize,
@@ -75,6 +83,14 @@ pub struct ServerStatus {
     /// Times this server's supervisor crashed and was started again (0 normally).
     #[serde(default)]
     pub supervisor_restarts: u32,
+}
+
+/// A tool hidden since it differs from what a user approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiddenTool {
+    pub name: String,
+    /// The policy's reason, as users see it.
+    pub reason: String,
 }
 
 /// The answer of `upstream_servers {operation: "list"}`.
@@ -89,6 +105,12 @@ pub struct Summary {
     pub total: usize,
     /// Count per `connection_state`, e.g. `{"Ready": 150, "Auto-Disabled": 9}`.
     pub by_state: BTreeMap<String, usize>,
+    /// Servers that show nothing until a user approves them.
+    #[serde(default)]
+    pub quarantined: usize,
+    /// Tools hidden until their server's tools are approved again, over all servers.
+    #[serde(default)]
+    pub tools_awaiting_approval: usize,
 }
 
 impl ServerList {
@@ -102,6 +124,8 @@ impl ServerList {
         let summary = Summary {
             total: servers.len(),
             by_state,
+            quarantined: servers.iter().filter(|s| s.quarantined).count(),
+            tools_awaiting_approval: servers.iter().map(|s| s.hidden_tools.len()).sum(),
         };
         ServerList { servers, summary }
     }

@@ -82,11 +82,16 @@ pub fn upstream_list(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode
 }
 
 pub fn upstream_approve(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
-    upstream_servers(
+    let answer = upstream_servers(
         global,
         serde_json::json!({"operation": "approve", "name": name}),
     )?;
-    println!("approved {name}: its tools, resources and prompts are shown from now on");
+    match answer.get("tools_approved").and_then(Value::as_u64) {
+        Some(n) => {
+            println!("approved {name}'s tools as it offers them now: {n} hidden tool(s) shown")
+        }
+        None => println!("approved {name}: its tools, resources and prompts are shown from now on"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,8 +167,13 @@ fn table(list: &ServerList) -> String {
     );
     for s in &list.servers {
         let quarantined = s.quarantined.then(|| {
+            let why = s
+                .quarantine_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             format!(
-                "quarantined: nothing shown until `mcpproxy upstream approve {}`",
+                "quarantined{why}: nothing shown until `mcpproxy upstream approve {}`",
                 s.name
             )
         });
@@ -182,6 +192,10 @@ fn table(list: &ServerList) -> String {
             pid,
             note.lines().next().unwrap_or_default()
         );
+        // Each hidden tool on a line of its own, under its server: the reason is the point.
+        for t in &s.hidden_tools {
+            out += &format!("    tool {} hidden: {}\n", t.name, t.reason);
+        }
     }
     let by_state: Vec<String> = list
         .summary
@@ -190,5 +204,15 @@ fn table(list: &ServerList) -> String {
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     out += &format!("{} servers ({})\n", list.summary.total, by_state.join(", "));
+    let held = [
+        (list.summary.quarantined, "quarantined"),
+        (
+            list.summary.tools_awaiting_approval,
+            "tools awaiting approval",
+        ),
+    ];
+    for (n, what) in held.into_iter().filter(|(n, _)| *n > 0) {
+        out += &format!("{n} {what}\n");
+    }
     out
 }

@@ -126,7 +126,8 @@ pub enum UpstreamCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Trust a quarantined server: its tools, resources and prompts are shown from now on.
+    /// Trust a quarantined server, or a server's changed tools: what it offers now is shown
+    /// from now on (and recorded as approved).
     Approve { name: String },
 }
 

@@ -35,6 +35,10 @@ pub enum ConfigEdit {
     Approve {
         server: String,
     },
+    /// The policy's tool review quarantined the server.
+    Quarantine {
+        server: String,
+    },
 }
 
 impl ConfigEdit {
@@ -53,7 +57,8 @@ impl ConfigEdit {
             ConfigEdit::SetAutoDisabled { server, .. }
             | ConfigEdit::SetEnabled { server, .. }
             | ConfigEdit::RemoveServer { server }
-            | ConfigEdit::Approve { server } => Some(server),
+            | ConfigEdit::Approve { server }
+            | ConfigEdit::Quarantine { server } => Some(server),
             ConfigEdit::AddServer { entry } => entry.get("name").and_then(Value::as_str),
         }
     }
@@ -68,6 +73,7 @@ impl ConfigEdit {
             ConfigEdit::AddServer { .. } => format!("add {name}"),
             ConfigEdit::RemoveServer { .. } => format!("remove {name}"),
             ConfigEdit::Approve { .. } => format!("approve {name}"),
+            ConfigEdit::Quarantine { .. } => format!("quarantine {name}"),
         }
     }
 }
@@ -135,6 +141,15 @@ pub fn apply(
                 });
             }
             parsed.approve();
+            if let Some(entry) = servers[i].as_object_mut() {
+                entry.insert("quarantined".into(), Value::Bool(parsed.quarantined));
+            }
+        }
+        ConfigEdit::Quarantine { server } => {
+            let servers = servers_mut(doc, path)?;
+            let i = position(servers, server).ok_or_else(|| unknown(server))?;
+            let mut parsed = parse_server(path, i, &servers[i])?;
+            parsed.quarantine();
             if let Some(entry) = servers[i].as_object_mut() {
                 entry.insert("quarantined".into(), Value::Bool(parsed.quarantined));
             }

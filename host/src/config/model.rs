@@ -161,6 +161,11 @@ impl ServerConfig {
         self.quarantined = false;
     }
 
+    /// Nothing of the server is shown until a user approves it.
+    pub fn quarantine(&mut self) {
+        self.quarantined = true;
+    }
+
     /// Whether clients see (and may call) the tool `name`: listed in `enabled_tools` when
     /// that is set, and not in `disabled_tools`. The only place the filters are read.
     pub fn exposes(&self, name: &str) -> bool {

@@ -1,6 +1,6 @@
 //! The policy contract: the Rust side of `wit/policy.wit`. The values the daemon and a policy
 //! exchange (failure events built by `FailureCounters`, config diffs, decisions), the limits a
-//! policy runs under, and the `Policy` trait through which the daemon asks for its three
+//! policy runs under, and the `Policy` trait through which the daemon asks for its four
 //! decisions.
 //!
 //! A leaf: it imports nothing of the daemon. Config, upstream, supervisor and policy all
@@ -10,6 +10,7 @@ mod counters;
 mod diff;
 mod failure;
 mod limits;
+mod review;
 mod types;
 
 use std::time::Duration;
@@ -18,9 +19,10 @@ pub use counters::FailureCounters;
 pub use diff::{Change, ChangeKind, ChangeTarget, ConfigDiff};
 pub use failure::{Failure, FailureKind};
 pub use limits::{GivenLimits, Limits, OnFailure};
+pub use review::{ReviewDecision, TOOL_FIELDS, ToolChange, ToolReview, ToolVerdict};
 pub use types::{DisableDecision, FailureEvent, Transport, Verdict};
 
-/// The three decisions the daemon delegates. Synchronous and pure: values in, values out,
+/// The four decisions the daemon delegates. Synchronous and pure: values in, values out,
 /// never blocking on I/O.
 pub trait Policy: Send + Sync + 'static {
     /// Should the server of `event` be auto-disabled, and why?
@@ -29,4 +31,6 @@ pub trait Policy: Send + Sync + 'static {
     fn backoff(&self, event: &FailureEvent) -> Duration;
     /// One verdict per change of `diff`, in order.
     fn filter_reload(&self, diff: &ConfigDiff) -> Vec<Verdict>;
+    /// What to do with a server's tools that differ from the approved ones.
+    fn review_tools(&self, review: &ToolReview) -> ReviewDecision;
 }

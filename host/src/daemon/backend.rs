@@ -128,9 +128,26 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
         ServersOperation::Remove => ConfigEdit::RemoveServer {
             server: name.clone(),
         },
-        ServersOperation::Approve => ConfigEdit::Approve {
-            server: name.clone(),
-        },
+        ServersOperation::Approve => {
+            let approved = state
+                .registry
+                .approve_tools(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !approved.config_quarantined {
+                if !approved.withheld && approved.hidden == 0 {
+                    return Err(format!(
+                        "server {name} is not quarantined and has no tools awaiting approval: \
+                         nothing to approve"
+                    ));
+                }
+                return Ok(json!({"ok": true, "operation": op, "name": name,
+                                 "tools_approved": approved.hidden}));
+            }
+            ConfigEdit::Approve {
+                server: name.clone(),
+            }
+        }
         ServersOperation::Enable | ServersOperation::Disable => ConfigEdit::SetEnabled {
             server: name.clone(),
             enabled: op == ServersOperation::Enable,

@@ -19,6 +19,8 @@ use crate::policy::PolicyStatus;
 pub struct Snapshot {
     /// Servers by connection state.
     pub servers: BTreeMap<String, usize>,
+    pub quarantined: usize,
+    pub tools_awaiting_approval: usize,
     pub config: ConfigStats,
     pub config_syncs: u64,
     pub changes_ignored_by_policy: u64,
@@ -27,8 +29,11 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn take(state: &DaemonState) -> Snapshot {
+        let summary = state.registry.list().summary;
         Snapshot {
-            servers: state.registry.list().summary.by_state,
+            servers: summary.by_state,
+            quarantined: summary.quarantined,
+            tools_awaiting_approval: summary.tools_awaiting_approval,
             config: state.store.stats(),
             config_syncs: state.counters.config_syncs(),
             changes_ignored_by_policy: state.counters.changes_ignored_by_policy(),
@@ -70,6 +75,18 @@ impl Collector for Snapshot {
                 .encode_family(&[("state", state.as_str())])?
                 .encode_gauge(&(*n as i64))?;
         }
+        gauge(
+            &mut e,
+            "mcpproxy_servers_quarantined",
+            "Servers that show nothing until a user approves them.",
+            self.quarantined as i64,
+        )?;
+        gauge(
+            &mut e,
+            "mcpproxy_tools_awaiting_approval",
+            "Tools hidden until their server's tools are approved again.",
+            self.tools_awaiting_approval as i64,
+        )?;
         let c = &self.config;
         gauge(
             &mut e,

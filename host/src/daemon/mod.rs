@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::approval::ApprovalStore;
 use crate::auth::{TokenStore, Verifier};
 use crate::config::{AuthMode, ConfigStore, StoreOptions};
 use crate::policy::PolicyHost;
@@ -108,10 +109,13 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         log_dir: Some(opts.log_dir.clone()),
     });
     let notices = dialer.notices();
+    // A broken record refuses the start: an empty one would approve whatever servers offer.
+    let approvals = Arc::new(ApprovalStore::open(&data_dir)?);
     let registry = Registry::new(RegistryOptions {
         connector: Arc::new(dialer),
         policy: policy.clone(),
         sink: Arc::new(state::StoreSink::new(store.clone())),
+        approvals,
         init_timeout: config.init_timeout,
         health_check_interval: config.health_check_interval,
         call_tool_timeout: config.call_tool_timeout,

@@ -235,7 +235,7 @@ impl BundleValidator for HostValidator {
             let i = distinct.iter().position(|f| *f == file).unwrap_or(0);
             dir.path().join(format!("component-{i}.wasm"))
         });
-        for hook in Hook::ALL {
+        for hook in Hook::IN_MANIFEST {
             write(components.get(hook), bundle.component(hook))?;
         }
         let scenario = dir.path().join("smoke-tests.json");

@@ -15,7 +15,7 @@ use super::policy_watch::PolicyWatch;
 use super::start_only::StartOnly;
 use crate::config::{ConfigEdit, ConfigStore, GlobalKey};
 use crate::policy::PolicyHost;
-use crate::supervisor::{AutoDisableSink, Registry};
+use crate::supervisor::{DecisionSink, Registry};
 
 pub struct DaemonState {
     pub config_path: PathBuf,
@@ -94,7 +94,7 @@ impl StoreSink {
     }
 }
 
-impl AutoDisableSink for StoreSink {
+impl DecisionSink for StoreSink {
     fn auto_disabled(&self, server: &str, reason: &str) {
         let store = self.store.clone();
         let edit = ConfigEdit::SetAutoDisabled {
@@ -105,6 +105,19 @@ impl AutoDisableSink for StoreSink {
         tokio::spawn(async move {
             if let Err(e) = store.edit(edit).await {
                 warn!(server, "could not persist auto-disable: {e}");
+            }
+        });
+    }
+
+    fn quarantined(&self, server: &str, _reason: &str) {
+        let store = self.store.clone();
+        let edit = ConfigEdit::Quarantine {
+            server: server.to_string(),
+        };
+        let server = server.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = store.edit(edit).await {
+                warn!(server, "could not persist the quarantine: {e}");
             }
         });
     }

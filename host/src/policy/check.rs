@@ -10,7 +10,7 @@ use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource};
 use super::scenarios;
 use crate::contract::Limits;
-use crate::contract::{DisableDecision, Verdict};
+use crate::contract::{DisableDecision, ReviewDecision, ToolVerdict, Verdict};
 
 /// What `policy check` found.
 #[derive(Debug, Clone)]
@@ -114,6 +114,17 @@ pub fn run_with(
         });
         push(s.name, "filter-reload", v.map_err(|e| e.to_string()));
     }
+    for s in scenarios::reviews() {
+        let answer = if policy.reviews_tools() {
+            policy
+                .review_tools(&s.review)
+                .map(|d| describe_review(&s.review, d))
+                .map_err(|e| e.to_string())
+        } else {
+            Ok("not in world 0.1.0: the embedded default answers".to_string())
+        };
+        push(s.name, "review-tools", answer);
+    }
     Ok(CheckReport {
         path: path.to_path_buf(),
         sha256: policy.sha256.clone(),
@@ -167,5 +178,28 @@ impl fmt::Display for CheckReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// `search: expose; fetch: hide (reason)`, or `quarantine: reason`.
+fn describe_review(review: &crate::contract::ToolReview, d: ReviewDecision) -> String {
+    match d {
+        ReviewDecision::Quarantine { reason } => format!("quarantine: {reason}"),
+        ReviewDecision::PerTool(verdicts) => {
+            let parts: Vec<String> = review
+                .tools
+                .iter()
+                .zip(verdicts)
+                .map(|(t, v)| match v {
+                    ToolVerdict::Expose => format!("{}: expose", t.name),
+                    ToolVerdict::Hide { reason } => format!("{}: hide ({reason})", t.name),
+                })
+                .collect();
+            if parts.is_empty() {
+                "[]".to_string()
+            } else {
+                parts.join("; ")
+            }
+        }
     }
 }

@@ -8,13 +8,15 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use super::bindings::{DECISIONS_FUNCTIONS, DECISIONS_INTERFACE, WORLD_VERSION};
+use super::bindings::{DECISIONS_INTERFACE, WORLD_VERSIONS, decisions_functions};
 
 /// What a component looks like from outside.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorldInfo {
-    /// The version of `mcpproxy:policy/decisions` it exports, e.g. `0.1.0`.
+    /// The version of `mcpproxy:policy/decisions` it exports, e.g. `0.2.0`.
     pub version: String,
+    /// Of `WORLD_VERSIONS`, the one it is run as (and linked against).
+    pub world: &'static str,
     /// It imports WASI interfaces, and gets the deny-all WASI context.
     pub needs_wasi: bool,
     /// Every import name, for `policy check`.
@@ -55,7 +57,7 @@ pub fn version_compatible(wanted: &str, offered: &str) -> bool {
 
 pub fn check(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldProblem> {
     let ty = component.component_type();
-    let wanted = format!("{DECISIONS_INTERFACE}@{WORLD_VERSION}");
+    let wanted = format!("{DECISIONS_INTERFACE}@{}", WORLD_VERSIONS[0]);
 
     let exports: Vec<(String, ComponentItem)> = ty
         .exports(engine)
@@ -76,18 +78,23 @@ pub fn check(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldP
         )));
     };
     let version = split_version(name).1.unwrap_or("").to_string();
-    if !version_compatible(WORLD_VERSION, &version) {
+    let Some(world) = WORLD_VERSIONS
+        .into_iter()
+        .find(|w| version_compatible(w, &version))
+    else {
         return Err(WorldProblem::World(format!(
-            "exports {name}, this mcpproxy needs @{WORLD_VERSION}"
+            "exports {name}, this mcpproxy needs @{}",
+            WORLD_VERSIONS.join(" or @")
         )));
-    }
+    };
     let ComponentItem::ComponentInstance(instance) = item else {
         return Err(WorldProblem::World(format!(
             "exports `{name}`, but not as an interface instance"
         )));
     };
-    let missing: Vec<&str> = DECISIONS_FUNCTIONS
-        .into_iter()
+    let missing: Vec<&str> = decisions_functions(world)
+        .iter()
+        .copied()
         .filter(|f| {
             !matches!(
                 instance.get_export(engine, f).map(|e| e.ty),
@@ -107,9 +114,10 @@ pub fn check(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldP
     for (import, _) in ty.imports(engine) {
         let (base, v) = split_version(import);
         if HOST_INTERFACES.contains(&base) {
-            if !v.is_some_and(|v| version_compatible(WORLD_VERSION, v)) {
+            // One world's interfaces: a 0.2.0 `decisions` with a 0.1.0 `host` links nowhere.
+            if !v.is_some_and(|v| version_compatible(world, v)) {
                 return Err(WorldProblem::World(format!(
-                    "imports {import}, this mcpproxy provides @{WORLD_VERSION}"
+                    "imports {import}, and its `decisions` is @{version}: both must be @{world}"
                 )));
             }
         } else if is_provided_wasi(base, v) {
@@ -123,6 +131,7 @@ pub fn check(engine: &Engine, component: &Component) -> Result<WorldInfo, WorldP
     }
     Ok(WorldInfo {
         version,
+        world,
         needs_wasi,
         imports,
     })

@@ -14,7 +14,7 @@ use wasmtime::{
     AsContext, AsContextMut, Engine, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };
 
-use super::bindings::{Policy as WitPolicy, PolicyPre};
+use super::bindings::{PolicyPre, v0_1, v0_2};
 use super::cache::{self, CacheOutcome};
 use super::deadline::CpuDeadline;
 use super::engine::{PolicyEngine, SETUP_DEADLINE_FACTOR, SlotGuard};
@@ -22,7 +22,9 @@ use super::error::PolicyError;
 use super::exports::{self, WorldInfo, WorldProblem};
 use super::store::StoreState;
 use super::validate::{self, CallFailure};
-use crate::contract::{ConfigDiff, DisableDecision, FailureEvent, Limits, Verdict};
+use crate::contract::{
+    ConfigDiff, DisableDecision, FailureEvent, Limits, ReviewDecision, ToolReview, Verdict,
+};
 
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,8 @@ impl PolicySource {
     }
 }
 
-/// The linkers a host offers: one with only the policy world, one that adds deny-all WASI.
+/// The linkers a host offers: one with only the policy worlds (every version the host runs),
+/// one that adds deny-all WASI.
 pub struct Linkers {
     pub plain: Linker<StoreState>,
     pub wasi: Linker<StoreState>,
@@ -50,12 +53,15 @@ pub struct Linkers {
 impl Linkers {
     pub fn new(engine: &Engine) -> Result<Linkers, PolicyError> {
         let engine_err = |e: wasmtime::Error| PolicyError::Engine(format!("{e:#}"));
+        let worlds = |linker: &mut Linker<StoreState>| -> wasmtime::Result<()> {
+            use wasmtime::component::HasSelf;
+            v0_2::Policy::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+            v0_1::Policy::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
+        };
         let mut plain = Linker::new(engine);
-        WitPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut plain, |s| s)
-            .map_err(engine_err)?;
+        worlds(&mut plain).map_err(engine_err)?;
         let mut wasi = Linker::new(engine);
-        WitPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut wasi, |s| s)
-            .map_err(engine_err)?;
+        worlds(&mut wasi).map_err(engine_err)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut wasi).map_err(engine_err)?;
         Ok(Linkers { plain, wasi })
     }
@@ -67,6 +73,31 @@ pub struct CallLimits {
     pub limits: Limits,
     /// `limits.deadline` in epoch ticks (`engine::ticks_for`).
     pub deadline_ticks: u64,
+}
+
+/// Runs `$body` with `$d`, the instance's `decisions` of whichever world version the policy
+/// is, in a fresh `$store`. The body is written once and compiled once per version: the
+/// argument conversions (`.into()`) pick that version's types.
+macro_rules! decisions {
+    ($self:ident, |$d:ident, $store:ident| $body:expr) => {{
+        let mut $store = $self.store();
+        match &$self.pre {
+            PolicyPre::V0_2(pre) => {
+                let policy = pre
+                    .instantiate(&mut $store)
+                    .map_err(|e| CallFailure::from_wasmtime(&e))?;
+                let $d = policy.mcpproxy_policy_decisions();
+                $body
+            }
+            PolicyPre::V0_1(pre) => {
+                let policy = pre
+                    .instantiate(&mut $store)
+                    .map_err(|e| CallFailure::from_wasmtime(&e))?;
+                let $d = policy.mcpproxy_policy_decisions();
+                $body
+            }
+        }
+    }};
 }
 
 pub struct LoadedPolicy {
@@ -119,7 +150,7 @@ impl LoadedPolicy {
                 import,
             },
         })?;
-        let pre = link(linkers, &component, world.needs_wasi).map_err(|e| PolicyError::Link {
+        let pre = link(linkers, &component, &world).map_err(|e| PolicyError::Link {
             source_name: source_name.clone(),
             message: format!("{e:#}"),
         })?;
@@ -198,56 +229,63 @@ impl LoadedPolicy {
         CallStore { store, _slot: slot }
     }
 
-    fn instantiate(&self, store: &mut CallStore) -> Result<WitPolicy, CallFailure> {
-        self.pre
-            .instantiate(&mut *store)
-            .map_err(|e| CallFailure::from_wasmtime(&e))
+    /// Does it answer `review-tools` (world 0.2.0), or does the default answer for it?
+    pub fn reviews_tools(&self) -> bool {
+        matches!(self.pre, PolicyPre::V0_2(_))
     }
 
     /// Runs `configure` with the JSON text of the settings: `Ok(Err(msg))` is a rejection.
     pub fn configure(&self, settings: &str) -> Result<Result<Vec<u8>, String>, CallFailure> {
-        let mut store = self.store();
-        let policy = self.instantiate(&mut store)?;
-        policy
-            .mcpproxy_policy_decisions()
+        decisions!(self, |d, store| d
             .call_configure(&mut store, settings)
-            .map_err(|e| CallFailure::from_wasmtime(&e))
+            .map_err(|e| CallFailure::from_wasmtime(&e)))
     }
 
     pub fn should_disable(&self, event: &FailureEvent) -> Result<DisableDecision, CallFailure> {
-        let mut store = self.store();
-        let policy = self.instantiate(&mut store)?;
-        let answer: DisableDecision = policy
-            .mcpproxy_policy_decisions()
+        let answer: DisableDecision = decisions!(self, |d, store| d
             .call_should_disable(&mut store, &self.prepared, &event.into())
             .map_err(|e| CallFailure::from_wasmtime(&e))?
-            .into();
+            .into());
         validate::check_disable(&answer)?;
         Ok(answer)
     }
 
     pub fn backoff(&self, event: &FailureEvent) -> Result<Duration, CallFailure> {
-        let mut store = self.store();
-        let policy = self.instantiate(&mut store)?;
-        let ms = policy
-            .mcpproxy_policy_decisions()
+        let ms = decisions!(self, |d, store| d
             .call_backoff(&mut store, &self.prepared, &event.into())
-            .map_err(|e| CallFailure::from_wasmtime(&e))?;
+            .map_err(|e| CallFailure::from_wasmtime(&e))?);
         validate::check_backoff(ms)
     }
 
     pub fn filter_reload(&self, diff: &ConfigDiff) -> Result<Vec<Verdict>, CallFailure> {
-        let mut store = self.store();
-        let policy = self.instantiate(&mut store)?;
-        let verdicts: Vec<Verdict> = policy
-            .mcpproxy_policy_decisions()
+        let verdicts: Vec<Verdict> = decisions!(self, |d, store| d
             .call_filter_reload(&mut store, &self.prepared, &diff.into())
             .map_err(|e| CallFailure::from_wasmtime(&e))?
             .into_iter()
             .map(Verdict::from)
-            .collect();
+            .collect());
         validate::check_verdicts(&verdicts, diff.changes.len())?;
         Ok(verdicts)
+    }
+
+    /// `review-tools`; a 0.1.0 component has none (the host asks the default instead).
+    pub fn review_tools(&self, review: &ToolReview) -> Result<ReviewDecision, CallFailure> {
+        let PolicyPre::V0_2(pre) = &self.pre else {
+            return Err(CallFailure::invalid(
+                "the policy is world 0.1.0, which has no review-tools",
+            ));
+        };
+        let mut store = self.store();
+        let policy = pre
+            .instantiate(&mut store)
+            .map_err(|e| CallFailure::from_wasmtime(&e))?;
+        let answer: ReviewDecision = policy
+            .mcpproxy_policy_decisions()
+            .call_review_tools(&mut store, &self.prepared, &review.into())
+            .map_err(|e| CallFailure::from_wasmtime(&e))?
+            .into();
+        validate::check_review(&answer, review.tools.len())?;
+        Ok(answer)
     }
 
     /// For benchmarks: `n` backoff decisions on one reused instance, each timed (what a
@@ -257,21 +295,20 @@ impl LoadedPolicy {
         event: &FailureEvent,
         n: usize,
     ) -> Result<Vec<Duration>, CallFailure> {
-        let mut store = self.store();
-        let policy = self.instantiate(&mut store)?;
-        let event = event.into();
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let t = std::time::Instant::now();
-            store.store.set_epoch_deadline(self.limits.deadline_ticks);
-            let ms = policy
-                .mcpproxy_policy_decisions()
-                .call_backoff(&mut store, &self.prepared, &event)
-                .map_err(|e| CallFailure::from_wasmtime(&e))?;
-            validate::check_backoff(ms)?;
-            out.push(t.elapsed());
-        }
-        Ok(out)
+        decisions!(self, |d, store| {
+            let event = event.into();
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = std::time::Instant::now();
+                store.store.set_epoch_deadline(self.limits.deadline_ticks);
+                let ms = d
+                    .call_backoff(&mut store, &self.prepared, &event)
+                    .map_err(|e| CallFailure::from_wasmtime(&e))?;
+                validate::check_backoff(ms)?;
+                out.push(t.elapsed());
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -298,14 +335,19 @@ impl AsContextMut for CallStore {
 fn link(
     linkers: &Linkers,
     component: &Component,
-    needs_wasi: bool,
+    world: &WorldInfo,
 ) -> wasmtime::Result<PolicyPre<StoreState>> {
-    let linker = if needs_wasi {
+    let linker = if world.needs_wasi {
         &linkers.wasi
     } else {
         &linkers.plain
     };
-    PolicyPre::new(linker.instantiate_pre(component)?)
+    let pre = linker.instantiate_pre(component)?;
+    Ok(if world.world == "0.1.0" {
+        PolicyPre::V0_1(v0_1::PolicyPre::new(pre)?)
+    } else {
+        PolicyPre::V0_2(v0_2::PolicyPre::new(pre)?)
+    })
 }
 
 /// The JSON text handed to `configure`: `{}` when there are no settings.

@@ -57,7 +57,7 @@ pub const LATENCY_BUCKETS_US: [u64; 11] = [
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    decisions: [[AtomicU64; 6]; 3],
+    decisions: [[AtomicU64; 6]; Hook::ALL.len()],
     latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
     /// Total decision time, for the histogram's sum.
     latency_sum_us: AtomicU64,

@@ -1,6 +1,11 @@
 //! One value per decision hook: which component file serves each hook, and, once loaded,
 //! which policy answers it.
 //!
+//! `review-tools` (world 0.2.0) has no slot of its own: the component that decides
+//! `should-disable` (how far to trust a failing server) also decides how to treat its changed
+//! tools, so bundle manifests written for 0.1.0 stay valid. A 0.1.0 component has no
+//! `review-tools`: the embedded default answers it (see `host`).
+//!
 //! A user's policy is one component serving all three hooks. A signed bundle's manifest names
 //! a component per hook, so an enterprise can, say, ship its own backoff and keep the default
 //! auto-disable logic in another component; each distinct file is loaded once.
@@ -16,10 +21,19 @@ pub enum Hook {
     ShouldDisable,
     Backoff,
     FilterReload,
+    ReviewTools,
 }
 
 impl Hook {
-    pub const ALL: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
+    /// Every decision, as metrics and status count them.
+    pub const ALL: [Hook; 4] = [
+        Hook::ShouldDisable,
+        Hook::Backoff,
+        Hook::FilterReload,
+        Hook::ReviewTools,
+    ];
+    /// The hooks a bundle manifest assigns a component.
+    pub const IN_MANIFEST: [Hook; 3] = [Hook::ShouldDisable, Hook::Backoff, Hook::FilterReload];
 
     /// As status and metrics name it: `should-disable`, `backoff`, `filter-reload`.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +41,7 @@ impl Hook {
             Hook::ShouldDisable => "should-disable",
             Hook::Backoff => "backoff",
             Hook::FilterReload => "filter-reload",
+            Hook::ReviewTools => "review-tools",
         }
     }
 
@@ -36,6 +51,7 @@ impl Hook {
             Hook::ShouldDisable => "should_disable",
             Hook::Backoff => "backoff",
             Hook::FilterReload => "filter_reload",
+            Hook::ReviewTools => "review_tools",
         }
     }
 }
@@ -67,7 +83,7 @@ impl<T> PerHook<T> {
 
     pub fn get(&self, hook: Hook) -> &T {
         match hook {
-            Hook::ShouldDisable => &self.should_disable,
+            Hook::ShouldDisable | Hook::ReviewTools => &self.should_disable,
             Hook::Backoff => &self.backoff,
             Hook::FilterReload => &self.filter_reload,
         }
@@ -75,7 +91,7 @@ impl<T> PerHook<T> {
 
     /// The values in hook order.
     pub fn iter(&self) -> impl Iterator<Item = (Hook, &T)> {
-        Hook::ALL.into_iter().map(move |h| (h, self.get(h)))
+        Hook::IN_MANIFEST.into_iter().map(move |h| (h, self.get(h)))
     }
 
     /// The values without repeats (`same` says what a repeat is), in hook order.

@@ -1,10 +1,11 @@
-//! Built-in scenarios: the events and diffs a new policy is smoke-tested on before it
+//! Built-in scenarios: the events, diffs and tool reviews a new policy is smoke-tested on before it
 //! replaces the running one, and that `mcpproxy policy check` prints decisions for.
 
 use std::time::Duration;
 
 use crate::contract::{
-    Change, ChangeKind, ChangeTarget, ConfigDiff, FailureEvent, FailureKind, Transport,
+    Change, ChangeKind, ChangeTarget, ConfigDiff, FailureEvent, FailureKind, ToolChange,
+    ToolReview, Transport,
 };
 
 /// A named failure event.
@@ -122,6 +123,48 @@ pub fn diffs() -> Vec<DiffScenario> {
         DiffScenario {
             name: "no changes",
             diff: ConfigDiff::default(),
+        },
+    ]
+}
+
+/// A named tool review.
+pub struct ReviewScenario {
+    pub name: &'static str,
+    pub review: ToolReview,
+}
+
+fn tool(name: &str, approved: Option<&str>, current: &str, changed: &[&str]) -> ToolChange {
+    ToolChange {
+        name: name.into(),
+        approved_hash: approved.map(str::to_string),
+        current_hash: current.into(),
+        changed_fields: changed.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+pub fn reviews() -> Vec<ReviewScenario> {
+    vec![
+        ReviewScenario {
+            name: "a description changed after approval",
+            review: ToolReview {
+                server: "example".into(),
+                tools: vec![
+                    tool("search", Some("aa"), "aa", &[]),
+                    tool("fetch", Some("bb"), "cc", &["description"]),
+                ],
+                removed: vec![],
+            },
+        },
+        ReviewScenario {
+            name: "a new tool, one removed",
+            review: ToolReview {
+                server: "example".into(),
+                tools: vec![
+                    tool("search", Some("aa"), "aa", &[]),
+                    tool("delete_all", None, "dd", &[]),
+                ],
+                removed: vec!["fetch".into()],
+            },
         },
     ]
 }

@@ -11,7 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::mcpproxy::policy::{host, types};
+use super::bindings::{v0_1, v0_2};
 use super::deadline::CpuDeadline;
 
 /// Most core instances one component instantiation may create (componentize-py needs > 8).
@@ -129,10 +129,24 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
-impl types::Host for StoreState {}
+impl v0_2::mcpproxy::policy::types::Host for StoreState {}
+impl v0_1::mcpproxy::policy::types::Host for StoreState {}
 
-impl host::Host for StoreState {
-    fn log(&mut self, level: types::LogLevel, message: String) {
+impl v0_2::mcpproxy::policy::host::Host for StoreState {
+    fn log(&mut self, level: v0_2::mcpproxy::policy::types::LogLevel, message: String) {
+        self.log(level.into(), &message);
+    }
+}
+
+impl v0_1::mcpproxy::policy::host::Host for StoreState {
+    fn log(&mut self, level: v0_1::mcpproxy::policy::types::LogLevel, message: String) {
+        self.log(level.into(), &message);
+    }
+}
+
+impl StoreState {
+    /// The policy's `log` import, whichever world version it imports it from.
+    fn log(&mut self, level: tracing::Level, message: &str) {
         self.log_lines += 1;
         if self.log_lines > MAX_LOG_LINES_PER_CALL {
             return;
@@ -143,7 +157,7 @@ impl host::Host for StoreState {
         }
         let text = &message[..end];
         let source = &*self.source;
-        match tracing::Level::from(level) {
+        match level {
             tracing::Level::ERROR => tracing::error!(policy = source, "{text}"),
             tracing::Level::WARN => tracing::warn!(policy = source, "{text}"),
             tracing::Level::INFO => tracing::info!(policy = source, "{text}"),

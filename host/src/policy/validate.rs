@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::contract::{DisableDecision, Verdict};
+use crate::contract::{DisableDecision, ReviewDecision, ToolVerdict, Verdict};
 
 /// The longest backoff a policy may ask for.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
@@ -115,6 +115,28 @@ pub fn check_verdicts(verdicts: &[Verdict], changes: usize) -> Result<(), CallFa
     Ok(())
 }
 
+pub fn check_review(d: &ReviewDecision, tools: usize) -> Result<(), CallFailure> {
+    match d {
+        ReviewDecision::Quarantine { reason } if reason.trim().is_empty() => Err(
+            CallFailure::invalid("review-tools answered `quarantine` with an empty reason"),
+        ),
+        ReviewDecision::Quarantine { .. } => Ok(()),
+        ReviewDecision::PerTool(v) if v.len() != tools => Err(CallFailure::invalid(format!(
+            "review-tools answered {} verdicts for {tools} tools",
+            v.len()
+        ))),
+        ReviewDecision::PerTool(v) => match v
+            .iter()
+            .position(|v| matches!(v, ToolVerdict::Hide { reason } if reason.trim().is_empty()))
+        {
+            Some(i) => Err(CallFailure::invalid(format!(
+                "review-tools answered `hide` with an empty reason for tool {i}"
+            ))),
+            None => Ok(()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +201,38 @@ mod tests {
             if let Err(e) = r {
                 assert_eq!(e.class, FailureClass::Invalid);
             }
+        }
+    }
+
+    #[test]
+    fn review_answers() {
+        let hide = |r: &str| ToolVerdict::Hide { reason: r.into() };
+        let table: [(ReviewDecision, usize, bool); 6] = [
+            (ReviewDecision::PerTool(vec![]), 0, true),
+            (
+                ReviewDecision::PerTool(vec![ToolVerdict::Expose, hide("new")]),
+                2,
+                true,
+            ),
+            (ReviewDecision::PerTool(vec![ToolVerdict::Expose]), 2, false),
+            (ReviewDecision::PerTool(vec![hide(" ")]), 1, false),
+            (
+                ReviewDecision::Quarantine {
+                    reason: "rug pull".into(),
+                },
+                3,
+                true,
+            ),
+            (
+                ReviewDecision::Quarantine {
+                    reason: String::new(),
+                },
+                3,
+                false,
+            ),
+        ];
+        for (d, n, ok) in table {
+            assert_eq!(check_review(&d, n).is_ok(), ok, "{d:?} for {n}");
         }
     }
 }

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::actor::{self, ActorSettings, Command, ConfigureMode, Shared, View};
 use super::plan::PlanStep;
-use super::{AutoDisableSink, SupervisorError};
+use super::{Approved, DecisionSink, SupervisorError};
+use crate::approval::ApprovalStore;
 use crate::config::ServerConfig;
 use crate::contract::Policy;
 use crate::status::{ServerList, ServerStatus};
@@ -28,7 +29,9 @@ use crate::upstream::{CallError, Connector, Origin, ServerOffer};
 pub struct RegistryOptions {
     pub connector: Arc<dyn Connector>,
     pub policy: Arc<dyn Policy>,
-    pub sink: Arc<dyn AutoDisableSink>,
+    pub sink: Arc<dyn DecisionSink>,
+    /// Each server's approved tools.
+    pub approvals: Arc<ApprovalStore>,
     /// Connect + handshake deadline for servers without their own.
     pub init_timeout: Duration,
     /// Interval between pings to Ready servers.
@@ -80,6 +83,7 @@ impl Registry {
             connector: options.connector,
             policy: options.policy,
             sink: options.sink,
+            approvals: options.approvals,
             settings: watch::channel(ActorSettings {
                 init_timeout: options.init_timeout,
                 health_check_interval: options.health_check_interval,
@@ -309,16 +313,23 @@ impl Registry {
         }
     }
 
-    async fn command(
+    async fn command<T>(
         &self,
         server: &str,
-        make: impl FnOnce(actor::Reply) -> Command,
-    ) -> Result<(), SupervisorError> {
+        make: impl FnOnce(actor::Reply<T>) -> Command,
+    ) -> Result<T, SupervisorError> {
         let tx = self.sender(server)?;
         let (done, rx) = oneshot::channel();
         let stopped = || SupervisorError::Stopped(server.to_string());
         tx.send(make(done)).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// A user approves `server`'s tools as it offers them now (or, for a quarantined server
+    /// that is not Ready, as it will first offer them).
+    pub async fn approve_tools(&self, server: &str) -> Result<Approved, SupervisorError> {
+        self.command(server, |done| Command::ApproveTools { done })
+            .await
     }
 
     /// Drain, disconnect and connect `server` again with fresh counters.

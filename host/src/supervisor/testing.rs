@@ -1,6 +1,6 @@
 //! Scripted stand-ins for the supervisor's collaborators: a `Connector` whose sessions
 //! succeed, fail, hang or die on command, a `Policy` with fixed rules that records what it
-//! was asked, and an `AutoDisableSink` that records what was persisted.
+//! was asked, and an `DecisionSink` that records what was persisted.
 //!
 //! Public so that integration tests can drive a `Registry` without real processes. Never
 //! used by the daemon itself.
@@ -17,11 +17,12 @@ use rmcp::model::{
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::AutoDisableSink;
+use super::DecisionSink;
 use crate::config::{Protocol, ServerConfig};
 use crate::contract::ConfigDiff;
 use crate::contract::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
 use crate::contract::{Failure, FailureKind};
+use crate::contract::{ReviewDecision, ToolReview, ToolVerdict};
 use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -384,6 +385,23 @@ impl ScriptedPolicy {
 }
 
 impl Policy for ScriptedPolicy {
+    /// Hides every tool that is not as approved, as the default does.
+    fn review_tools(&self, review: &ToolReview) -> ReviewDecision {
+        let verdicts = review
+            .tools
+            .iter()
+            .map(
+                |t| match t.approved_hash.as_deref() == Some(t.current_hash.as_str()) {
+                    true => ToolVerdict::Expose,
+                    false => ToolVerdict::Hide {
+                        reason: "not approved".to_string(),
+                    },
+                },
+            )
+            .collect();
+        ReviewDecision::PerTool(verdicts)
+    }
+
     fn should_disable(&self, event: &FailureEvent) -> DisableDecision {
         lock(&self.events).push(event.clone());
         match self.disable_after {
@@ -419,8 +437,12 @@ impl RecordingSink {
     }
 }
 
-impl AutoDisableSink for RecordingSink {
+impl DecisionSink for RecordingSink {
     fn auto_disabled(&self, server: &str, reason: &str) {
         lock(&self.calls).push((server.to_string(), reason.to_string()));
+    }
+
+    fn quarantined(&self, server: &str, reason: &str) {
+        lock(&self.calls).push((server.to_string(), format!("quarantined: {reason}")));
     }
 }

@@ -41,6 +41,7 @@ fn rig(policy: ScriptedPolicy) -> Rig {
         connector: conn.clone(),
         policy: policy.clone(),
         sink: sink.clone(),
+        approvals: Arc::new(crate::approval::ApprovalStore::in_memory()),
         init_timeout: INIT,
         health_check_interval: HEALTH,
         call_tool_timeout: secs(120),
@@ -629,8 +630,29 @@ async fn tool_lists_follow_list_changed_and_readiness() {
         .await
         .expect("tools tick")
         .unwrap();
+    // The first tools were recorded as seen; new ones wait for a user's approval.
+    assert_eq!(names(&r.reg), vec!["a:echo"]);
+    let b = r.reg.status("b").unwrap();
+    assert_eq!(b.tool_count, 0);
+    let hidden: Vec<&str> = b.hidden_tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(hidden, ["one", "two"]);
+    assert_eq!(b.hidden_tools[0].reason, "not approved");
+    let call = r
+        .reg
+        .call_tool("b", "one", None, CancellationToken::new())
+        .await;
+    assert!(
+        matches!(&call, Err(CallError::NotAvailable(m)) if m.contains("hidden: not approved")),
+        "{call:?}"
+    );
+
+    let approved = r.reg.approve_tools("b").await.unwrap();
+    assert_eq!((approved.hidden, approved.withheld), (2, false));
     assert_eq!(names(&r.reg), vec!["a:echo", "b:one", "b:two"]);
-    assert_eq!(r.reg.status("b").unwrap().tool_count, 2);
+    let b = r.reg.status("b").unwrap();
+    assert_eq!((b.tool_count, b.hidden_tools.len()), (2, 0));
+    // Nothing left to approve: the same tools again.
+    assert_eq!(r.reg.approve_tools("b").await.unwrap().hidden, 0);
 
     let mut off = server("a");
     off.disable();

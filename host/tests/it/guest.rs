@@ -15,7 +15,9 @@ use mcpproxy::contract::{FailureEvent, Transport};
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
-pub const POLICY_WIT: &str = include_str!("../../../wit/policy.wit");
+/// World 0.1.0: the guests here are the policies written before tool pinning, which the host
+/// still runs (the embedded default covers 0.2.0).
+pub const POLICY_WIT: &str = include_str!("../../../wit/0.1.0/policy.wit");
 
 /// What a hook does on its trigger input.
 #[derive(Clone, Copy, Debug)]
@@ -201,11 +203,11 @@ pub fn ignoring_reloads() -> Vec<u8> {
     component_for(&[POLICY_WIT], "policy", &core)
 }
 
-/// A guest built against `mcpproxy:policy@0.2.0`.
+/// A guest built against `mcpproxy:policy@0.3.0`, a version this host does not know.
 pub fn wrong_version() -> Vec<u8> {
-    let wit = POLICY_WIT.replace("mcpproxy:policy@0.1.0", "mcpproxy:policy@0.2.0");
+    let wit = POLICY_WIT.replace("mcpproxy:policy@0.1.0", "mcpproxy:policy@0.3.0");
     let core =
-        core_wat(Misbehaviour::Nothing, None).replace("decisions@0.1.0#", "decisions@0.2.0#");
+        core_wat(Misbehaviour::Nothing, None).replace("decisions@0.1.0#", "decisions@0.3.0#");
     component_for(&[&wit], "policy", &core)
 }
 

@@ -104,6 +104,25 @@ fn well_behaved_guest_is_used() {
     assert!(status.source.ends_with("ok.wasm"), "{status:?}");
     assert!(!status.fallback_active);
     assert_eq!(status.world_version, "0.1.0");
+    // A 0.1.0 policy has no review-tools: the embedded default answers it, and status says so.
+    assert_eq!(status.review_tools.source, "embedded");
+    let note = status.review_tools.note.as_deref().unwrap_or_default();
+    assert!(note.contains("ok.wasm is world 0.1.0"), "{note}");
+    let review = mcpproxy::contract::ToolReview {
+        server: "s".into(),
+        tools: vec![mcpproxy::contract::ToolChange {
+            name: "echo".into(),
+            approved_hash: Some("a".into()),
+            current_hash: "b".into(),
+            changed_fields: vec!["description".into()],
+        }],
+        removed: vec![],
+    };
+    let answer = format!("{:?}", host.review_tools(&review));
+    assert!(
+        answer.contains("description changed since approval"),
+        "{answer}"
+    );
     assert_eq!(host.should_disable(&event(1)), DisableDecision::Keep);
     assert_eq!(host.backoff(&event(1)), Duration::from_millis(4242));
     assert_eq!(
@@ -409,7 +428,7 @@ fn policy_log_lines_are_attributed_and_rate_limited() {
 fn wrong_world_version_is_refused() {
     assert_refused(
         &guest::wrong_version(),
-        &["exports mcpproxy:policy/decisions@0.2.0, this mcpproxy needs @0.1.0"],
+        &["exports mcpproxy:policy/decisions@0.3.0, this mcpproxy needs @0.2.0 or @0.1.0"],
     );
 }
 

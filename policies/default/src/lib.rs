@@ -10,6 +10,7 @@ extern crate alloc;
 
 mod bump;
 mod decide;
+mod review;
 mod settings;
 
 use alloc::string::String;
@@ -21,7 +22,9 @@ wit_bindgen::generate!({
 });
 
 use exports::mcpproxy::policy::decisions::Guest;
-use mcpproxy::policy::types::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
+use mcpproxy::policy::types::{
+    ConfigDiff, DisableDecision, FailureEvent, ReviewDecision, ToolReview, Verdict,
+};
 
 struct DefaultPolicy;
 
@@ -40,6 +43,10 @@ impl Guest for DefaultPolicy {
 
     fn filter_reload(_prepared: Vec<u8>, diff: ConfigDiff) -> Vec<Verdict> {
         decide::filter_reload(&diff)
+    }
+
+    fn review_tools(_prepared: Vec<u8>, review: ToolReview) -> ReviewDecision {
+        review::review_tools(&review)
     }
 }
 

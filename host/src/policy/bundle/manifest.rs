@@ -144,7 +144,7 @@ impl Manifest {
                 )));
             }
         }
-        for hook in Hook::ALL {
+        for hook in Hook::IN_MANIFEST {
             let file = self.hooks.get(hook);
             if !seen.contains(file.as_str()) {
                 return Err(BundleError::Manifest(format!(

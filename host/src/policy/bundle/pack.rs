@@ -123,7 +123,7 @@ pub fn describe(bundle: &Bundle) -> String {
         "on failure:      {}",
         on_failure.as_str().unwrap_or("?")
     );
-    for hook in Hook::ALL {
+    for hook in Hook::IN_MANIFEST {
         let _ = writeln!(
             out,
             "hook {:<15} {}",

@@ -12,7 +12,7 @@ use super::error::BundleError;
 use super::keys::TrustedKey;
 use super::manifest::{Hook, Manifest};
 use super::signing::verify_manifest_signature;
-use super::world::{HOST_WORLD, parse_world, world_compatible};
+use super::world::{HOST_WORLDS, parse_world, world_compatible};
 use crate::policy::sha256_hex;
 
 /// A bundle that passed every check of `verify`. Only `verify` makes one.
@@ -143,13 +143,12 @@ fn check_world(manifest: &Manifest) -> Result<(), BundleError> {
     let incompatible = || BundleError::IncompatibleWorld {
         name: manifest.name.clone(),
         bundle_world: manifest.world.clone(),
-        host_world: HOST_WORLD.into(),
+        host_world: HOST_WORLDS.join(" or "),
     };
     let bundle_world = parse_world(&manifest.world).ok_or_else(incompatible)?;
-    let host_world = parse_world(HOST_WORLD).ok_or_else(incompatible)?;
-    if world_compatible(&bundle_world, &host_world) {
-        Ok(())
-    } else {
-        Err(incompatible())
-    }
+    let runs = HOST_WORLDS
+        .iter()
+        .filter_map(|w| parse_world(w))
+        .any(|host| world_compatible(&bundle_world, &host));
+    if runs { Ok(()) } else { Err(incompatible()) }
 }

@@ -2,8 +2,14 @@
 //! the host can run (same major.minor while the package is 0.x, else same major and a minor no
 //! newer than the host's). Pure.
 
-/// The policy world this host implements (`package mcpproxy:policy@0.1.0; world policy`).
-pub const HOST_WORLD: &str = "mcpproxy:policy/policy@0.1.0";
+/// The policy worlds this host runs, newest first (`package mcpproxy:policy@0.2.0; world
+/// policy`, and 0.1.0 before it).
+pub const HOST_WORLDS: [&str; 2] = [
+    "mcpproxy:policy/policy@0.2.0",
+    "mcpproxy:policy/policy@0.1.0",
+];
+/// The newest, which a bundle gets when its manifest names none.
+pub const HOST_WORLD: &str = HOST_WORLDS[0];
 
 /// A parsed world reference `namespace:package/world@major.minor.patch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +60,8 @@ mod tests {
     #[test]
     fn host_world_matches_the_wit_file() {
         let wit = include_str!("../../../../wit/policy.wit");
+        let old = include_str!("../../../../wit/0.1.0/policy.wit");
+        assert!(old.contains("package mcpproxy:policy@0.1.0;"));
         let host = parse_world(HOST_WORLD).unwrap();
         let (maj, min, patch) = host.version;
         assert!(wit.contains(&format!("package {}@{maj}.{min}.{patch};", host.package)));

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use super::{PolicyHost, lock};
 use crate::contract::OnFailure;
 use crate::contract::Policy;
-use crate::contract::{ConfigDiff, DisableDecision, FailureEvent, Verdict};
+use crate::contract::{
+    ConfigDiff, DisableDecision, FailureEvent, ReviewDecision, ToolReview, ToolVerdict, Verdict,
+};
 use crate::policy::loaded::LoadedPolicy;
 use crate::policy::metrics::{Hook, Outcome};
 use crate::policy::validate::CallFailure;
@@ -24,7 +26,7 @@ impl PolicyHost {
     ) -> T {
         let started = Instant::now();
         let running = self.active();
-        let active = running.hooks.get(hook).clone();
+        let active = running.component(hook).clone();
         let (answer, outcome) = if !lock(&self.quarantine).allows(started) {
             let answer = self.instead(running.on_failure, hook, &call, substitute);
             (answer, Outcome::Quarantined)
@@ -155,5 +157,36 @@ impl Policy for PolicyHost {
             },
         };
         self.decide(Hook::FilterReload, |p| p.filter_reload(diff), substitute)
+    }
+
+    fn review_tools(&self, review: &ToolReview) -> ReviewDecision {
+        let server = review.server.clone();
+        let hide_all = move |reason: String| {
+            let hide = ToolVerdict::Hide { reason };
+            ReviewDecision::PerTool(vec![hide; review.tools.len()])
+        };
+        let substitute = Substitute {
+            // Even the default failed: nothing new or changed is shown unreviewed.
+            last_resort: || {
+                let reason = format!(
+                    "the policy could not review {server}'s changed tools: hidden until approved"
+                );
+                let hide = ToolVerdict::Hide { reason };
+                let verdicts = review
+                    .tools
+                    .iter()
+                    .map(|t| {
+                        if t.approved_hash.as_deref() == Some(t.current_hash.as_str()) {
+                            ToolVerdict::Expose
+                        } else {
+                            hide.clone()
+                        }
+                    })
+                    .collect();
+                ReviewDecision::PerTool(verdicts)
+            },
+            deny: || hide_all(DENY_REASON.to_string()),
+        };
+        self.decide(Hook::ReviewTools, |p| p.review_tools(review), substitute)
     }
 }

@@ -24,7 +24,7 @@ use super::error::PolicyError;
 use super::loaded::{CallLimits, Linkers, LoadedPolicy, PolicySource, settings_json};
 use super::metrics::Metrics;
 use super::options::PolicyOptions;
-use super::per_hook::{PerHook, PolicyFiles};
+use super::per_hook::{Hook, PerHook, PolicyFiles};
 use super::quarantine::{Quarantine, QuarantineSettings};
 use super::scenarios;
 use super::validate::CallFailure;
@@ -47,7 +47,33 @@ type ActiveSet = PerHook<Arc<LoadedPolicy>>;
 /// The running policy: its component per hook, and who answers when it fails.
 struct Active {
     hooks: ActiveSet,
+    /// Who answers `review-tools`: the should-disable component, or the embedded default when
+    /// that component is world 0.1.0.
+    review: Arc<LoadedPolicy>,
     on_failure: OnFailure,
+}
+
+impl Active {
+    fn new(hooks: ActiveSet, on_failure: OnFailure, default: &Arc<LoadedPolicy>) -> Active {
+        let review = if hooks.should_disable.reviews_tools() {
+            hooks.should_disable.clone()
+        } else {
+            default.clone()
+        };
+        Active {
+            hooks,
+            review,
+            on_failure,
+        }
+    }
+
+    /// The component answering `hook`.
+    fn component(&self, hook: Hook) -> &Arc<LoadedPolicy> {
+        match hook {
+            Hook::ReviewTools => &self.review,
+            other => self.hooks.get(other),
+        }
+    }
 }
 
 pub struct PolicyHost {
@@ -96,10 +122,11 @@ impl PolicyHost {
             engine,
             linkers,
             cache_dir: opts.cache_dir.clone(),
-            active: RwLock::new(Arc::new(Active {
-                hooks: PerHook::same(default.clone()),
-                on_failure: OnFailure::FallbackToDefault,
-            })),
+            active: RwLock::new(Arc::new(Active::new(
+                PerHook::same(default.clone()),
+                OnFailure::FallbackToDefault,
+                &default,
+            ))),
             default,
             requested: Mutex::new(Requested {
                 files: opts.files.clone(),
@@ -166,7 +193,7 @@ impl PolicyHost {
                 for p in hooks.distinct_by(Arc::ptr_eq) {
                     tracing::info!(policy = p.source_name(), sha256 = %p.sha256, "policy active");
                 }
-                let new = Arc::new(Active { hooks, on_failure });
+                let new = Arc::new(Active::new(hooks, on_failure, &self.default));
                 *self.active.write().unwrap_or_else(|e| e.into_inner()) = new;
                 *lock(&self.quarantine) = Quarantine::new(self.quarantine_settings);
                 *lock(&self.last_error) = None;
@@ -286,6 +313,12 @@ fn smoke_test(p: &LoadedPolicy) -> Result<(), PolicyError> {
     for s in scenarios::diffs() {
         p.filter_reload(&s.diff)
             .map_err(|f| fail(format!("filter-reload \"{}\"", s.name), f))?;
+    }
+    if p.reviews_tools() {
+        for s in scenarios::reviews() {
+            p.review_tools(&s.review)
+                .map_err(|f| fail(format!("review-tools \"{}\"", s.name), f))?;
+        }
     }
     Ok(())
 }

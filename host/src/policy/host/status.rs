@@ -31,6 +31,9 @@ pub struct PolicyStatus {
     pub sha256: String,
     /// The `mcpproxy:policy/decisions` version it exports.
     pub world_version: String,
+    /// Who answers `review-tools`: the policy, or (for a world 0.1.0 policy, which has no such
+    /// hook) the embedded default.
+    pub review_tools: ReviewToolsBy,
     /// Whether it imports WASI (and runs with the deny-all WASI context).
     pub uses_wasi: bool,
     /// How its compiled code was obtained.
@@ -59,6 +62,15 @@ pub struct PolicyStatus {
     pub quarantine: QuarantineState,
     /// The last load, configure, smoke-test or decision error.
     pub last_error: Option<String>,
+}
+
+/// Who answers `review-tools`, in `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewToolsBy {
+    pub source: String,
+    /// Why the embedded default answers for a policy that is not the default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One hook's component, in `status`.
@@ -95,6 +107,16 @@ impl PolicyHost {
             hooks,
             sha256: active.sha256.clone(),
             world_version: active.world.version.clone(),
+            review_tools: ReviewToolsBy {
+                source: running.review.source.name(),
+                note: (!active.reviews_tools()).then(|| {
+                    format!(
+                        "{} is world {}, which has no review-tools: the embedded default answers it",
+                        active.source.name(),
+                        active.world.version
+                    )
+                }),
+            },
             uses_wasi: active.world.needs_wasi,
             cache: active.cache,
             instance_pool: self.engine.pool_size,

@@ -7,8 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-/// The WIT world, copied into every project so it builds without mcpproxy's sources.
-const WIT: &str = include_str!("../../../../wit/policy.wit");
+/// The WIT world, copied into every project so it builds without mcpproxy's sources. Still
+/// 0.1.0: the templates do not implement `review-tools` yet, and the embedded default answers
+/// it for them.
+const WIT: &str = include_str!("../../../../wit/0.1.0/policy.wit");
 /// A scenario the generated policy passes (`mcpproxy policy test NAME.wasm --scenario scenario.json`).
 const SCENARIO: &str = include_str!("templates/scenario.json");
 const GITIGNORE: &str = "/target\n*.wasm\n__pycache__/\n";

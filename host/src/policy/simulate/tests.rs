@@ -29,6 +29,10 @@ impl Policy for Scripted {
     fn backoff(&self, e: &FailureEvent) -> Duration {
         Duration::from_secs(e.consecutive_failures.into())
     }
+    fn review_tools(&self, r: &crate::contract::ToolReview) -> crate::contract::ReviewDecision {
+        let expose = crate::contract::ToolVerdict::Expose;
+        crate::contract::ReviewDecision::PerTool(vec![expose; r.tools.len()])
+    }
     fn filter_reload(&self, d: &ConfigDiff) -> Vec<Verdict> {
         d.changes
             .iter()

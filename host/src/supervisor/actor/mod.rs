@@ -24,7 +24,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{AutoDisableSink, SupervisorError};
+use super::{DecisionSink, SupervisorError};
+use crate::approval::{ApprovalStore, Reviewed};
 use crate::config::{Protocol, ServerConfig, connection_changed};
 use crate::contract::{DisableDecision, Policy, Transport};
 use crate::contract::{Failure, FailureCounters, FailureKind};
@@ -33,8 +34,10 @@ use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
 
 mod ready;
 mod report;
+mod review;
 mod view;
 
+pub use review::Approved;
 use view::{idle_state, initial_status};
 
 /// Added to a server's init timeout for the actor's own guard around `connect`: the
@@ -72,7 +75,8 @@ pub struct ActorSettings {
 pub struct Shared {
     pub connector: Arc<dyn Connector>,
     pub policy: Arc<dyn Policy>,
-    pub sink: Arc<dyn AutoDisableSink>,
+    pub sink: Arc<dyn DecisionSink>,
+    pub approvals: Arc<ApprovalStore>,
     pub settings: watch::Sender<ActorSettings>,
     /// Ticks on every state change of any server.
     pub state_tick: watch::Sender<u64>,
@@ -102,7 +106,7 @@ pub enum ConfigureMode {
     Update,
 }
 
-pub type Reply = oneshot::Sender<Result<(), SupervisorError>>;
+pub type Reply<T = ()> = oneshot::Sender<Result<T, SupervisorError>>;
 
 pub enum Command {
     Configure {
@@ -112,6 +116,10 @@ pub enum Command {
     },
     Restart {
         done: Reply,
+    },
+    /// Record the server's tools as approved; answers how many were hidden.
+    ApproveTools {
+        done: Reply<review::Approved>,
     },
     /// A request to forward, made for `origin`'s client.
     Forward {
@@ -159,6 +167,7 @@ pub fn spawn(
         connected_at: None,
         live: None,
         offer: Arc::default(),
+        reviewed: Reviewed::default(),
         crashes: 0,
         reports: report::Reports::default(),
         view: view_tx,
@@ -210,6 +219,8 @@ struct Actor {
     connected_at: Option<DateTime<Utc>>,
     live: Option<Live>,
     offer: Arc<Offer>,
+    /// What the policy's review of the offer's tools hides (or that it quarantined the server).
+    reviewed: Reviewed,
     /// Times the state machine panicked and was started again.
     crashes: u32,
     /// Holds back the log reports of a flapping server.
@@ -382,6 +393,7 @@ impl Actor {
         self.counters.ready(Instant::now());
         self.connected_at = Some(Utc::now());
         self.offer = Arc::new(offer);
+        self.review_tools();
         self.live = Some(Live {
             session: Arc::new(session),
             calls: TaskTracker::new(),
@@ -521,6 +533,9 @@ impl Actor {
                     }));
                 }
             }
+            Command::ApproveTools { done } => {
+                let _ = done.send(self.approve_tools());
+            }
             Command::Forward {
                 request,
                 origin,
@@ -550,7 +565,11 @@ impl Actor {
         }
         let was_startable = self.config.is_startable();
         let conn_changed = connection_changed(&self.config, &new);
+        let quarantine_changed = self.config.quarantined != new.quarantined;
         self.config = new;
+        if quarantine_changed {
+            self.review_tools();
+        }
         let idle = matches!(
             self.state,
             ConnectionState::Pending

@@ -100,6 +100,7 @@ impl Actor {
                             match result {
                                 Ok(offer) => {
                                     self.offer = Arc::new(offer);
+                                    self.review_tools();
                                     self.publish();
                                 }
                                 Err(failure) => {
@@ -151,11 +152,20 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<ServerResult, CallError>>,
     ) {
-        if self.config.quarantined {
+        if self.withheld() {
             let _ = reply.send(Err(CallError::NotAvailable(format!(
                 "server {0} is quarantined: nothing of it is shown or called until a user \
                  approves it (`mcpproxy upstream approve {0}`)",
                 self.config.name
+            ))));
+            return;
+        }
+        if let ClientRequest::CallToolRequest(call) = &request
+            && let Some(reason) = self.reviewed.hidden.get(call.params.name.as_ref())
+        {
+            let _ = reply.send(Err(CallError::NotAvailable(format!(
+                "tool {} of server {} is hidden: {reason}",
+                call.params.name, self.config.name
             ))));
             return;
         }

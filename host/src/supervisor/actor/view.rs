@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Actor, View};
 use crate::config::{Protocol, ServerConfig};
-use crate::status::{ConnectionState, ServerStatus};
+use crate::status::{ConnectionState, HiddenTool, ServerStatus};
 use crate::upstream::Offer;
 
 fn protocol_name(p: Protocol) -> &'static str {
@@ -49,6 +49,8 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
         pid: None,
         tool_count: 0,
         quarantined: config.quarantined,
+        quarantine_reason: None,
+        hidden_tools: Vec::new(),
         resource_count: 0,
         prompt_count: 0,
         supervisor_restarts: 0,
@@ -57,16 +59,19 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
 
 impl Actor {
     /// What clients may see of the server's offer: nothing while it is quarantined, else its
-    /// tools through the config's filters.
+    /// tools through the config's filters and the policy's tool review.
     fn exposed_offer(&self) -> Arc<Offer> {
-        if self.config.quarantined {
+        if self.withheld() {
             return Arc::default();
         }
-        if !self.config.filters_tools() {
+        if !self.config.filters_tools() && self.reviewed.hidden.is_empty() {
             return self.offer.clone();
         }
         let mut offer = (*self.offer).clone();
-        offer.tools.retain(|tool| self.config.exposes(&tool.name));
+        offer.tools.retain(|tool| {
+            self.config.exposes(&tool.name)
+                && !self.reviewed.hidden.contains_key(tool.name.as_ref())
+        });
         Arc::new(offer)
     }
 
@@ -91,7 +96,7 @@ impl Actor {
             connected_at: self.connected_at.map(rfc3339),
             pid: self.live.as_ref().and_then(|l| l.session.pid()),
             // A quarantined server's count is what approving it would show.
-            tool_count: match (ready, self.config.quarantined) {
+            tool_count: match (ready, self.withheld()) {
                 (false, _) => 0,
                 (true, false) => offer.tools.len(),
                 (true, true) => self
@@ -101,7 +106,20 @@ impl Actor {
                     .filter(|t| self.config.exposes(&t.name))
                     .count(),
             },
-            quarantined: self.config.quarantined,
+            quarantined: self.withheld(),
+            quarantine_reason: self.reviewed.quarantine.clone(),
+            hidden_tools: if ready {
+                self.reviewed
+                    .hidden
+                    .iter()
+                    .map(|(name, reason)| HiddenTool {
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             resource_count: if ready { self.offer.resources.len() } else { 0 },
             prompt_count: if ready { self.offer.prompts.len() } else { 0 },
             supervisor_restarts: self.crashes,

@@ -153,6 +153,8 @@ impl FakeBackend {
                 pid: Some(4242),
                 tool_count: tools.iter().filter(|e| e.server == name).count(),
                 quarantined: false,
+                quarantine_reason: None,
+                hidden_tools: Vec::new(),
                 resource_count: 0,
                 prompt_count: 0,
                 supervisor_restarts: 0,
