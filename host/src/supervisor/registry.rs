@@ -158,6 +158,11 @@ impl Registry {
                     if let Some(handle) = handle {
                         stopping.push(stop(handle));
                     }
+                    // A server removed from the config takes its tool approval along: one
+                    // added again under its name is recorded afresh, as a new one is.
+                    if let Err(e) = self.inner.shared.approvals.set(&name, None) {
+                        tracing::warn!(server = %name, "could not drop the approval of its tools: {e}");
+                    }
                 }
             }
         }

@@ -567,7 +567,13 @@ impl Actor {
         let conn_changed = connection_changed(&self.config, &new);
         let quarantine_changed = self.config.quarantined != new.quarantined;
         self.config = new;
-        if quarantine_changed {
+        if conn_changed {
+            // The user pointed the server somewhere new (command, args, URL...): its tools
+            // are the ones the user chose now, recorded as seen at the next connect.
+            self.forget_approval();
+        }
+        if quarantine_changed && self.state == ConnectionState::Ready {
+            // Not Ready: nothing to review; the next connect reviews its tools.
             self.review_tools();
         }
         let idle = matches!(

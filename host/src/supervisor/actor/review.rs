@@ -45,6 +45,13 @@ impl Actor {
         }
     }
 
+    /// Drops the server's approval: the next tools it offers are recorded as seen.
+    pub(super) fn forget_approval(&mut self) {
+        if let Err(e) = self.shared.approvals.set(&self.config.name, None) {
+            warn!(server = %self.config.name, "could not drop the approval of the tools: {e}");
+        }
+    }
+
     /// A user approves the server's tools as offered now. Not Ready: a quarantined server's
     /// first tools will be recorded when it is; any other keeps its record.
     pub(super) fn approve_tools(&mut self) -> Result<Approved, SupervisorError> {
