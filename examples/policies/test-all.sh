@@ -35,7 +35,7 @@ done
 # bindings (componentize-py writes them; the component build generates its own).
 cargo test --quiet --locked --manifest-path "$here/rust-strict/Cargo.toml"
 rm -rf "${tools:?}/pybindings" # componentize-py refuses to write into an existing folder
-"$tools/venv/bin/componentize-py" -d "$here/../../wit" -w policy bindings "$tools/pybindings" >/dev/null
+"$tools/venv/bin/componentize-py" -d "$here/../../wit/0.1.0" -w policy bindings "$tools/pybindings" >/dev/null
 PYTHONPATH="$here/python-windowed:$tools/pybindings" "$tools/venv/bin/python" -m unittest discover -s "$here/test" -p 'test_*.py'
 
 # The built components, through jco.

@@ -10,7 +10,7 @@ if [ ! -x "$componentize" ]; then
     exit 1
 fi
 "$componentize" "$here/policy.js" \
-    --wit "$here/../../../wit" --world-name policy \
+    --wit "$here/../../../wit/0.1.0" --world-name policy \
     --disable stdio random clocks http fetch-event \
     -o "$here/patient.wasm"
 echo "built $here/patient.wasm ($(wc -c <"$here/patient.wasm") bytes)"

@@ -8,5 +8,5 @@ if [ ! -x "$componentize_py" ]; then
     exit 1
 fi
 cd "$here"
-"$componentize_py" -d ../../../wit -w policy componentize app -o windowed.wasm
+"$componentize_py" -d ../../../wit/0.1.0 -w policy componentize app -o windowed.wasm
 echo "built $here/windowed.wasm ($(wc -c <windowed.wasm) bytes)"

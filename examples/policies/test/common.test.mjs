@@ -4,31 +4,44 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configureError, diff, event, exports, global, imports, load, server } from './harness.mjs';
 
-// The exact TypeScript signatures jco derives from wit/policy.wit's `decisions` interface.
-const SIGNATURES = [
+// The exact TypeScript signatures jco derives from the `decisions` interface of each WIT
+// version: wit/0.1.0/policy.wit, and wit/policy.wit (0.2.0 adds review-tools).
+const SIGNATURES_0_1 = [
   'export function configure(settings: string): Uint8Array;',
   'export function shouldDisable(prepared: Uint8Array, event: FailureEvent): DisableDecision;',
   'export function backoff(prepared: Uint8Array, event: FailureEvent): bigint;',
   'export function filterReload(prepared: Uint8Array, diff: ConfigDiff): Array<Verdict>;',
 ];
+const SIGNATURES = {
+  '0.1.0': SIGNATURES_0_1,
+  '0.2.0': [
+    ...SIGNATURES_0_1,
+    'export function reviewTools(prepared: Uint8Array, review: ToolReview): ReviewDecision;',
+  ],
+};
 
-// What the host provides: its own interface, and WASI answered by a deny-all context.
-const ALLOWED_IMPORT = /^(mcpproxy:policy\/(host|types)@0\.1\.0|wasi:[a-z-]+\/[a-z-]+@0\.2\.\d+)$/;
+// Which WIT version each example is built against: strict follows the current one; patient and
+// windowed stay on 0.1.0, which mcpproxy still runs (the embedded default answers review-tools).
+const VERSIONS = { strict: '0.2.0', patient: '0.1.0', windowed: '0.1.0' };
 
-for (const name of ['strict', 'patient', 'windowed']) {
+for (const [name, version] of Object.entries(VERSIONS)) {
+  // What the host provides: its own interface, and WASI answered by a deny-all context.
+  const allowedImport = new RegExp(
+    `^(mcpproxy:policy/(host|types)@${version.replaceAll('.', '\\.')}|wasi:[a-z-]+/[a-z-]+@0\\.2\\.\\d+)$`,
+  );
   describe(`${name}: contract`, async () => {
     const { decisions, wit, decl } = await load(name);
 
-    it('exports mcpproxy:policy/decisions@0.1.0 with the WIT signatures', () => {
-      assert.ok(exports(wit).includes('mcpproxy:policy/decisions@0.1.0'), wit);
+    it(`exports mcpproxy:policy/decisions@${version} with the WIT signatures`, () => {
+      assert.ok(exports(wit).includes(`mcpproxy:policy/decisions@${version}`), wit);
       const declared = decl.split('\n').filter((line) => line.startsWith('export function'));
-      assert.deepEqual(declared, SIGNATURES);
+      assert.deepEqual(declared, SIGNATURES[version]);
     });
 
     it('imports only mcpproxy:policy/host and WASI', () => {
-      assert.ok(imports(wit).includes('mcpproxy:policy/host@0.1.0'));
+      assert.ok(imports(wit).includes(`mcpproxy:policy/host@${version}`));
       for (const imported of imports(wit)) {
-        assert.match(imported, ALLOWED_IMPORT);
+        assert.match(imported, allowedImport);
       }
     });
 

@@ -1,4 +1,5 @@
-// The strict Rust policy beyond its expected.json: jitter bounds over many seeds, the seed's effect.
+// The strict Rust policy beyond its expected.json: jitter bounds over many seeds, the seed's effect,
+// and its review-tools (WIT 0.2.0) through the component.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { event, load } from './harness.mjs';
@@ -27,5 +28,19 @@ describe('strict', async () => {
     assert.throws(() => decisions.configure('{"max_consecutive_failures": 0}'), /max_consecutive_failures/);
     assert.throws(() => decisions.configure('{"backoff_base_ms": 500, "backoff_cap_ms": 100}'), /backoff_cap_ms/);
     assert.throws(() => decisions.configure('{"backoff_cap_ms": 86400001}'), /backoff_cap_ms/);
+  });
+
+  it('quarantines a server whose tools changed, naming the change', () => {
+    const review = {
+      server: 'docs',
+      tools: [
+        { name: 'search', approvedHash: 'a', currentHash: 'a', changedFields: [] },
+        { name: 'fetch', approvedHash: 'b', currentHash: 'c', changedFields: ['description'] },
+      ],
+      removed: [],
+    };
+    const decision = decisions.reviewTools(prepared, review);
+    assert.equal(decision.tag, 'quarantine');
+    assert.match(decision.val, /server `docs` changed its tools since approval: `fetch` changed \(description\)/);
   });
 });

@@ -1,7 +1,7 @@
 //! The strict policy's decisions as pure functions of settings and event.
 
 use crate::exports::mcpproxy::policy::decisions::{
-    ConfigDiff, DisableDecision, FailureEvent, Verdict,
+    ConfigDiff, DisableDecision, FailureEvent, ReviewDecision, ToolReview, Verdict,
 };
 use crate::mcpproxy::policy::types::FailureKind;
 use crate::settings::Settings;
@@ -77,9 +77,47 @@ pub fn filter_reload(diff: &ConfigDiff) -> Vec<Verdict> {
     diff.changes.iter().map(|_| Verdict::Apply).collect()
 }
 
+/// Tool pinning, strictly: the host asks only when something differs from the approval, and
+/// any difference (a new, changed or removed tool) quarantines the whole server, with a reason
+/// naming what changed. Nothing is shown until a user approves the server again.
+pub fn review_tools(review: &ToolReview) -> ReviewDecision {
+    let mut what: Vec<String> = Vec::new();
+    for tool in &review.tools {
+        match &tool.approved_hash {
+            None => what.push(format!("new tool `{}`", tool.name)),
+            Some(hash) if *hash != tool.current_hash => {
+                let fields = if tool.changed_fields.is_empty() {
+                    "definition".to_string()
+                } else {
+                    tool.changed_fields.join(", ")
+                };
+                what.push(format!("`{}` changed ({fields})", tool.name));
+            }
+            Some(_) => {}
+        }
+    }
+    what.extend(
+        review
+            .removed
+            .iter()
+            .map(|name| format!("`{name}` removed")),
+    );
+    if what.is_empty() {
+        what.push("tools differ from the approval".to_string());
+    }
+    ReviewDecision::Quarantine(format!(
+        "strict policy: server `{}` changed its tools since approval: {}; \
+         approve with `mcpproxy upstream approve {}`",
+        review.server,
+        what.join(", "),
+        review.server
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcpproxy::policy::types::ToolChange;
     use crate::mcpproxy::policy::types::{Change, ChangeKind, ChangeTarget, Transport};
 
     fn event(kind: FailureKind, consecutive: u32, seed: u64) -> FailureEvent {
@@ -206,5 +244,36 @@ mod tests {
                 .all(|v| matches!(v, Verdict::Apply))
         );
         assert_eq!(filter_reload(&diff).len(), 2);
+    }
+
+    fn tool(name: &str, approved: Option<&str>, current: &str, fields: &[&str]) -> ToolChange {
+        ToolChange {
+            name: name.into(),
+            approved_hash: approved.map(Into::into),
+            current_hash: current.into(),
+            changed_fields: fields.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn any_tool_change_quarantines_the_server_and_says_what_changed() {
+        let review = ToolReview {
+            server: "docs".into(),
+            tools: vec![
+                tool("search", Some("a"), "a", &[]),
+                tool("fetch", Some("b"), "c", &["description"]),
+                tool("exec", None, "d", &[]),
+            ],
+            removed: vec!["old".into()],
+        };
+        let ReviewDecision::Quarantine(reason) = review_tools(&review) else {
+            panic!("expected quarantine");
+        };
+        assert_eq!(
+            reason,
+            "strict policy: server `docs` changed its tools since approval: `fetch` changed \
+             (description), new tool `exec`, `old` removed; approve with `mcpproxy upstream \
+             approve docs`"
+        );
     }
 }

@@ -6,6 +6,8 @@
 //! - Backoff doubles from `backoff_base_ms` (250 ms) and is capped at `backoff_cap_ms` (10 s),
 //!   with "equal jitter" from the host's seed (never less than half the step).
 //! - Reloads: every change is applied, nothing is second-guessed.
+//! - Tools: any tool that is new, changed or gone since a user approved the server's tools
+//!   quarantines the whole server until the user approves it again.
 //!
 //! This file is only the glue between the WIT bindings and the pure functions in `decide`;
 //! it must never keep state between calls (the host runs each call in a fresh instance).
@@ -14,7 +16,7 @@ mod decide;
 mod settings;
 
 use exports::mcpproxy::policy::decisions::{
-    ConfigDiff, DisableDecision, FailureEvent, Guest, Verdict,
+    ConfigDiff, DisableDecision, FailureEvent, Guest, ReviewDecision, ToolReview, Verdict,
 };
 use mcpproxy::policy::host::log;
 use mcpproxy::policy::types::LogLevel;
@@ -57,6 +59,10 @@ impl Guest for Strict {
 
     fn filter_reload(_prepared: Vec<u8>, diff: ConfigDiff) -> Vec<Verdict> {
         decide::filter_reload(&diff)
+    }
+
+    fn review_tools(_prepared: Vec<u8>, review: ToolReview) -> ReviewDecision {
+        decide::review_tools(&review)
     }
 }
 
