@@ -181,14 +181,19 @@ fn an_incompatible_world_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let key = new_key();
     let mut manifest = template("acme", 1);
-    manifest["world"] = json!("mcpproxy:policy/policy@0.2.0");
+    manifest["world"] = json!("mcpproxy:policy/policy@0.3.0");
     let bundle = signed_bundle(tmp.path(), &manifest, &key);
     let err = verify(bundle, &trusted(&key), now(), None).unwrap_err();
     assert!(
         matches!(err, BundleError::IncompatibleWorld { .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("0.2.0"), "{err}");
+    // The error names the bundle's world and every world this host runs.
+    let text = err.to_string();
+    assert!(
+        text.contains("0.3.0") && text.contains("0.2.0") && text.contains("0.1.0"),
+        "{text}"
+    );
 }
 
 #[test]

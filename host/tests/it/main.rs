@@ -40,5 +40,6 @@ mod policy_simulate;
 mod policy_under_load;
 mod quarantine;
 mod secrets;
+mod tool_pinning;
 mod upstream_http;
 mod upstream_stdio;

@@ -52,7 +52,8 @@ fn policy_check_reports_the_default() {
     );
     let text = report.to_string();
     for fragment in [
-        "world      mcpproxy:policy/decisions@0.1.0",
+        "world      mcpproxy:policy/decisions@0.2.0",
+        "a new tool, one removed / review-tools: search: expose; delete_all: hide (new since example's tools were approved",
         "configure  ok with {\"max_consecutive_failures\":4}",
         "command not found, 3rd attempt in a row / should-disable: disable: the command was not found",
         "connection refused, 10th attempt / should-disable: disable: failed 10 times in a row",

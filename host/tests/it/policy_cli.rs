@@ -30,9 +30,12 @@ fn policy_check_reports_the_world_and_decisions_of_the_default() {
     let (ok, out) = run(&["policy", "check", default.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("world      mcpproxy:policy/decisions@0.1.0")
+        out.contains("world      mcpproxy:policy/decisions@0.2.0")
             && out.contains("limits     deadline 10 ms, memory 16 MiB per decision")
-            && out.contains("command not found, first attempt / should-disable: keep"),
+            && out.contains("command not found, first attempt / should-disable: keep")
+            && out.contains(
+                "a description changed after approval / review-tools: search: expose; fetch: hide"
+            ),
         "{out}"
     );
     // --settings reach `configure`, and the limits flags the host.
