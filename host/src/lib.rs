@@ -22,6 +22,7 @@
 
 pub mod approval;
 pub mod auth;
+pub mod canonical_json;
 pub mod cli;
 pub mod config;
 pub mod contract;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::canonical_json::to_canonical_string;
 use crate::contract::{ReviewDecision, TOOL_FIELDS, ToolChange, ToolReview, ToolVerdict};
 
 pub use store::{ApprovalError, ApprovalStore};
@@ -44,37 +45,6 @@ fn json_key(field: &str) -> &'static str {
     }
 }
 
-/// `value` as JSON text with object keys sorted, so equal values hash equal whatever order
-/// the server writes them in.
-fn canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let keys: BTreeSet<&String> = map.keys().collect();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(v, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -85,8 +55,8 @@ pub fn approve_tool(tool: &Tool) -> ApprovedTool {
     let mut whole = Value::String(tool.name.to_string()).to_string();
     let mut fields = BTreeMap::new();
     for field in TOOL_FIELDS {
-        let mut text = String::new();
-        canonical(json.get(json_key(field)).unwrap_or(&Value::Null), &mut text);
+        // Keys sorted, so equal values hash equal whatever order the server writes them in.
+        let text = to_canonical_string(json.get(json_key(field)).unwrap_or(&Value::Null));
         whole.push('\n');
         whole.push_str(&text);
         fields.insert(field.to_string(), sha256(&text));

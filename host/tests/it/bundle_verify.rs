@@ -3,7 +3,7 @@
 
 use crate::bundle_common::*;
 use chrono::Duration as ChronoDuration;
-use mcpproxy::policy::bundle::canonical::to_canonical_bytes;
+use mcpproxy::canonical_json::to_canonical_bytes;
 use mcpproxy::policy::bundle::{Bundle, BundleError, TrustedKey, pack_dir, verify};
 use serde_json::{Value, json};
 

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::canonical::to_canonical_bytes;
 use super::error::BundleError;
 use super::world::parse_world;
+use crate::canonical_json::to_canonical_bytes;
 use crate::contract::{GivenLimits, Limits, OnFailure};
 
 pub const MANIFEST_FILE: &str = "manifest.json";

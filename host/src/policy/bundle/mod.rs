@@ -30,7 +30,6 @@
 
 pub mod activate;
 pub mod archive;
-pub mod canonical;
 pub mod cli;
 pub mod error;
 pub mod keys;

@@ -1,14 +1,19 @@
 //! Canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace, serde_json's escaping
-//! and number formatting. The manifest is signed in this form, so the same manifest always has
-//! the same bytes (and the same sha256) whoever packs it.
+//! and number formatting. Equal values have equal bytes whoever writes them: a policy bundle's
+//! manifest is signed in this form, and tool approvals hash tools in it.
 
 use serde_json::Value;
 
 /// The canonical bytes of `value`.
 pub fn to_canonical_bytes(value: &Value) -> Vec<u8> {
+    to_canonical_string(value).into_bytes()
+}
+
+/// The canonical text of `value`.
+pub fn to_canonical_string(value: &Value) -> String {
     let mut out = String::new();
     write_value(value, &mut out);
-    out.into_bytes()
+    out
 }
 
 fn write_value(value: &Value, out: &mut String) {
