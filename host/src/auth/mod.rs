@@ -5,8 +5,10 @@
 //! source of truth; the daemon reads it again whenever it changes on disk, so a token created
 //! or revoked by `mcpproxy token` works, or stops working, from the next request.
 
+mod profile;
 mod store;
 mod token;
 
+pub use profile::{Profile, allows_server, allows_tool};
 pub use store::{ADMIN_TOKEN_FILE, AuthError, TOKENS_FILE, TokenEntry, TokenStore, Verifier};
 pub use token::{Caller, TokenScope, digest, generate, valid_name};

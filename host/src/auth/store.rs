@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use super::profile::Profile;
 use super::token::{Caller, TokenScope, digest, generate, valid_name};
 
 pub const TOKENS_FILE: &str = "tokens.json";
@@ -45,6 +46,10 @@ pub enum AuthError {
 pub struct TokenEntry {
     pub name: String,
     pub scope: TokenScope,
+    /// Which servers and tools it sees; absent: everything. An `Arc`, so that each request's
+    /// `Caller` shares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Arc<Profile>>,
     /// SHA-256 of the token, in hex.
     pub sha256: String,
     /// RFC 3339, when it was made.
@@ -88,11 +93,17 @@ impl TokenStore {
         Ok(read(&self.path())?.map(|f| f.tokens).unwrap_or_default())
     }
 
-    /// Makes a token named `name` with `scope` and returns it: the only time it is shown.
-    pub fn create(&self, name: &str, scope: TokenScope) -> Result<String, AuthError> {
+    /// Makes a token named `name` with `scope` (and `profile`, if it has one) and returns
+    /// it: the only time it is shown.
+    pub fn create(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        profile: Option<Profile>,
+    ) -> Result<String, AuthError> {
         valid_name(name).map_err(AuthError::Name)?;
         let _lock = self.lock()?;
-        self.add(name, scope)
+        self.add(name, scope, profile)
     }
 
     /// Removes the token `name`; if it is the one in `admin-token`, that file goes too.
@@ -132,14 +143,19 @@ impl TokenStore {
         if self.path().exists() {
             return Ok(None);
         }
-        let token = self.add(ADMIN_NAME, TokenScope::Admin)?;
+        let token = self.add(ADMIN_NAME, TokenScope::Admin, None)?;
         let admin = self.admin_token_path();
         write_private(&admin, format!("{token}\n").as_bytes())?;
         Ok(Some(admin))
     }
 
     /// Adds a token under the lock the caller holds.
-    fn add(&self, name: &str, scope: TokenScope) -> Result<String, AuthError> {
+    fn add(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        profile: Option<Profile>,
+    ) -> Result<String, AuthError> {
         let path = self.path();
         let mut file = read(&path)?.unwrap_or_default();
         if file.tokens.iter().any(|t| t.name == name) {
@@ -150,6 +166,7 @@ impl TokenStore {
         file.tokens.push(TokenEntry {
             name: name.to_string(),
             scope,
+            profile: profile.map(Arc::new),
             sha256: digest(&token),
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
@@ -290,6 +307,7 @@ impl Verifier {
         found.map(|entry| Caller {
             token: Some(entry.name.clone()),
             scope: entry.scope,
+            profile: entry.profile.clone(),
         })
     }
 }
@@ -326,23 +344,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
         let verifier = Verifier::new(store.clone());
-        let read = store.create("ci", TokenScope::Read).unwrap();
+        let read = store.create("ci", TokenScope::Read, None).unwrap();
         assert_eq!(verifier.caller(&read).unwrap().scope, TokenScope::Read);
         assert!(matches!(
-            store.create("ci", TokenScope::Admin),
+            store.create("ci", TokenScope::Admin, None),
             Err(AuthError::Exists { .. })
         ));
         assert!(matches!(
-            store.create("bad name", TokenScope::Admin),
+            store.create("bad name", TokenScope::Admin, None),
             Err(AuthError::Name(_))
         ));
-        let other = store.create("ops", TokenScope::Admin).unwrap();
+        let other = store.create("ops", TokenScope::Admin, None).unwrap();
         store.revoke("ci").unwrap();
         assert_eq!(verifier.caller(&read), None, "revoked at once");
         assert!(verifier.caller(&other).is_some());
         let names: Vec<String> = store.list().unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(names, ["ops"]);
         assert!(matches!(store.revoke("ci"), Err(AuthError::Unknown { .. })));
+    }
+
+    #[test]
+    fn a_profile_is_kept_and_rides_on_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        let profile = Profile::new(Some(vec!["fs".into()]), None).unwrap();
+        let token = store.create("fs-only", TokenScope::Read, profile).unwrap();
+        let caller = Verifier::new(store.clone()).caller(&token).unwrap();
+        let profile = caller.profile().expect("a profile");
+        assert!(profile.allows_server("fs") && !profile.allows_server("shell"));
+        let file = std::fs::read_to_string(store.path()).unwrap();
+        assert!(file.contains(r#""servers": ["#), "{file}");
+        // A file written before profiles existed still reads: no profile, everything seen.
+        std::fs::write(
+            store.path(),
+            r#"{"tokens":[{"name":"old","scope":"read","sha256":"00","created_at":"x"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(store.list().unwrap()[0].profile, None);
     }
 
     #[test]
@@ -359,7 +397,7 @@ mod tests {
     fn a_broken_file_refuses_every_token() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        let token = store.create("ci", TokenScope::Admin).unwrap();
+        let token = store.create("ci", TokenScope::Admin, None).unwrap();
         let verifier = Verifier::new(store.clone());
         assert!(verifier.caller(&token).is_some());
         std::fs::write(store.path(), "{ not json").unwrap();

@@ -2,11 +2,14 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::profile::Profile;
 
 /// Every token starts so, which lets secret scanners and people recognise one.
 const PREFIX: &str = "mcpp_";
@@ -57,6 +60,8 @@ pub struct Caller {
     /// The token's name; `None` when the config turned authentication off (`auth: none`).
     pub token: Option<String>,
     pub scope: TokenScope,
+    /// What the token sees; `None`: everything.
+    pub profile: Option<Arc<Profile>>,
 }
 
 impl Caller {
@@ -66,6 +71,7 @@ impl Caller {
         Caller {
             token: None,
             scope: TokenScope::Admin,
+            profile: None,
         }
     }
 
@@ -74,6 +80,7 @@ impl Caller {
         Caller {
             token: None,
             scope: TokenScope::Read,
+            profile: None,
         }
     }
 
@@ -82,11 +89,19 @@ impl Caller {
         self.scope == TokenScope::Admin
     }
 
+    /// The caller's profile, if it has one.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_deref()
+    }
+
     /// The caller, as an error message names it.
     pub fn describe(&self) -> String {
-        match &self.token {
-            Some(name) => format!("token {name:?} (scope {})", self.scope),
-            None => "an unauthenticated caller".to_string(),
+        match (&self.token, &self.profile) {
+            (Some(name), None) => format!("token {name:?} (scope {})", self.scope),
+            (Some(name), Some(profile)) => {
+                format!("token {name:?} (scope {}; {profile})", self.scope)
+            }
+            (None, _) => "an unauthenticated caller".to_string(),
         }
     }
 }
@@ -153,6 +168,7 @@ mod tests {
         let read = Caller {
             token: Some("ci".into()),
             scope: TokenScope::Read,
+            profile: None,
         };
         assert!(!read.may_change_servers());
         assert_eq!(read.describe(), "token \"ci\" (scope read)");

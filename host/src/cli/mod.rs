@@ -90,6 +90,14 @@ pub enum TokenCommand {
         /// enabling, disabling and restarting servers.
         #[arg(long, default_value = "read", value_parser = ["read", "admin"])]
         scope: String,
+        /// Only these servers are shown to the token (names or patterns with `*` and `?`,
+        /// comma-separated) [default: every server].
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        servers: Option<Vec<String>>,
+        /// Only these tools are shown to the token, as `server:tool` patterns
+        /// (comma-separated, e.g. `github:get_*,*:search`) [default: every tool].
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        tools: Option<Vec<String>>,
     },
     /// Revoke a token: requests with it are refused from the next one on.
     Revoke { name: String },

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use super::{GlobalArgs, TokenCommand, paths};
-use crate::auth::{TokenScope, TokenStore};
+use crate::auth::{Profile, TokenScope, TokenStore};
 
 pub fn run(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let store = TokenStore::new(&paths::resolved_data_dir(global));
@@ -15,20 +15,35 @@ pub fn run(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<ExitCod
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
-                println!("{:<24} {:<6} CREATED", "NAME", "SCOPE");
+                println!("{:<24} {:<6} {:<21} SEES", "NAME", "SCOPE", "CREATED");
                 for t in &tokens {
-                    println!("{:<24} {:<6} {}", t.name, t.scope, t.created_at);
+                    let sees = match &t.profile {
+                        Some(profile) => profile.to_string(),
+                        None => "everything".to_string(),
+                    };
+                    println!("{:<24} {:<6} {:<21} {sees}", t.name, t.scope, t.created_at);
                 }
                 println!("{} tokens in {}", tokens.len(), store.path().display());
             }
         }
-        TokenCommand::Create { name, scope } => {
+        TokenCommand::Create {
+            name,
+            scope,
+            servers,
+            tools,
+        } => {
             let scope: TokenScope = scope.parse().map_err(anyhow::Error::msg)?;
-            let token = store.create(&name, scope)?;
+            let profile =
+                Profile::new(servers, tools).map_err(|e| anyhow::anyhow!("token {name:?}: {e}"))?;
+            let sees = match &profile {
+                Some(profile) => format!("; sees {profile}"),
+                None => String::new(),
+            };
+            let token = store.create(&name, scope, profile)?;
             // The token alone on stdout, for `$(mcpproxy token create ...)`; the advice on stderr.
             println!("{token}");
             eprintln!(
-                "token {name:?} (scope {scope}) created; it is not shown again. \
+                "token {name:?} (scope {scope}{sees}) created; it is not shown again. \
                  Clients send it as `Authorization: Bearer <token>`."
             );
         }

@@ -6,7 +6,8 @@
 //! Open without a token: `/healthz` and `/readyz` (they tell nothing but up and ready),
 //! `/metrics` when `metrics_auth: none`, and everything when `auth: none` on a loopback
 //! listener. A missing or wrong token is answered 401 with `WWW-Authenticate`, and nothing
-//! else: no hint of what the daemon serves.
+//! else: no hint of what the daemon serves. A token with a profile sees only the MCP
+//! endpoints: `/status` and `/metrics` tell of every server, so they answer it 403.
 
 use std::sync::Arc;
 
@@ -46,11 +47,15 @@ impl Gate {
         if open {
             return Ok(Caller::anonymous());
         }
-        match authorization.map(bearer) {
-            Some(Some(token)) => self.verifier.caller(token).ok_or(Refused::Wrong),
-            Some(None) => Err(Refused::Wrong),
-            None => Err(Refused::Missing),
+        let caller = match authorization.map(bearer) {
+            Some(Some(token)) => self.verifier.caller(token).ok_or(Refused::Wrong)?,
+            Some(None) => return Err(Refused::Wrong),
+            None => return Err(Refused::Missing),
+        };
+        if caller.profile.is_some() && matches!(path, "/status" | "/metrics") {
+            return Err(Refused::Profile);
         }
+        Ok(caller)
     }
 }
 
@@ -68,6 +73,8 @@ fn bearer(value: &HeaderValue) -> Option<&str> {
 enum Refused {
     Missing,
     Wrong,
+    /// A known token whose profile keeps it from this route.
+    Profile,
 }
 
 impl IntoResponse for Refused {
@@ -76,6 +83,14 @@ impl IntoResponse for Refused {
         let challenge = match self {
             Refused::Missing => r#"Bearer realm="mcpproxy""#,
             Refused::Wrong => r#"Bearer realm="mcpproxy", error="invalid_token""#,
+            Refused::Profile => {
+                return (
+                    StatusCode::FORBIDDEN,
+                    "403 Forbidden: this token has a profile, and this route shows every \
+                     server; use a token without one\n",
+                )
+                    .into_response();
+            }
         };
         (
             StatusCode::UNAUTHORIZED,
@@ -84,6 +99,15 @@ impl IntoResponse for Refused {
         )
             .into_response()
     }
+}
+
+/// Who sent the MCP message whose context carries `extensions`, as the check found: rmcp
+/// hands handlers the HTTP request's parts. A message that came some other way (none does)
+/// may only read.
+pub fn caller_of(extensions: &rmcp::model::Extensions) -> Caller {
+    let parts = extensions.get::<http::request::Parts>();
+    let caller = parts.and_then(|p| p.extensions.get::<Caller>());
+    caller.cloned().unwrap_or_else(Caller::anonymous)
 }
 
 /// The middleware.
@@ -109,8 +133,8 @@ mod tests {
     fn gate(loopback: bool) -> (tempfile::TempDir, Gate, String, String) {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        let admin = store.create("admin", TokenScope::Admin).unwrap();
-        let read = store.create("ci", TokenScope::Read).unwrap();
+        let admin = store.create("admin", TokenScope::Admin, None).unwrap();
+        let read = store.create("ci", TokenScope::Read, None).unwrap();
         let gate = Gate::new(Verifier::new(store), loopback, DownstreamOptions::default());
         (dir, gate, admin, read)
     }
@@ -158,6 +182,24 @@ mod tests {
         assert_eq!(gate.judge("/status", None), Err(Refused::Missing));
         gate.options.set_auth(true, false);
         assert_eq!(gate.judge("/mcp", None), Ok(Caller::unauthenticated()));
+    }
+
+    #[test]
+    fn a_profiled_token_reaches_mcp_but_not_status_or_metrics() {
+        let (dir, gate, _, _) = gate(true);
+        let profile = crate::auth::Profile::new(Some(vec!["fs".into()]), None).unwrap();
+        let token = TokenStore::new(dir.path())
+            .create("fs-only", TokenScope::Read, profile)
+            .unwrap();
+        let bearer = value(&format!("Bearer {token}"));
+        for path in ["/mcp", "/mcp/all", "/mcp/server/fs"] {
+            assert!(gate.judge(path, Some(&bearer)).unwrap().profile.is_some());
+        }
+        for path in ["/status", "/metrics"] {
+            assert_eq!(gate.judge(path, Some(&bearer)), Err(Refused::Profile));
+        }
+        let response = Refused::Profile.into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
 
     #[test]

@@ -11,6 +11,10 @@
 //! percent-encoded>`, which routes to that server with its own URI. A URI in no list goes to
 //! the first server (by name) with a template that matches it.
 //!
+//! A caller whose token has a profile gets a catalog of what the profile allows (a `View` is
+//! the endpoint's scope and the profile), so every list, search, call and route of that
+//! caller is limited in this one place.
+//!
 //! Rebuilt lazily, on the first read after `Backend::offers_changed` ticks, never per query;
 //! readers share the snapshot through an `Arc`. It never talks to upstream servers itself.
 
@@ -26,6 +30,7 @@ use tokio::sync::watch;
 use super::backend::{Backend, ToolEntry};
 use super::names::{direct_name, parse_proxy_uri, proxy_uri, template_matches};
 use super::search::ToolIndex;
+use crate::auth::{self, Profile};
 use crate::upstream::ServerOffer;
 
 /// Which upstreams an endpoint shows, and how it names their tools and prompts.
@@ -35,6 +40,32 @@ pub enum Scope {
     All,
     /// One server, exactly as it is (`/mcp/server/<name>`).
     One(String),
+}
+
+/// What one caller of one endpoint sees: the endpoint's scope, limited by the caller's
+/// token profile if it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct View {
+    pub scope: Scope,
+    pub profile: Option<Arc<Profile>>,
+}
+
+impl View {
+    /// `scope` for a caller without a profile.
+    pub fn whole(scope: Scope) -> View {
+        View {
+            scope,
+            profile: None,
+        }
+    }
+
+    fn allows_server(&self, server: &str) -> bool {
+        let in_scope = match &self.scope {
+            Scope::All => true,
+            Scope::One(name) => name == server,
+        };
+        in_scope && auth::allows_server(self.profile.as_deref(), server)
+    }
 }
 
 /// Where a name or URI leads: the server and the name or URI it has there.
@@ -48,6 +79,7 @@ pub struct Route {
 #[derive(Debug)]
 pub struct Catalog {
     scope: Scope,
+    profile: Option<Arc<Profile>>,
     servers: Vec<ServerOffer>,
     /// Tools ordered by server, then tool name.
     entries: Vec<ToolEntry>,
@@ -66,12 +98,15 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn build(offers: Vec<ServerOffer>, scope: Scope) -> Catalog {
-        let mut servers: Vec<ServerOffer> = match &scope {
-            Scope::All => offers,
-            Scope::One(name) => offers.into_iter().filter(|o| &o.server == name).collect(),
-        };
+    pub fn build(offers: Vec<ServerOffer>, view: &View) -> Catalog {
+        let mut servers: Vec<ServerOffer> = offers
+            .into_iter()
+            .filter(|o| view.allows_server(&o.server))
+            .collect();
         servers.sort_by(|a, b| a.server.cmp(&b.server));
+        let View { scope, profile } = view.clone();
+        let tool_allowed =
+            |server: &str, tool: &str| auth::allows_tool(profile.as_deref(), server, tool);
         let name_of = |server: &str, name: &str| match scope {
             Scope::All => direct_name(server, name),
             Scope::One(_) => name.to_string(),
@@ -80,10 +115,14 @@ impl Catalog {
         let mut entries: Vec<ToolEntry> = servers
             .iter()
             .flat_map(|o| {
-                o.offer.tools.iter().map(|tool| ToolEntry {
-                    server: o.server.clone(),
-                    tool: tool.clone(),
-                })
+                o.offer
+                    .tools
+                    .iter()
+                    .filter(|tool| tool_allowed(&o.server, &tool.name))
+                    .map(|tool| ToolEntry {
+                        server: o.server.clone(),
+                        tool: tool.clone(),
+                    })
             })
             .collect();
         entries.sort_by(|a, b| (&a.server, &a.tool.name).cmp(&(&b.server, &b.tool.name)));
@@ -153,6 +192,7 @@ impl Catalog {
 
         Catalog {
             scope,
+            profile,
             servers,
             entries,
             index,
@@ -280,7 +320,9 @@ impl Catalog {
     pub fn shows(&self, server: &str) -> bool {
         match &self.scope {
             Scope::All => self.servers.iter().any(|o| o.server == server),
-            Scope::One(name) => name == server,
+            Scope::One(name) => {
+                name == server && auth::allows_server(self.profile.as_deref(), server)
+            }
         }
     }
 
@@ -341,12 +383,12 @@ impl Catalog {
     }
 }
 
-/// Holds the current snapshots (one per scope in use) and rebuilds them when the backend's
+/// Holds the current snapshots (one per view in use) and rebuilds them when the backend's
 /// offers have changed.
 pub struct CatalogCache {
     backend: Arc<dyn Backend>,
     changes: Mutex<watch::Receiver<u64>>,
-    current: Mutex<HashMap<Scope, Arc<Catalog>>>,
+    current: Mutex<HashMap<View, Arc<Catalog>>>,
 }
 
 impl CatalogCache {
@@ -359,9 +401,9 @@ impl CatalogCache {
         }
     }
 
-    /// The current snapshot of `scope`, rebuilt first if the backend ticked since the last
+    /// The current snapshot of `view`, rebuilt first if the backend ticked since the last
     /// build.
-    pub fn get(&self, scope: &Scope) -> Arc<Catalog> {
+    pub fn get(&self, view: &View) -> Arc<Catalog> {
         // Mark the tick as seen before reading the offers: a change that lands in between
         // ticks again and is picked up by the next read.
         let changed = {
@@ -374,12 +416,12 @@ impl CatalogCache {
         if changed {
             current.clear();
         }
-        if let Some(catalog) = current.get(scope) {
+        if let Some(catalog) = current.get(view) {
             return catalog.clone();
         }
-        let catalog = Arc::new(Catalog::build(self.backend.offers(), scope.clone()));
-        // Scopes of servers that are gone are dropped with the next change.
-        current.insert(scope.clone(), catalog.clone());
+        let catalog = Arc::new(Catalog::build(self.backend.offers(), view));
+        // Views of servers or tokens that are gone are dropped with the next change.
+        current.insert(view.clone(), catalog.clone());
         catalog
     }
 }
@@ -438,7 +480,7 @@ mod tests {
                 offer("weather", &["get_alerts"]),
                 offer("fs", &["read_file", "write_file"]),
             ],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         let names: Vec<String> = catalog
             .direct_tools()
@@ -467,7 +509,7 @@ mod tests {
             offer("fs", &["read_file"]),
             offer("weather", &["get_alerts"]),
         ];
-        let catalog = Catalog::build(offers, Scope::One("fs".into()));
+        let catalog = Catalog::build(offers, &View::whole(Scope::One("fs".into())));
         let names: Vec<String> = catalog
             .direct_tools()
             .into_iter()
@@ -486,7 +528,7 @@ mod tests {
         // "a__b" + "c" and "a" + "b__c" both give "a__b__c".
         let catalog = Catalog::build(
             vec![offer("a__b", &["c"]), offer("a", &["b__c"])],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         assert_eq!(catalog.direct_tools().len(), 1);
         assert_eq!(catalog.resolve_direct("a__b__c"), Some(("a", "b__c")));
@@ -499,7 +541,7 @@ mod tests {
                 with_resources("b", &["file:///shared", "b://only"], &["b://items/{id}"]),
                 with_resources("a", &["file:///shared", "a://only"], &[]),
             ],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         let listed: Vec<&str> = catalog.resources().iter().map(|r| r.uri.as_str()).collect();
         let proxied = proxy_uri("b", "file:///shared");
@@ -532,11 +574,11 @@ mod tests {
     fn same_lists_tells_which_list_changed() {
         let before = Catalog::build(
             vec![offer("a", &["t"]), with_resources("b", &["b://1"], &[])],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         let same = Catalog::build(
             vec![offer("a", &["t"]), with_resources("b", &["b://1"], &[])],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         assert_eq!(before.same_lists(&same), (true, true, true));
         let more = Catalog::build(
@@ -544,12 +586,12 @@ mod tests {
                 offer("a", &["t"]),
                 with_resources("b", &["b://1", "b://2"], &[]),
             ],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         assert_eq!(before.same_lists(&more), (true, false, true));
         let other_tool = Catalog::build(
             vec![offer("a", &["u"]), with_resources("b", &["b://1"], &[])],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         assert_eq!(before.same_lists(&other_tool), (false, true, true));
     }
@@ -567,7 +609,7 @@ mod tests {
                 },
                 with_resources("docs", &["d://1"], &[]),
             ],
-            Scope::All,
+            &View::whole(Scope::All),
         );
         let capabilities = catalog.capabilities();
         assert!(capabilities.logging.is_some());
@@ -579,13 +621,61 @@ mod tests {
         );
         // Every-server endpoints always offer resources and prompts; one server's, its own.
         let tools_only = vec![offer("x", &["t"])];
-        let all = Catalog::build(tools_only.clone(), Scope::All);
+        let all = Catalog::build(tools_only.clone(), &View::whole(Scope::All));
         assert!(all.capabilities().resources.is_some());
         assert!(all.capabilities().prompts.is_some());
         assert_eq!(all.capabilities().logging, None);
-        let one = Catalog::build(tools_only, Scope::One("x".into()));
+        let one = Catalog::build(tools_only, &View::whole(Scope::One("x".into())));
         assert_eq!(one.capabilities().resources, None);
         assert_eq!(one.capabilities().prompts, None);
         assert_eq!(all.instructions(None), None);
+    }
+
+    #[test]
+    fn a_profile_limits_servers_tools_resources_and_routes() {
+        let mut fs = Offer::tools(vec![tool("read_file"), tool("write_file")]);
+        fs.instructions = Some("fs here.".into());
+        let offers = vec![
+            ServerOffer {
+                server: "fs".into(),
+                offer: Arc::new(fs),
+            },
+            offer("shell", &["run"]),
+            with_resources("docs", &["d://1"], &["d://{id}"]),
+        ];
+        let profile = Profile::new(
+            Some(vec!["fs".into(), "doc?".into()]),
+            Some(vec!["*:read_*".into()]),
+        )
+        .unwrap()
+        .map(Arc::new);
+        let view = View {
+            scope: Scope::All,
+            profile: profile.clone(),
+        };
+        let catalog = Catalog::build(offers.clone(), &view);
+        let names: Vec<String> = catalog
+            .direct_tools()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        assert_eq!(names, ["fs__read_file"]);
+        assert_eq!(catalog.resolve_direct("fs__write_file"), None);
+        assert_eq!(catalog.resolve_direct("shell__run"), None);
+        assert!(!catalog.shows("shell") && catalog.shows("docs"));
+        assert_eq!(catalog.route_uri("d://1").unwrap().server, "docs");
+        assert_eq!(catalog.route_uri("d://7").unwrap().server, "docs");
+        assert_eq!(catalog.index().search("run", 10).len(), 0);
+        assert_eq!(
+            catalog.instructions(None).as_deref(),
+            Some("## fs\n\nfs here.")
+        );
+
+        let outside = View {
+            scope: Scope::One("shell".into()),
+            profile,
+        };
+        let catalog = Catalog::build(offers, &outside);
+        assert!(!catalog.shows_any() && !catalog.shows("shell"));
     }
 }

@@ -9,20 +9,24 @@
 //! session (`forward::origin`), so the server's progress and own requests come back here.
 //! The session's notifier (`notifier`) tells the client when lists change and passes on the
 //! log messages and resource updates it asked for.
+//!
+//! Each request sees what its own token's profile allows (`View`); the session's
+//! capabilities, instructions and notifications follow the token that opened it.
 
 // Logging and resources/subscribe are legacy-only in 2026-07-28 (SEP-2577); the 2025-11-25
 // servers and clients proxied here still use them.
 #![allow(deprecated)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, ClientNotification, ClientRequest,
-    CompleteRequest, CompleteRequestParams, CompleteResult, GetPromptRequest,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Reference, ResourceContents, RootsListChangedNotification, ServerConfig, SetLevelRequest,
+    CompleteRequest, CompleteRequestParams, CompleteResult, DiscoverResult, Extensions,
+    GetPromptRequest, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequest,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
+    ResourceContents, RootsListChangedNotification, ServerConfig, SetLevelRequest,
     SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter,
     UnsubscribeRequest, UnsubscribeRequestParams,
 };
@@ -31,13 +35,15 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::catalog::{Catalog, Route, Scope};
+use super::auth::caller_of;
+use super::catalog::{Catalog, Route, Scope, View};
 use super::forward::{self, page};
 use super::list_changed::{self, Lists};
 use super::meta;
 use super::notifier::{self, SessionWants};
 use super::state::Shared;
 use super::tools::search_tools;
+use crate::auth::Profile;
 use crate::upstream::Origin;
 
 /// Items per page of every list.
@@ -76,6 +82,9 @@ pub struct ProxyHandler {
     shared: Arc<Shared>,
     endpoint: Endpoint,
     scope: Scope,
+    /// The profile of the token that opened the session (its first request): what its
+    /// capabilities, instructions and notifications show.
+    opener: OnceLock<Option<Arc<Profile>>>,
     session: u64,
     /// Subscribed when the session (or stateless request) starts, before the client can list
     /// anything, so that no change is missed between its listing and our forwarding.
@@ -94,6 +103,7 @@ impl ProxyHandler {
             wants: Arc::new(SessionWants::new(shared.backend.notices())),
             session: shared.next_session(),
             scope: endpoint.scope(),
+            opener: OnceLock::new(),
             endpoint,
             shared,
             _stop_guard: stop.clone().drop_guard(),
@@ -101,8 +111,28 @@ impl ProxyHandler {
         }
     }
 
-    fn catalog(&self) -> Arc<Catalog> {
-        self.shared.catalog.get(&self.scope)
+    /// What the sender of a message with `extensions` sees here; the first one opens the
+    /// session.
+    fn view(&self, extensions: &Extensions) -> View {
+        let profile = caller_of(extensions).profile;
+        self.opener.get_or_init(|| profile.clone());
+        View {
+            scope: self.scope.clone(),
+            profile,
+        }
+    }
+
+    /// What the sender of `context`'s request sees here.
+    fn catalog(&self, context: &RequestContext<RoleServer>) -> Arc<Catalog> {
+        self.shared.catalog.get(&self.view(&context.extensions))
+    }
+
+    /// What the session's opener sees here.
+    fn session_view(&self) -> View {
+        View {
+            scope: self.scope.clone(),
+            profile: self.opener.get().cloned().flatten(),
+        }
     }
 
     async fn request<T: serde::de::DeserializeOwned>(
@@ -114,8 +144,8 @@ impl ProxyHandler {
         forward::request(&self.shared, self.session, server, request, context).await
     }
 
-    fn route_uri(&self, uri: &str) -> Result<Route, McpError> {
-        self.catalog().route_uri(uri).ok_or_else(|| {
+    fn route_uri(&self, catalog: &Catalog, uri: &str) -> Result<Route, McpError> {
+        catalog.route_uri(uri).ok_or_else(|| {
             McpError::resource_not_found(
                 format!("no Ready upstream server has a resource {uri:?}"),
                 None,
@@ -195,7 +225,7 @@ fn show_uris(
 
 impl ServerHandler for ProxyHandler {
     fn get_info(&self) -> ServerConfig {
-        let catalog = self.catalog();
+        let catalog = self.shared.catalog.get(&self.session_view());
         let mut capabilities = catalog.capabilities();
         if self.endpoint == Endpoint::Search
             && let Some(tools) = capabilities.tools.as_mut()
@@ -214,14 +244,37 @@ impl ServerHandler for ProxyHandler {
         )
     }
 
+    /// The default, after binding the session to the token that opens it.
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        self.view(&context.extensions);
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    /// The default, with what the asking token sees.
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        self.view(&context.extensions);
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        ))
+    }
+
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let tools = match self.endpoint {
             Endpoint::Search => search_tools(),
-            _ => self.catalog().direct_tools(),
+            _ => self.catalog(&context).direct_tools(),
         };
         let (items, next) = paged(&tools, &request)?;
         let mut result = ListToolsResult::with_all_items(items);
@@ -239,7 +292,7 @@ impl ServerHandler for ProxyHandler {
                 .await
                 .map(Into::into);
         }
-        let catalog = self.catalog();
+        let catalog = self.catalog(&context);
         let Some((server, tool)) = catalog.resolve_direct(&request.name) else {
             return Err(McpError::invalid_params(
                 format!(
@@ -264,9 +317,9 @@ impl ServerHandler for ProxyHandler {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let catalog = self.catalog();
+        let catalog = self.catalog(&context);
         let (items, next) = paged(catalog.resources(), &request)?;
         let mut result = ListResourcesResult::with_all_items(items);
         result.next_cursor = next;
@@ -276,9 +329,9 @@ impl ServerHandler for ProxyHandler {
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let templates = self.catalog().templates();
+        let templates = self.catalog(&context).templates();
         let (items, next) = paged(&templates, &request)?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
         result.next_cursor = next;
@@ -290,12 +343,13 @@ impl ServerHandler for ProxyHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let route = self.route_uri(&request.uri)?;
+        let catalog = self.catalog(&context);
+        let route = self.route_uri(&catalog, &request.uri)?;
         let mut params = request;
         params.uri = route.name.clone();
         let forwarded = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
         let result: ReadResourceResult = self.request(&route.server, forwarded, &context).await?;
-        Ok(show_uris(&self.catalog(), &route.server, result).into())
+        Ok(show_uris(&catalog, &route.server, result).into())
     }
 
     async fn subscribe(
@@ -304,7 +358,7 @@ impl ServerHandler for ProxyHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let uri = request.uri.clone();
-        let route = self.route_uri(&uri)?;
+        let route = self.route_uri(&self.catalog(&context), &uri)?;
         if !self.wants.subscribe(&uri, &route) {
             return Ok(());
         }
@@ -343,9 +397,9 @@ impl ServerHandler for ProxyHandler {
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let catalog = self.catalog();
+        let catalog = self.catalog(&context);
         let (items, next) = paged(catalog.prompts(), &request)?;
         let mut result = ListPromptsResult::with_all_items(items);
         result.next_cursor = next;
@@ -357,7 +411,11 @@ impl ServerHandler for ProxyHandler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let Some(route) = self.catalog().resolve_prompt(&request.name).cloned() else {
+        let Some(route) = self
+            .catalog(&context)
+            .resolve_prompt(&request.name)
+            .cloned()
+        else {
             return Err(McpError::invalid_params(
                 format!(
                     "unknown prompt {:?}: no Ready upstream server has it",
@@ -378,7 +436,7 @@ impl ServerHandler for ProxyHandler {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        let catalog = self.catalog();
+        let catalog = self.catalog(&context);
         let mut params = request;
         let route = match &mut params.r#ref {
             Reference::Prompt(prompt) => {
@@ -416,7 +474,7 @@ impl ServerHandler for ProxyHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         self.wants.set_level(request.level);
-        let catalog = self.catalog();
+        let catalog = self.catalog(&context);
         let servers: Vec<String> = catalog
             .servers()
             .iter()
@@ -443,9 +501,10 @@ impl ServerHandler for ProxyHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.view(&context.extensions);
         notifier::spawn(notifier::Notifier {
             shared: self.shared.clone(),
-            scope: self.scope.clone(),
+            view: self.session_view(),
             lists: self.endpoint.lists(),
             changes: self.changes.clone(),
             wants: self.wants.clone(),
@@ -457,7 +516,8 @@ impl ServerHandler for ProxyHandler {
     /// Every server this endpoint shows is told; a server that then asks for the roots
     /// outside a call is answered by this client.
     async fn on_roots_list_changed(&self, context: NotificationContext<RoleServer>) {
-        for offer in self.catalog().servers() {
+        let catalog = self.shared.catalog.get(&self.view(&context.extensions));
+        for offer in catalog.servers() {
             let notification = ClientNotification::RootsListChangedNotification(
                 RootsListChangedNotification::default(),
             );

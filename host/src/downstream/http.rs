@@ -23,13 +23,13 @@ use tower::ServiceExt;
 use super::DownstreamOptions;
 use super::auth::{self, Gate};
 use super::backend::Backend;
-use super::catalog::Scope;
+use super::catalog::{Scope, View};
 use super::guard::{self, Guard};
 use super::handler::{Endpoint, ProxyHandler};
 use super::jsonrpc_check;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
-use crate::auth::Verifier;
+use crate::auth::{Caller, Verifier, allows_server};
 
 type McpService = StreamableHttpService<ProxyHandler, CappedSessions>;
 
@@ -48,8 +48,8 @@ impl OneServer {
         if let Some(service) = services.get(name) {
             return Some(service.clone());
         }
-        let scope = Scope::One(name.to_string());
-        if !self.shared.catalog.get(&scope).shows_any() {
+        let view = View::whole(Scope::One(name.to_string()));
+        if !self.shared.catalog.get(&view).shows_any() {
             return None;
         }
         let service = mcp_service(&self.shared, Endpoint::One(name.to_string()), &self.config);
@@ -76,7 +76,10 @@ async fn one_server(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
-    match servers.service(&name) {
+    // Outside the token's profile the server is answered as if it did not exist.
+    let caller = request.extensions().get::<Caller>();
+    let allowed = allows_server(caller.and_then(Caller::profile), &name);
+    match servers.service(&name).filter(|_| allowed) {
         Some(service) => match service.oneshot(request).await {
             Ok(response) => response.map(Body::new),
             Err(never) => match never {},

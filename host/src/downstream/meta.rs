@@ -1,7 +1,8 @@
 //! What the tools of `/mcp` do (see `tools` for their definitions): search the catalog, call
 //! an upstream tool by `server:tool`, manage servers, and reach resources and prompts for
 //! clients that only use tools. An upstream's JSON-RPC error passes through as the error of
-//! the call; a mistake in the arguments is a tool error the model can read.
+//! the call; a mistake in the arguments is a tool error the model can read. A caller whose
+//! token has a profile finds, calls and manages only what the profile allows.
 
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequest,
@@ -13,9 +14,10 @@ use rmcp::{ErrorData as McpError, RoleServer};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::auth::caller_of;
 use super::backend::{ServersOperation, ServersRequest};
 use super::call_result::{call_failed, error_text, json_result, within_limit};
-use super::catalog::Scope;
+use super::catalog::{Catalog, Scope, View};
 use super::forward::{self, error_for};
 use super::names::{effective_limit, parse_qualified};
 use super::state::Shared;
@@ -23,7 +25,8 @@ use super::tools::{
     CALL_TOOL, CallToolArgs, GET_PROMPT, GetPromptArgs, LIST_PROMPTS, LIST_RESOURCES, ListArgs,
     READ_RESOURCE, RETRIEVE_TOOLS, ReadResourceArgs, RetrieveToolsArgs, UPSTREAM_SERVERS,
 };
-use crate::auth::Caller;
+use crate::auth::{self, Caller};
+use crate::status::ServerList;
 use crate::upstream::CallError;
 
 /// Runs the `/mcp` tool `request` names.
@@ -35,6 +38,13 @@ pub async fn call(
 ) -> Result<CallToolResult, McpError> {
     let name = request.name.as_ref();
     let arguments = request.arguments;
+    let caller = caller_of(&context.extensions);
+    let catalog = || {
+        shared.catalog.get(&View {
+            scope: Scope::All,
+            profile: caller.profile.clone(),
+        })
+    };
     macro_rules! args {
         () => {
             match parse_args(name, arguments) {
@@ -44,13 +54,13 @@ pub async fn call(
         };
     }
     match name {
-        RETRIEVE_TOOLS => Ok(retrieve_tools(shared, args!())),
-        CALL_TOOL => call_tool(shared, session, args!(), context).await,
-        UPSTREAM_SERVERS => Ok(upstream_servers(shared, args!(), &caller(context)).await),
-        LIST_RESOURCES => Ok(list_resources(shared, args!())),
-        READ_RESOURCE => read_resource(shared, session, args!(), context).await,
-        LIST_PROMPTS => Ok(list_prompts(shared, args!())),
-        GET_PROMPT => get_prompt(shared, session, args!(), context).await,
+        RETRIEVE_TOOLS => Ok(retrieve_tools(shared, &catalog(), args!())),
+        CALL_TOOL => call_tool(shared, session, args!(), &caller, context).await,
+        UPSTREAM_SERVERS => Ok(upstream_servers(shared, args!(), &caller).await),
+        LIST_RESOURCES => Ok(list_resources(&catalog(), args!())),
+        READ_RESOURCE => read_resource(shared, session, &catalog(), args!(), context).await,
+        LIST_PROMPTS => Ok(list_prompts(&catalog(), args!())),
+        GET_PROMPT => get_prompt(shared, session, args!(), &caller, context).await,
         other => Err(McpError::invalid_params(
             format!(
                 "unknown tool {other:?}: /mcp serves {RETRIEVE_TOOLS}, {CALL_TOOL}, \
@@ -62,9 +72,8 @@ pub async fn call(
     }
 }
 
-fn retrieve_tools(shared: &Shared, args: RetrieveToolsArgs) -> CallToolResult {
+fn retrieve_tools(shared: &Shared, catalog: &Catalog, args: RetrieveToolsArgs) -> CallToolResult {
     let limit = effective_limit(args.limit, shared.options.tools_limit());
-    let catalog = shared.catalog.get(&Scope::All);
     let hits = catalog.index().search(&args.query, limit);
     json_result(json!({
         "query": args.query,
@@ -77,12 +86,16 @@ async fn call_tool(
     shared: &Shared,
     session: u64,
     args: CallToolArgs,
+    caller: &Caller,
     context: &RequestContext<RoleServer>,
 ) -> Result<CallToolResult, McpError> {
     let (server, tool) = match parse_qualified(&args.name) {
         Ok(pair) => pair,
         Err(error) => return Ok(error_text(format!("call_tool: {error}"))),
     };
+    if !auth::allows_tool(caller.profile(), server, tool) {
+        return Ok(outside_profile("call_tool", &args.name, caller));
+    }
     let arguments = match call_arguments(args.args, args.args_json.as_deref()) {
         Ok(arguments) => arguments,
         Err(message) => return Ok(error_text(format!("call_tool {server}:{tool}: {message}"))),
@@ -114,22 +127,32 @@ pub fn tool_answer(
     Ok(within_limit(server, tool, result, limit))
 }
 
-/// Who made the request, as the token check found; a request that came some other way
-/// (none does) may only read.
-fn caller(context: &RequestContext<RoleServer>) -> Caller {
-    let parts = context.extensions.get::<http::request::Parts>();
-    let caller = parts.and_then(|p| p.extensions.get::<Caller>());
-    caller.cloned().unwrap_or_else(Caller::anonymous)
+/// The tool error for a name outside the caller's profile: the same whether or not such a
+/// thing exists, so a profile hides what lies outside it.
+fn outside_profile(tool: &str, name: &str, caller: &Caller) -> CallToolResult {
+    error_text(format!(
+        "{tool} {name}: not available to {} (see `mcpproxy token list`)",
+        caller.describe()
+    ))
 }
 
 /// `upstream_servers`: `list` for every token; a change (it may run a command) only for an
-/// `admin` one.
+/// `admin` one. A token with a profile lists and changes only the servers it allows.
 async fn upstream_servers(
     shared: &Shared,
     request: ServersRequest,
     caller: &Caller,
 ) -> CallToolResult {
     let operation = request.operation;
+    let target = request.name.clone().or_else(|| {
+        let entry = request.server.as_ref()?;
+        Some(entry.get("name")?.as_str()?.to_string())
+    });
+    if let Some(name) = target.filter(|_| operation != ServersOperation::List)
+        && !auth::allows_server(caller.profile(), &name)
+    {
+        return outside_profile("upstream_servers", &name, caller);
+    }
     if operation != ServersOperation::List && !caller.may_change_servers() {
         return error_text(format!(
             "upstream_servers {operation:?}: not allowed for {}: changing servers needs a token \
@@ -138,13 +161,29 @@ async fn upstream_servers(
         ));
     }
     match shared.backend.upstream_servers(request).await {
+        Ok(value) if operation == ServersOperation::List && caller.profile.is_some() => {
+            json_result(visible_servers(value, caller))
+        }
         Ok(value) => json_result(value),
         Err(message) => error_text(format!("upstream_servers {operation:?}: {message}")),
     }
 }
 
-fn list_resources(shared: &Shared, args: ListArgs) -> CallToolResult {
-    let catalog = shared.catalog.get(&Scope::All);
+/// The server list with only the servers `caller`'s profile allows, summary counted again.
+fn visible_servers(list: Value, caller: &Caller) -> Value {
+    let Ok(list) = serde_json::from_value::<ServerList>(list) else {
+        // Not a list this daemon makes: show nothing rather than everything.
+        return json!({"servers": []});
+    };
+    let servers = list
+        .servers
+        .into_iter()
+        .filter(|s| auth::allows_server(caller.profile(), &s.name))
+        .collect();
+    serde_json::to_value(ServerList::new(servers)).unwrap_or_default()
+}
+
+fn list_resources(catalog: &Catalog, args: ListArgs) -> CallToolResult {
     let wanted = |server: &str| args.server.as_deref().is_none_or(|s| s == server);
     let resources: Vec<Value> = catalog
         .resources()
@@ -171,10 +210,10 @@ fn list_resources(shared: &Shared, args: ListArgs) -> CallToolResult {
 async fn read_resource(
     shared: &Shared,
     session: u64,
+    catalog: &Catalog,
     args: ReadResourceArgs,
     context: &RequestContext<RoleServer>,
 ) -> Result<CallToolResult, McpError> {
-    let catalog = shared.catalog.get(&Scope::All);
     let Some(route) = catalog.route_uri(&args.uri) else {
         return Ok(error_text(format!(
             "read_resource: no Ready server has a resource {:?} (see list_resources)",
@@ -191,8 +230,7 @@ async fn read_resource(
     ))
 }
 
-fn list_prompts(shared: &Shared, args: ListArgs) -> CallToolResult {
-    let catalog = shared.catalog.get(&Scope::All);
+fn list_prompts(catalog: &Catalog, args: ListArgs) -> CallToolResult {
     let prompts: Vec<Value> = catalog
         .servers()
         .iter()
@@ -212,12 +250,16 @@ async fn get_prompt(
     shared: &Shared,
     session: u64,
     args: GetPromptArgs,
+    caller: &Caller,
     context: &RequestContext<RoleServer>,
 ) -> Result<CallToolResult, McpError> {
     let (server, prompt) = match parse_qualified(&args.name) {
         Ok(pair) => pair,
         Err(error) => return Ok(error_text(format!("get_prompt: {error}"))),
     };
+    if !auth::allows_server(caller.profile(), server) {
+        return Ok(outside_profile("get_prompt", &args.name, caller));
+    }
     let mut params = GetPromptRequestParams::new(prompt.to_string());
     if let Some(arguments) = args.arguments {
         params = params.with_arguments(arguments);

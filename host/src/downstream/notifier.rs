@@ -17,7 +17,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::catalog::{Catalog, Route, Scope};
+use super::catalog::{Catalog, Route, Scope, View};
 use super::list_changed::Lists;
 use super::state::Shared;
 use crate::upstream::Notice;
@@ -94,7 +94,8 @@ pub fn severity(level: LoggingLevel) -> u8 {
 
 pub struct Notifier {
     pub shared: Arc<Shared>,
-    pub scope: Scope,
+    /// What the session's opener sees: the lists it is told of, the servers it hears.
+    pub view: View,
     /// The lists whose changes this endpoint tells.
     pub lists: Lists,
     pub changes: watch::Receiver<u64>,
@@ -110,7 +111,7 @@ pub fn spawn(notifier: Notifier) {
 impl Notifier {
     async fn run(mut self) {
         let mut notices = self.wants.take_notices();
-        let mut last = self.shared.catalog.get(&self.scope);
+        let mut last = self.shared.catalog.get(&self.view);
         // A change before now may have fallen between the client's listing and `last`: tell
         // it about every list (at worst it lists once more).
         if self.changes.has_changed().unwrap_or(false) {
@@ -126,7 +127,7 @@ impl Notifier {
                     if changed.is_err() {
                         return;
                     }
-                    let now = self.shared.catalog.get(&self.scope);
+                    let now = self.shared.catalog.get(&self.view);
                     let which = self.lists.and(Lists::changed(&last, &now));
                     last = now;
                     if !self.tell(which).await {
@@ -164,7 +165,7 @@ impl Notifier {
                     return true;
                 }
                 let mut params = params.clone();
-                if self.scope == Scope::All {
+                if self.view.scope == Scope::All {
                     params.logger = Some(match params.logger.take() {
                         Some(logger) => format!("{server}:{logger}"),
                         None => server.clone(),
