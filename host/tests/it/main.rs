@@ -40,6 +40,7 @@ mod policy_simulate;
 mod policy_under_load;
 mod quarantine;
 mod secrets;
+mod token_profiles;
 mod tool_pinning;
 mod upstream_http;
 mod upstream_stdio;
