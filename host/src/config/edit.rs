@@ -31,6 +31,12 @@ pub enum ConfigEdit {
     RemoveServer {
         server: String,
     },
+    /// Servers the user brings in from other clients' configs (`mcpproxy import`), in one
+    /// save: validated like entries in the file, trusted as the user's own edit (each keeps
+    /// its own `quarantined`), refused whole if any name is taken.
+    Import {
+        entries: Vec<Map<String, Value>>,
+    },
     /// The user trusts a quarantined server (`ServerConfig::approve`).
     Approve {
         server: String,
@@ -51,27 +57,33 @@ impl ConfigEdit {
         )
     }
 
-    /// The server the edit is about.
-    pub fn server(&self) -> Option<&str> {
+    /// The servers the edit is about.
+    pub fn servers(&self) -> Vec<&str> {
+        fn name(entry: &Map<String, Value>) -> Option<&str> {
+            entry.get("name").and_then(Value::as_str)
+        }
         match self {
             ConfigEdit::SetAutoDisabled { server, .. }
             | ConfigEdit::SetEnabled { server, .. }
             | ConfigEdit::RemoveServer { server }
             | ConfigEdit::Approve { server }
-            | ConfigEdit::Quarantine { server } => Some(server),
-            ConfigEdit::AddServer { entry } => entry.get("name").and_then(Value::as_str),
+            | ConfigEdit::Quarantine { server } => vec![server],
+            ConfigEdit::AddServer { entry } => name(entry).into_iter().collect(),
+            ConfigEdit::Import { entries } => entries.iter().filter_map(name).collect(),
         }
     }
 
     /// A short description for errors and logs.
     pub fn label(&self) -> String {
-        let name = self.server().unwrap_or("?");
+        let names = self.servers();
+        let name = names.first().copied().unwrap_or("?");
         match self {
             ConfigEdit::SetAutoDisabled { .. } => format!("auto-disable {name}"),
             ConfigEdit::SetEnabled { enabled: true, .. } => format!("enable {name}"),
             ConfigEdit::SetEnabled { enabled: false, .. } => format!("disable {name}"),
             ConfigEdit::AddServer { .. } => format!("add {name}"),
             ConfigEdit::RemoveServer { .. } => format!("remove {name}"),
+            ConfigEdit::Import { .. } => format!("import {}", names.join(", ")),
             ConfigEdit::Approve { .. } => format!("approve {name}"),
             ConfigEdit::Quarantine { .. } => format!("quarantine {name}"),
         }
@@ -106,22 +118,15 @@ pub fn apply(
             if quarantines_new_servers(doc) {
                 entry.insert("quarantined".into(), Value::Bool(true));
             }
-            let servers = servers_mut(doc, path)?;
-            let candidate = Value::Object(entry);
-            let parsed = parse_server(path, servers.len(), &candidate)?;
-            if let Some(i) = position(servers, &parsed.name) {
-                return Err(ConfigError::Invalid {
-                    file: path.to_path_buf(),
-                    server: Some(format!(
-                        "{SERVERS_KEY}[{}] {:?}",
-                        servers.len(),
-                        parsed.name
-                    )),
-                    field: "name".into(),
-                    message: format!("duplicate server name (also {SERVERS_KEY}[{i}])"),
-                });
+            push_server(path, servers_mut(doc, path)?, entry)?;
+        }
+        ConfigEdit::Import { entries } => {
+            // Into a copy first: a refused entry leaves the document as it was.
+            let mut servers = servers_mut(doc, path)?.clone();
+            for entry in entries {
+                push_server(path, &mut servers, entry.clone())?;
             }
-            servers.push(candidate);
+            *servers_mut(doc, path)? = servers;
         }
         ConfigEdit::RemoveServer { server } => {
             let servers = servers_mut(doc, path)?;
@@ -155,6 +160,30 @@ pub fn apply(
             }
         }
     }
+    Ok(())
+}
+
+/// Appends `entry` to `servers` once it is valid and its name is free.
+fn push_server(
+    path: &Path,
+    servers: &mut Vec<Value>,
+    entry: Map<String, Value>,
+) -> Result<(), ConfigError> {
+    let candidate = Value::Object(entry);
+    let parsed = parse_server(path, servers.len(), &candidate)?;
+    if let Some(i) = position(servers, &parsed.name) {
+        return Err(ConfigError::Invalid {
+            file: path.to_path_buf(),
+            server: Some(format!(
+                "{SERVERS_KEY}[{}] {:?}",
+                servers.len(),
+                parsed.name
+            )),
+            field: "name".into(),
+            message: format!("duplicate server name (also {SERVERS_KEY}[{i}])"),
+        });
+    }
+    servers.push(candidate);
     Ok(())
 }
 
@@ -373,5 +402,39 @@ mod tests {
             r#"{"listen":"127.0.0.1:1","mcpServers":[{"name":"n","url":"http://127.0.0.1:2/mcp","x-extra":1,"quarantined":true}]}"#,
             "a client's server starts quarantined"
         );
+    }
+
+    #[test]
+    fn an_import_is_one_edit_trusted_as_the_users_and_refused_whole() {
+        let base = json!({"mcpServers": [{"name": "a", "command": "x"}]});
+        let entry = |v: Value| v.as_object().unwrap().clone();
+        let path = Path::new("c.json");
+        let mut d = doc(base.clone());
+        let edit = ConfigEdit::Import {
+            entries: vec![
+                entry(json!({"name": "b", "command": "y"})),
+                entry(json!({"name": "c", "url": "http://c", "quarantined": true})),
+            ],
+        };
+        assert_eq!(edit.servers(), ["b", "c"]);
+        assert_eq!(edit.label(), "import b, c");
+        apply(path, &mut d, &edit).unwrap();
+        assert_eq!(
+            Value::Object(d),
+            json!({"mcpServers": [{"name": "a", "command": "x"}, {"name": "b", "command": "y"},
+                                  {"name": "c", "url": "http://c", "quarantined": true}]}),
+            "not quarantined by the import; each keeps its own key"
+        );
+
+        let mut d = doc(base.clone());
+        let clash = ConfigEdit::Import {
+            entries: vec![
+                entry(json!({"name": "b", "command": "y"})),
+                entry(json!({"name": "a", "command": "other"})),
+            ],
+        };
+        let error = apply(path, &mut d, &clash).unwrap_err().to_string();
+        assert!(error.contains("duplicate server name"), "{error}");
+        assert_eq!(Value::Object(d), base, "nothing added");
     }
 }

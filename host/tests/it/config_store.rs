@@ -359,7 +359,7 @@ async fn forty_auto_disables_are_few_writes_and_no_reloads() {
         let UpdateCause::Edits(edits) = &u.cause else {
             panic!("{:?}", u.cause)
         };
-        disabled.extend(edits.iter().filter_map(|e| e.server().map(str::to_string)));
+        disabled.extend(edits.iter().flat_map(|e| e.servers()).map(str::to_string));
         for c in &u.diff.changes {
             assert_eq!(c.fields, ["auto_disabled", "auto_disable_reason"]);
         }

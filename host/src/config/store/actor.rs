@@ -302,7 +302,13 @@ impl Actor {
         let mut replayed = doc.clone();
         let mut lacked = Vec::new();
         for (_, e) in &self.journal {
-            let entry = |d: &Map<String, Value>| e.server().and_then(|s| entry_of(d, s)).cloned();
+            let entry = |d: &Map<String, Value>| {
+                let names = e.servers();
+                names
+                    .iter()
+                    .map(|s| entry_of(d, s).cloned())
+                    .collect::<Vec<_>>()
+            };
             let before = entry(&replayed);
             let applied = apply(&self.path, &mut replayed, e).is_ok();
             if applied && before != entry(&replayed) {
@@ -553,7 +559,7 @@ impl Actor {
                 })
             };
             if result.is_ok() {
-                touched.extend(edit.server().map(str::to_string));
+                touched.extend(edit.servers().into_iter().map(str::to_string));
             }
             results.push((edit, reply, result));
         }
