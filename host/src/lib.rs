@@ -13,6 +13,8 @@
 //! - `downstream`: the MCP server clients talk to (`/mcp`, `/mcp/all`, stdio bridge, health)
 //!   and the tool index behind `retrieve_tools` (an edge);
 //! - `duration`: how durations are written in mcpproxy's files (a leaf);
+//! - `import`: other MCP clients' configs read into `mcpServers` entries, and the plan of
+//!   merging them (`mcpproxy import`);
 //! - `status`: snapshot types for `upstream list` and `status`;
 //! - `daemon`: `mcpproxy serve`, the glue that wires the parts together;
 //! - `cli`: the `mcpproxy` commands.
@@ -29,6 +31,7 @@ pub mod contract;
 pub mod daemon;
 pub mod downstream;
 pub mod duration;
+pub mod import;
 pub mod policy;
 pub mod status;
 pub mod supervisor;
