@@ -62,7 +62,7 @@ pub fn call_tool(global: &GlobalArgs, tool: &str, json_args: &str) -> anyhow::Re
 }
 
 /// `upstream_servers` with `args` (a JSON object) on the daemon.
-fn upstream_servers(global: &GlobalArgs, args: Value) -> anyhow::Result<Value> {
+pub(super) fn upstream_servers(global: &GlobalArgs, args: Value) -> anyhow::Result<Value> {
     let daemon = daemon(global)?;
     let Value::Object(args) = args else {
         bail!("upstream_servers takes a JSON object, got: {args}")

@@ -5,6 +5,8 @@
 //! the admin token the daemon keeps there.
 
 mod client_cmds;
+mod edit_route;
+mod import_cmds;
 pub mod paths;
 mod policy_cmds;
 mod serve;
@@ -73,6 +75,18 @@ pub enum Command {
     /// List, create and revoke the tokens clients use (works whether the daemon runs or not).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Bring in the servers other MCP clients have: Claude Desktop, Cursor, VS Code, Claude
+    /// Code, mcpproxy-go. Shows what is added, skipped (already here) or a conflict (the
+    /// name is taken by a different server: never overwritten).
+    Import {
+        /// claude-desktop, cursor, vscode, claude-code, mcpproxy-go, or a FILE [default: every
+        /// client's files that exist].
+        #[arg(long)]
+        from: Option<String>,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +151,19 @@ pub enum UpstreamCommand {
     /// Trust a quarantined server, or a server's changed tools: what it offers now is shown
     /// from now on (and recorded as approved).
     Approve { name: String },
+    /// Add a server: `add NAME --url URL`, or `add NAME -- COMMAND ARGS...`. Through the
+    /// running daemon (started at once), else saved for its next start.
+    Add {
+        name: String,
+        /// The server's URL (streamable HTTP or SSE, found out on connect).
+        #[arg(long)]
+        url: Option<String>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// Remove a server from the config (stopping it, if the daemon runs).
+    Remove { name: String },
 }
 
 /// The per-call limits a policy is tried under; a JS or Python policy needs more than the
@@ -239,6 +266,15 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Upstream(UpstreamCommand::Approve { name }) => {
             client_cmds::upstream_approve(&cli.global, &name)
+        }
+        Command::Upstream(UpstreamCommand::Add { name, url, command }) => {
+            import_cmds::upstream_add(&cli.global, &name, url.as_deref(), &command)
+        }
+        Command::Upstream(UpstreamCommand::Remove { name }) => {
+            import_cmds::upstream_remove(&cli.global, &name)
+        }
+        Command::Import { from, dry_run } => {
+            import_cmds::import(&cli.global, from.as_deref(), dry_run)
         }
         Command::Status { json } => client_cmds::status(&cli.global, json),
         Command::Stdio { endpoint } => client_cmds::stdio(&cli.global, &endpoint),

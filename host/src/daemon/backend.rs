@@ -91,6 +91,16 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
     if op == ServersOperation::List {
         return serde_json::to_value(state.registry.list()).map_err(|e| e.to_string());
     }
+    if op == ServersOperation::Import {
+        let entries = request
+            .servers
+            .ok_or("upstream_servers import: `servers` (the entries) is required")?;
+        let edit = ConfigEdit::Import { entries };
+        let names: Vec<String> = edit.servers().into_iter().map(str::to_string).collect();
+        let applied = state.store.edit(edit).await.map_err(|e| e.to_string())?;
+        applied.wait().await;
+        return Ok(json!({"ok": true, "operation": op, "imported": names}));
+    }
     let name = match (&request.name, &request.server) {
         (Some(name), _) => name.clone(),
         (None, Some(entry)) => entry
@@ -108,7 +118,7 @@ async fn servers_operation(state: &DaemonState, request: ServersRequest) -> Resu
         ));
     }
     let edit = match op {
-        ServersOperation::List => unreachable!("handled above"),
+        ServersOperation::List | ServersOperation::Import => unreachable!("handled above"),
         ServersOperation::Restart => {
             state
                 .registry

@@ -33,6 +33,9 @@ pub enum ServersOperation {
     Restart,
     /// Trust a quarantined server: its tools, resources and prompts are shown.
     Approve,
+    /// Add `servers` in one save, as the user's own edit (`mcpproxy import`, `mcpproxy
+    /// upstream add`): not quarantined unless an entry says so.
+    Import,
 }
 
 /// The arguments of `upstream_servers`.
@@ -45,6 +48,9 @@ pub struct ServersRequest {
     /// For `add`: the server entry as in `mcpServers` (`command`, `args`, `url`, ...).
     #[serde(default)]
     pub server: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For `import`: the entries, each with its `name`.
+    #[serde(default)]
+    pub servers: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
 }
 
 pub trait Backend: Send + Sync + 'static {

@@ -148,10 +148,13 @@ async fn upstream_servers(
         let entry = request.server.as_ref()?;
         Some(entry.get("name")?.as_str()?.to_string())
     });
-    if let Some(name) = target.filter(|_| operation != ServersOperation::List)
-        && !auth::allows_server(caller.profile(), &name)
-    {
-        return outside_profile("upstream_servers", &name, caller);
+    let imported = request.servers.iter().flatten();
+    let imported = imported.filter_map(|e| e.get("name")?.as_str().map(str::to_string));
+    let targets = target.into_iter().chain(imported);
+    for name in targets.filter(|_| operation != ServersOperation::List) {
+        if !auth::allows_server(caller.profile(), &name) {
+            return outside_profile("upstream_servers", &name, caller);
+        }
     }
     if operation != ServersOperation::List && !caller.may_change_servers() {
         return error_text(format!(
