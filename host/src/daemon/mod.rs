@@ -14,6 +14,7 @@ pub mod policy_watch;
 mod progress;
 mod start_only;
 mod state;
+mod welcome;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ use tracing::{info, warn};
 
 use crate::approval::ApprovalStore;
 use crate::auth::{TokenStore, Verifier};
-use crate::config::{AuthMode, ConfigStore, StoreOptions};
+use crate::config::{AuthMode, Config, ConfigStore, StoreOptions};
 use crate::policy::PolicyHost;
 use crate::supervisor::{Registry, RegistryOptions};
 use crate::upstream::{Dialer, DialerOptions};
@@ -54,6 +55,34 @@ pub struct DaemonOptions {
     pub listen: Option<SocketAddr>,
     /// `--policy`; wins over the config's `policy.path`.
     pub policy: Option<PathBuf>,
+}
+
+/// The first-run text on stdout: a config without servers is new, or was emptied.
+fn print_welcome(opts: &DaemonOptions, config: &Config, tokens: &TokenStore, local: SocketAddr) {
+    let mut cli_args = Vec::new();
+    if opts.config_path != crate::config::default_config_path() {
+        cli_args.extend([
+            "--config".to_string(),
+            opts.config_path.display().to_string(),
+        ]);
+    }
+    if let Some(dir) = &opts.data_dir {
+        cli_args.extend(["--data-dir".to_string(), dir.display().to_string()]);
+    }
+    let token = (config.auth != AuthMode::None)
+        .then(|| tokens.admin_token())
+        .flatten();
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mcpproxy"));
+    let text = welcome::Welcome {
+        listen: local,
+        token: token.as_deref(),
+        exe: &exe,
+        cli_args: &cli_args,
+    }
+    .text();
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Run the daemon until `shutdown` fires, then stop every upstream (no orphans) and return.
@@ -141,6 +170,9 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
         config: opts.config_path.clone(),
     })?;
     info!(config = %opts.config_path.display(), data_dir = %data_dir.display(), "mcpproxy serving MCP at http://{local}/mcp");
+    if config.servers.is_empty() {
+        print_welcome(&opts, &config, &tokens, local);
+    }
 
     let downstream = crate::downstream::DownstreamOptions::new(config.tools_limit);
     downstream.set_allowed_origins(config.allowed_origins.clone());
