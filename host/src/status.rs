@@ -113,6 +113,36 @@ pub struct Summary {
     pub tools_awaiting_approval: usize,
 }
 
+impl Summary {
+    /// `3 servers: 2 Ready, 1 Auto-Disabled; 1 quarantined`, as `status` prints it.
+    pub fn words(&self) -> String {
+        let noun = if self.total == 1 { "server" } else { "servers" };
+        if self.total == 0 {
+            return format!("no {noun}");
+        }
+        let states: Vec<String> = self
+            .by_state
+            .iter()
+            .map(|(state, n)| format!("{n} {state}"))
+            .collect();
+        let mut text = format!("{} {noun}: {}", self.total, states.join(", "));
+        let mut notes = Vec::new();
+        if self.quarantined > 0 {
+            notes.push(format!("{} quarantined", self.quarantined));
+        }
+        if self.tools_awaiting_approval > 0 {
+            notes.push(format!(
+                "{} tools awaiting approval",
+                self.tools_awaiting_approval
+            ));
+        }
+        if !notes.is_empty() {
+            text.push_str(&format!("; {}", notes.join(", ")));
+        }
+        text
+    }
+}
+
 impl ServerList {
     pub fn new(servers: Vec<ServerStatus>) -> Self {
         let mut by_state = BTreeMap::new();
@@ -128,5 +158,34 @@ impl ServerList {
             tools_awaiting_approval: servers.iter().map(|s| s.hidden_tools.len()).sum(),
         };
         ServerList { servers, summary }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_in_words() {
+        let mut by_state = BTreeMap::new();
+        by_state.insert("Ready".to_string(), 2);
+        by_state.insert("Auto-Disabled".to_string(), 1);
+        let summary = Summary {
+            total: 3,
+            by_state,
+            quarantined: 1,
+            tools_awaiting_approval: 0,
+        };
+        assert_eq!(
+            summary.words(),
+            "3 servers: 1 Auto-Disabled, 2 Ready; 1 quarantined"
+        );
+        let none = Summary {
+            total: 0,
+            by_state: BTreeMap::new(),
+            quarantined: 0,
+            tools_awaiting_approval: 0,
+        };
+        assert_eq!(none.words(), "no servers");
     }
 }

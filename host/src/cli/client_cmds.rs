@@ -122,7 +122,11 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
             get("config_syncs"),
             get("self_writes_suppressed")
         );
-        println!("servers     {}", get("servers"));
+        let servers = serde_json::from_value::<crate::status::Summary>(status["servers"].clone());
+        match servers {
+            Ok(summary) => println!("servers     {}", summary.words()),
+            Err(_) => println!("servers     {}", get("servers")),
+        }
         if let Some(keys) = status["settings"]["restart_needed"]
             .as_array()
             .filter(|k| !k.is_empty())
@@ -143,7 +147,10 @@ pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
         for line in super::status_text::policy_lines(&status) {
             println!("{line}");
         }
-        println!("last config error  {}", get("last_config_error"));
+        match status["last_config_error"].as_str() {
+            Some(error) => println!("LAST CONFIG ERROR (the running config is kept): {error}"),
+            None => println!("config errors  none"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,7 +18,7 @@ use file_rotate::{ContentLimit, FileRotate};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::writer::MakeWriterExt;
+use tracing_subscriber::fmt::writer::{MakeWriterExt, OptionalWriter};
 
 use crate::config::secrets::{Secret, redact};
 
@@ -63,6 +63,10 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingWriters<M> {
     fn make_writer(&'a self) -> Self::Writer {
         Redacting(self.0.make_writer())
     }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        Redacting(self.0.make_writer_for(meta))
+    }
 }
 
 /// `main.log` is rotated past this size ...
@@ -87,11 +91,31 @@ pub fn init(level: &str, log_dir: &Path) -> anyhow::Result<WorkerGuard> {
     let (file, guard) = tracing_appender::non_blocking(main_log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(RedactingWriters(std::io::stderr.and(file)))
+        .with_writer(RedactingWriters(Console.and(file)))
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("logging already initialised: {e}"))?;
     Ok(guard)
+}
+
+/// The terminal's share of the log: everything, but for info and debug lines while the
+/// start-up progress line is shown there (see `progress`).
+struct Console;
+
+impl<'a> MakeWriter<'a> for Console {
+    type Writer = OptionalWriter<std::io::Stderr>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        OptionalWriter::some(std::io::stderr())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        if super::progress::console_quiet() && *meta.level() > tracing::Level::WARN {
+            OptionalWriter::none()
+        } else {
+            OptionalWriter::some(std::io::stderr())
+        }
+    }
 }
 
 /// The filter for `--log-level LEVEL`: rmcp's per-session lines only when asked for, and

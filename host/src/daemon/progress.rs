@@ -1,34 +1,98 @@
-//! Start-up progress in the log (`N/M servers settled`), so that a user watching a large
-//! config come up sees it moving, and sees where it stops if it does.
+//! Start-up progress. In the log, `N/M servers settled`, so that a user watching a large
+//! config come up sees it moving, and sees where it stops if it does. On a terminal, one line
+//! rewritten in place (`112/159 ready, 20 retrying, 27 disabled`) instead of scrolling log
+//! lines: while it is shown, `console_quiet` keeps info and debug lines off the terminal (the
+//! log file still gets every line).
 
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tracing::info;
 
+use crate::status::ConnectionState;
 use crate::supervisor::Registry;
 
 /// At most one progress line per this interval.
 const EVERY: Duration = Duration::from_secs(1);
 
+/// Set while the terminal shows the progress line.
+static LINE_SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// Whether the console writer is to leave out info and debug lines now.
+pub fn console_quiet() -> bool {
+    LINE_SHOWN.load(Ordering::Relaxed)
+}
+
+/// `112/159 ready, 20 retrying, 27 disabled`: what the servers are doing. Pure.
+pub fn line(states: impl IntoIterator<Item = ConnectionState>) -> String {
+    let (mut total, mut ready, mut starting, mut retrying, mut disabled) = (0, 0, 0, 0, 0);
+    for state in states {
+        total += 1;
+        match state {
+            ConnectionState::Ready => ready += 1,
+            ConnectionState::Pending | ConnectionState::Connecting => starting += 1,
+            ConnectionState::Sleeping => retrying += 1,
+            ConnectionState::AutoDisabled | ConnectionState::Disabled => disabled += 1,
+        }
+    }
+    let mut parts = vec![format!("{ready}/{total} ready")];
+    for (n, word) in [
+        (starting, "starting"),
+        (retrying, "retrying"),
+        (disabled, "disabled"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
 pub async fn log_until_settled(registry: Registry) {
+    let terminal = std::io::stderr().is_terminal();
+    LINE_SHOWN.store(terminal, Ordering::Relaxed);
     let mut changes = registry.state_changes();
     let mut last = None;
     loop {
         let snapshot = registry.snapshot();
         let total = snapshot.len();
-        let settled = snapshot
-            .iter()
-            .filter(|s| s.connection_state.is_settled())
-            .count();
+        let states = snapshot.iter().map(|s| s.connection_state);
+        let settled = states.clone().filter(|s| s.is_settled()).count();
+        if terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{}", line(states));
+            let _ = err.flush();
+        }
         if last != Some(settled) {
             info!("{settled}/{total} servers settled");
             last = Some(settled);
         }
         if settled == total {
+            if terminal {
+                LINE_SHOWN.store(false, Ordering::Relaxed);
+                let _ = writeln!(std::io::stderr());
+            }
             return;
         }
         // Wake on the next state change, but log no more often than EVERY.
         let _ = tokio::time::timeout(EVERY, changes.changed()).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ConnectionState::*;
+
+    #[test]
+    fn the_line_counts_what_servers_do() {
+        let states = [Ready, Ready, Sleeping, AutoDisabled, Disabled, Connecting];
+        assert_eq!(
+            line(states),
+            "2/6 ready, 1 starting, 1 retrying, 2 disabled"
+        );
+        assert_eq!(line([]), "0/0 ready");
     }
 }

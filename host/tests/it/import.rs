@@ -202,7 +202,11 @@ fn a_merge_while_the_daemon_runs_is_one_sync_and_restarts_nothing() {
     );
     let a = daemon.server("a");
     assert_eq!(a["pid"], pid_a, "a was not restarted: {a}");
-    assert_eq!(daemon.server("b")["quarantined"], false, "the user's own import");
+    assert_eq!(
+        daemon.server("b")["quarantined"],
+        false,
+        "the user's own import"
+    );
     let saved = read_json(&config);
     let names: Vec<&str> = saved["mcpServers"]
         .as_array()

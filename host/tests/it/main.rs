@@ -9,6 +9,7 @@ mod bundle_common;
 mod common;
 mod downstream_support;
 mod guest;
+mod human_output;
 mod import;
 mod policy_examples_support;
 mod upstream_support;

@@ -1,0 +1,107 @@
+//! What people read: `status` in words (never raw JSON without `--json`), the last config
+//! error prominent, and, when `serve` runs on a terminal (a real pty from util-linux's
+//! `script`), one start-up progress line rewritten in place instead of scrolling log lines.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[test]
+fn status_speaks_words_and_names_a_broken_config() {
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("a", "healthy"), fixture_server("b", "healthy")]}),
+        &[],
+    );
+    daemon.wait_state("a", "Ready", Duration::from_secs(30));
+    daemon.wait_state("b", "Ready", Duration::from_secs(30));
+    let status = daemon.cli(&["status"]);
+    assert!(
+        status.contains("servers     2 servers: 2 Ready"),
+        "{status}"
+    );
+    assert!(status.contains("config errors  none"), "{status}");
+    assert!(!status.contains("{\""), "no raw JSON: {status}");
+
+    std::fs::write(daemon.config_path(), "{ broken").unwrap();
+    let status = wait_for(Duration::from_secs(10), "the error to show", || {
+        let status = daemon.cli(&["status"]);
+        status.contains("LAST CONFIG ERROR").then_some(status)
+    });
+    assert!(
+        status.contains("(the running config is kept)") && status.contains("mcp_config.json"),
+        "{status}"
+    );
+    assert!(status.contains("2 servers: 2 Ready"), "{status}");
+}
+
+#[test]
+fn serve_on_a_terminal_shows_one_progress_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp_config.json");
+    let doc = json!({"listen": "127.0.0.1:0", "auth": "none", "mcpServers": [
+        fixture_server("a", "healthy"), fixture_server("b", "healthy"),
+        fixture_server("off", "healthy"),
+    ]});
+    let mut doc = doc;
+    doc["mcpServers"][2]["enabled"] = json!(false);
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let data = dir.path().join("data");
+    let logs = dir.path().join("logs");
+    let serve = format!(
+        "exec {MCPPROXY} serve --config {} --data-dir {} --log-dir {}",
+        config.display(),
+        data.display(),
+        logs.display()
+    );
+    let mut script = Command::new("script")
+        .args(["-qefc", &serve, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux's script (Debian's bsdutils, always installed)");
+    let mut out = script.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let shown = loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if text.contains("2/3 ready, 1 disabled\r\n") {
+            break text;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(_) => panic!("no final progress line; the terminal showed:\n{text}"),
+        }
+    };
+    assert!(shown.contains("\r\x1b[2K"), "rewritten in place: {shown:?}");
+    assert!(
+        !shown.contains("servers settled"),
+        "no scrolling info lines: {shown:?}"
+    );
+    let log = std::fs::read_to_string(logs.join("main.log")).unwrap();
+    assert!(
+        log.contains("2/3 servers settled") || log.contains("3/3 servers settled"),
+        "{log}"
+    );
+
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(data.join("mcpproxy.lock")).unwrap()).unwrap();
+    let pid = nix::unistd::Pid::from_raw(info["pid"].as_i64().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = script.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
