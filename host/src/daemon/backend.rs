@@ -80,6 +80,18 @@ impl Backend for DaemonBackend {
     fn offers_changed(&self) -> tokio::sync::watch::Receiver<u64> {
         self.state.registry.offers_changed()
     }
+
+    fn server_log(&self, server: &str, max_bytes: usize) -> Option<String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = crate::upstream::log_file_path(&self.state.log_dir, server);
+        let mut file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(max_bytes as u64)))
+            .ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
 }
 
 /// `upstream_servers`: every change is one edit of the config store, which saves it (so it

@@ -181,6 +181,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     let state = Arc::new(DaemonState {
         config_path: opts.config_path.clone(),
         data_dir,
+        log_dir: opts.log_dir.clone(),
         listen: local,
         started: std::time::Instant::now(),
         store,

@@ -20,6 +20,8 @@ use crate::supervisor::{DecisionSink, Registry};
 pub struct DaemonState {
     pub config_path: PathBuf,
     pub data_dir: PathBuf,
+    /// Where the servers' logs are (the dashboard shows their tails).
+    pub log_dir: PathBuf,
     pub listen: SocketAddr,
     pub started: Instant,
     pub store: ConfigStore,

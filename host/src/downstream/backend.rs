@@ -88,4 +88,10 @@ pub trait Backend: Send + Sync + 'static {
     fn ready(&self) -> bool;
     /// Ticks whenever the offers of Ready servers change.
     fn offers_changed(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// The last `max_bytes` of `server`'s log (its stderr), for the dashboard; `None` when it
+    /// has none.
+    fn server_log(&self, server: &str, max_bytes: usize) -> Option<String> {
+        let _ = (server, max_bytes);
+        None
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face of the daemon: the axum router with the MCP endpoints (`/mcp`, `/mcp/all`,
 //! `/mcp/server/<name>`: rmcp's streamable HTTP server behind a JSON-RPC body check, with
-//! capped sessions) and the health endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`),
+//! capped sessions), the dashboard (`/ui`, see `ui`) and the health endpoints (`/healthz`,
+//! `/readyz`, `/status`, `/metrics`),
 //! served by `listener` until the shutdown token fires. Every request passes `guard` (Host,
 //! Origin), then `auth` (the bearer token), before any route.
 
@@ -144,6 +145,7 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .with_state(shared.backend.clone())
+        .merge(super::ui::router(shared.backend.clone()))
 }
 
 /// rmcp's server config: sessions end with the daemon (else open SSE streams would hold the

@@ -1,6 +1,6 @@
 //! The downstream side: the MCP server that clients talk to (`/mcp`, `/mcp/all`,
 //! `/mcp/server/<name>`), the catalog and tool index behind it, the stdio bridge, the CLI's
-//! client, and the health endpoints.
+//! client, the health endpoints and the web dashboard (`ui`).
 //!
 //! Everything here reaches the rest of the daemon only through `Backend`; it never touches
 //! supervisors or upstream sessions directly.
@@ -28,6 +28,7 @@ pub mod search;
 mod sessions;
 mod state;
 pub mod tools;
+mod ui;
 
 pub use backend::{Backend, ServersOperation, ServersRequest, ToolEntry};
 pub use http::serve;
