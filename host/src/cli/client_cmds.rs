@@ -95,6 +95,29 @@ pub fn upstream_approve(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// `mcpproxy ui`: the link signs the browser in with the token, which stays in the URL's
+/// fragment (never sent to the daemon as part of a URL, so in no server or proxy log).
+pub fn ui(global: &GlobalArgs, open: bool) -> anyhow::Result<ExitCode> {
+    let daemon = daemon(global)?;
+    let link = match &daemon.token {
+        Some(token) => format!("{}/ui/login#{token}", daemon.base_url()),
+        None => format!("{}/ui", daemon.base_url()),
+    };
+    println!("{link}");
+    if open {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        let spawned = std::process::Command::new(opener).arg(&link).spawn();
+        if let Err(e) = spawned {
+            eprintln!("could not start {opener} ({e}): open the link above yourself");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn status(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
     let daemon = daemon(global)?;
     let status =

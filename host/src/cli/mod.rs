@@ -75,6 +75,12 @@ pub enum Command {
     /// List, create and revoke the tokens clients use (works whether the daemon runs or not).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print the dashboard's sign-in link (it carries the admin token, or --token), and open
+    /// it in a browser with --open.
+    Ui {
+        #[arg(long)]
+        open: bool,
+    },
     /// Bring in the servers other MCP clients have: Claude Desktop, Cursor, VS Code, Claude
     /// Code, mcpproxy-go. Shows what is added, skipped (already here) or a conflict (the
     /// name is taken by a different server: never overwritten).
@@ -273,6 +279,7 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Upstream(UpstreamCommand::Remove { name }) => {
             import_cmds::upstream_remove(&cli.global, &name)
         }
+        Command::Ui { open } => client_cmds::ui(&cli.global, open),
         Command::Import { from, dry_run } => {
             import_cmds::import(&cli.global, from.as_deref(), dry_run)
         }

@@ -7,17 +7,29 @@
 //! `/metrics` when `metrics_auth: none`, and everything when `auth: none` on a loopback
 //! listener. A missing or wrong token is answered 401 with `WWW-Authenticate`, and nothing
 //! else: no hint of what the daemon serves. A token with a profile sees only the MCP
-//! endpoints: `/status` and `/metrics` tell of every server, so they answer it 403.
+//! endpoints: `/status`, `/metrics` and the dashboard tell of every server, so they answer it
+//! 403.
+//!
+//! The dashboard (`/ui`) also takes the token from the `mcpproxy_token` cookie, which
+//! `POST /ui/login` sets for a valid token (HttpOnly, SameSite=Strict); a browser without one
+//! is sent to the login page instead of a bare 401.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::DownstreamOptions;
 use crate::auth::{Caller, Verifier};
+
+/// The dashboard's cookie.
+const COOKIE: &str = "mcpproxy_token";
+/// The login page, open to all.
+const LOGIN: &str = "/ui/login";
+/// How long a browser keeps the dashboard's cookie.
+const COOKIE_MAX_AGE_S: u32 = 30 * 24 * 3600;
 
 /// What the check needs.
 pub struct Gate {
@@ -39,20 +51,28 @@ impl Gate {
 
     /// Who the request is from, or why it is refused.
     fn judge(&self, path: &str, authorization: Option<&HeaderValue>) -> Result<Caller, Refused> {
+        self.judge_with(path, authorization.map(bearer))
+    }
+
+    /// `judge` for a token already taken out of the request (`Some(None)`: credentials that
+    /// are not a bearer token).
+    fn judge_with(&self, path: &str, presented: Option<Option<&str>>) -> Result<Caller, Refused> {
         if self.options.auth_off() && self.loopback {
             return Ok(Caller::unauthenticated());
         }
-        let open = matches!(path, "/healthz" | "/readyz")
-            || (path == "/metrics" && self.options.metrics_open());
+        let open = matches!(
+            path,
+            "/healthz" | "/readyz" | LOGIN | "/ui/app.css" | "/ui/app.js"
+        ) || (path == "/metrics" && self.options.metrics_open());
         if open {
             return Ok(Caller::anonymous());
         }
-        let caller = match authorization.map(bearer) {
+        let caller = match presented {
             Some(Some(token)) => self.verifier.caller(token).ok_or(Refused::Wrong)?,
             Some(None) => return Err(Refused::Wrong),
             None => return Err(Refused::Missing),
         };
-        if caller.profile.is_some() && matches!(path, "/status" | "/metrics") {
+        if caller.profile.is_some() && (matches!(path, "/status" | "/metrics") || is_ui(path)) {
             return Err(Refused::Profile);
         }
         Ok(caller)
@@ -110,16 +130,79 @@ pub fn caller_of(extensions: &rmcp::model::Extensions) -> Caller {
     caller.cloned().unwrap_or_else(Caller::anonymous)
 }
 
+/// Whether `path` is the dashboard's.
+fn is_ui(path: &str) -> bool {
+    path == "/ui" || path.starts_with("/ui/")
+}
+
+/// The dashboard's token from the request's cookies.
+fn cookie_token(request: &Request) -> Option<String> {
+    let cookies = request.headers().get_all(header::COOKIE);
+    cookies
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+/// `POST /ui/login`: a valid token without a profile becomes the dashboard's cookie.
+async fn login(gate: &Gate, request: Request) -> Response {
+    let see_other = |to: &str| {
+        let location = HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/ui"));
+        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+    };
+    let Ok(axum::Form(form)) = axum::Form::<LoginForm>::from_request(request, &()).await else {
+        return see_other("/ui/login?refused");
+    };
+    let token = form.token.trim();
+    match gate.verifier.caller(token) {
+        Some(caller) if caller.profile.is_none() => {
+            let cookie = format!(
+                "{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_S}"
+            );
+            let mut response = see_other("/ui");
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        _ => see_other("/ui/login?refused"),
+    }
+}
+
 /// The middleware.
 pub async fn check(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if path == LOGIN && request.method() == Method::POST {
+        return login(&gate, request).await;
+    }
     let authorization = request.headers().get(header::AUTHORIZATION);
-    match gate.judge(request.uri().path(), authorization) {
+    let cookie = match authorization {
+        None if is_ui(&path) => cookie_token(&request),
+        _ => None,
+    };
+    let judged = match &cookie {
+        Some(token) => gate.judge_with(&path, Some(Some(token))),
+        None => gate.judge(&path, authorization),
+    };
+    match judged {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
+        // A browser page without a valid token: the login page, not a bare 401.
+        Err(Refused::Missing | Refused::Wrong) if is_ui(&path) && !path.starts_with("/ui/api/") => {
+            (StatusCode::SEE_OTHER, [(header::LOCATION, LOGIN)]).into_response()
+        }
         Err(refused) => {
-            tracing::debug!(path = %request.uri().path(), ?refused, "request without a valid token");
+            tracing::debug!(%path, ?refused, "request without a valid token");
             refused.into_response()
         }
     }
@@ -195,11 +278,34 @@ mod tests {
         for path in ["/mcp", "/mcp/all", "/mcp/server/fs"] {
             assert!(gate.judge(path, Some(&bearer)).unwrap().profile.is_some());
         }
-        for path in ["/status", "/metrics"] {
+        for path in ["/status", "/metrics", "/ui", "/ui/api/state"] {
             assert_eq!(gate.judge(path, Some(&bearer)), Err(Refused::Profile));
         }
         let response = Refused::Profile.into_response();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn the_dashboard_takes_its_cookie_and_opens_only_its_login() {
+        let (_dir, gate, admin, _) = gate(true);
+        let request = |cookie: &str| {
+            Request::builder()
+                .uri("/ui")
+                .header(header::COOKIE, cookie)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let with = request(&format!("theme=dark; mcpproxy_token={admin}; x=1"));
+        assert_eq!(cookie_token(&with).as_deref(), Some(admin.as_str()));
+        assert_eq!(cookie_token(&request("mcpproxy_tokenx=1")), None);
+        for open in ["/ui/login", "/ui/app.js", "/ui/app.css"] {
+            assert_eq!(gate.judge(open, None), Ok(Caller::anonymous()), "{open}");
+        }
+        for closed in ["/ui", "/ui/", "/ui/api/state", "/ui/api/servers/a/enable"] {
+            assert_eq!(gate.judge(closed, None), Err(Refused::Missing), "{closed}");
+        }
+        assert!(gate.judge_with("/ui/api/state", Some(Some(&admin))).is_ok());
+        assert!(is_ui("/ui") && is_ui("/ui/x") && !is_ui("/uix"));
     }
 
     #[test]
