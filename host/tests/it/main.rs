@@ -26,6 +26,7 @@ mod daemon_e2e;
 mod daemon_pin;
 mod daemon_real_clients;
 mod daemon_reload;
+mod dashboard;
 mod downstream_bridge;
 mod downstream_server;
 mod fault_matrix;

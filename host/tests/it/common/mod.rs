@@ -3,6 +3,8 @@
 //! Waiting is always polling with a deadline, never a bare sleep.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
