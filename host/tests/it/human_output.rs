@@ -38,6 +38,36 @@ fn status_speaks_words_and_names_a_broken_config() {
     assert!(status.contains("2 servers: 2 Ready"), "{status}");
 }
 
+/// `serve` under `script`: on drop (a failed assertion too) the daemon gets SIGTERM and
+/// `script` is reaped, so no daemon outlives the test.
+struct OnPty {
+    script: std::process::Child,
+    data: std::path::PathBuf,
+}
+
+impl OnPty {
+    /// SIGTERM to the daemon (its pid from the lock file); true if there was one.
+    fn stop_daemon(&self) -> bool {
+        let lock = std::fs::read(self.data.join("mcpproxy.lock")).unwrap_or_default();
+        let Some(pid) = serde_json::from_slice::<Value>(&lock)
+            .ok()
+            .and_then(|info| info["pid"].as_i64())
+        else {
+            return false;
+        };
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok()
+    }
+}
+
+impl Drop for OnPty {
+    fn drop(&mut self) {
+        self.stop_daemon();
+        let _ = self.script.kill();
+        let _ = self.script.wait();
+    }
+}
+
 #[test]
 fn serve_on_a_terminal_shows_one_progress_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -57,14 +87,18 @@ fn serve_on_a_terminal_shows_one_progress_line() {
         data.display(),
         logs.display()
     );
-    let mut script = Command::new("script")
+    let script = Command::new("script")
         .args(["-qefc", &serve, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("util-linux's script (Debian's bsdutils, always installed)");
-    let mut out = script.stdout.take().unwrap();
+    let mut pty = OnPty {
+        script,
+        data: data.clone(),
+    };
+    let mut out = pty.script.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -102,10 +136,10 @@ fn serve_on_a_terminal_shows_one_progress_line() {
         },
     );
 
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(data.join("mcpproxy.lock")).unwrap()).unwrap();
-    let pid = nix::unistd::Pid::from_raw(info["pid"].as_i64().unwrap() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = script.wait().unwrap();
-    assert!(status.success(), "{status}");
+    assert!(pty.stop_daemon());
+    let status = pty.script.wait().unwrap();
+    assert!(
+        status.success(),
+        "serve stopped cleanly on SIGTERM: {status}"
+    );
 }

@@ -2,6 +2,7 @@
 //! driven over WebDriver by `chromedriver` (both from `tests/tools/install-browser.sh`).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use serde_json::json;
 
 use super::{http_get, wait_for};
 
-/// A running `chromedriver`, stopped on drop.
+/// A running `chromedriver` in a process group of its own, which on drop is killed whole:
+/// the browsers it started go with it, even when a test panicked mid-session.
 pub struct Driver {
     child: Child,
     pub url: String,
@@ -18,7 +20,8 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -32,6 +35,7 @@ pub fn driver() -> Driver {
         .port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
