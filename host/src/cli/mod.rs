@@ -258,9 +258,21 @@ pub enum BundleCommand {
     Inspect { bundle: PathBuf },
 }
 
+/// `mcpproxy status | head`: a reader that stops early ends a command quietly, as for other
+/// command-line tools, instead of a panic on the next `println!`. Not for `serve`, which
+/// must outlive a closed terminal or log pipe.
+fn quiet_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: at start-up, before any thread exists; SIG_DFL installs no handler code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 /// Parse the command line and run the command. The binary's `main` is just this.
 pub fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args),
         Command::Call(CallCommand::Tool {

@@ -143,3 +143,29 @@ fn serve_on_a_terminal_shows_one_progress_line() {
         "serve stopped cleanly on SIGTERM: {status}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_a_command_quietly() {
+    // A pipe whose reader is already gone: the first write fails, every time.
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(MCPPROXY)
+        .args(["--data-dir".as_ref(), dir.path().as_os_str()])
+        .args(["token", "list"])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "ended by SIGPIPE, as `head` expects"
+    );
+}
