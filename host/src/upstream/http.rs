@@ -78,8 +78,41 @@ async fn connect_streamable(
         .collect();
     let config =
         StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(custom);
-    let transport = StreamableHttpClientTransport::from_config(config);
+    let client = streamable_client().map_err(|e| {
+        Failure::new(
+            FailureKind::SpawnError,
+            format!("server {}: cannot make an HTTP client: {e}", server.name),
+        )
+    })?;
+    let transport = StreamableHttpClientTransport::with_client(client, config);
     handshake(transport, Transport::StreamableHttp, server, notices).await
+}
+
+/// The HTTP client of one streamable-HTTP upstream. rmcp's own opens a new connection per
+/// message (no idle pool), which cost a connect and an accept per forwarded call; this one
+/// keeps connections alive and sets `TCP_NODELAY` (a request's headers and body go out in
+/// separate writes). Redirects as rmcp follows them: same origin, and only 307 and 308, which
+/// keep the method and the body.
+fn streamable_client() -> reqwest::Result<reqwest::Client> {
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        let keeps_body = matches!(
+            attempt.status(),
+            reqwest::StatusCode::TEMPORARY_REDIRECT | reqwest::StatusCode::PERMANENT_REDIRECT
+        );
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if keeps_body && same_origin && attempt.previous().len() <= 10 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .redirect(redirects)
+        .build()
 }
 
 /// The MCP handshake over an HTTP-based transport, watched for closing.
