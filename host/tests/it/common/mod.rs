@@ -140,7 +140,9 @@ impl Daemon {
         let lock = self.data_dir.join("mcpproxy.lock");
         // A restart must not read the address the previous run published.
         let _ = std::fs::remove_file(&lock);
-        let mut command = Command::new(MCPPROXY);
+        // A benchmark may compare another build of the daemon (`MCPPROXY_BIN`).
+        let program = std::env::var_os("MCPPROXY_BIN").unwrap_or_else(|| MCPPROXY.into());
+        let mut command = Command::new(program);
         tweak(&mut command);
         command
             .arg("serve")
