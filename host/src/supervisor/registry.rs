@@ -268,6 +268,15 @@ impl Registry {
         cancel: CancellationToken,
     ) -> Result<ServerResult, CallError> {
         let not_available = || CallError::NotAvailable(format!("no server named {server}"));
+        // Straight to the session when its actor publishes the way; else through the actor,
+        // which answers or says why not.
+        let direct = self.read().map.get(server).and_then(|h| {
+            let view = h.view.borrow();
+            view.forwarder.clone().filter(|f| f.carries(&request))
+        });
+        if let Some(forwarder) = direct {
+            return forwarder.forward(request, origin, cancel).await;
+        }
         let tx = self.sender(server).map_err(|_| not_available())?;
         let (reply, rx) = oneshot::channel();
         let gone = || CallError::NotAvailable(format!("server {server} was stopped"));

@@ -32,11 +32,13 @@ use crate::contract::{Failure, FailureCounters, FailureKind};
 use crate::status::{ConnectionState, ServerStatus};
 use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
 
+mod forwarder;
 mod ready;
 mod report;
 mod review;
 mod view;
 
+pub use forwarder::Forwarder;
 pub use review::Approved;
 use view::{idle_state, initial_status};
 
@@ -96,6 +98,8 @@ pub struct View {
     pub status: ServerStatus,
     /// The server's offer while Ready; empty otherwise.
     pub offer: Arc<Offer>,
+    /// The way to forward requests without the actor, while Ready and not withheld.
+    pub forwarder: Option<Arc<Forwarder>>,
 }
 
 /// How a new config is to be applied (see `plan::PlanStep`).
@@ -154,6 +158,7 @@ pub fn spawn(
     let (view_tx, view_rx) = watch::channel(View {
         status,
         offer: Arc::default(),
+        forwarder: None,
     });
     let window = shared.settings().failure_window;
     let actor = Actor {
@@ -198,6 +203,18 @@ struct Live {
     ended: Arc<std::sync::OnceLock<String>>,
     /// `list_changed` ticks since just before the first listing.
     lists_rx: watch::Receiver<u64>,
+}
+
+impl Live {
+    /// The session with what a call on it needs (the drain's tracker, token and reason).
+    fn way(&self) -> forwarder::Session {
+        forwarder::Session {
+            session: self.session.clone(),
+            calls: self.calls.clone(),
+            cancel_calls: self.cancel_calls.clone(),
+            ended: self.ended.clone(),
+        }
+    }
 }
 
 /// Whether the task goes on after a command.
@@ -484,6 +501,8 @@ impl Actor {
         let Some(live) = self.live.take() else {
             return;
         };
+        // No new call takes the direct way, and the view holds no clone of the session.
+        self.view.send_modify(|view| view.forwarder = None);
         live.calls.close();
         if drain {
             let _ =

@@ -190,34 +190,14 @@ impl Actor {
             ))));
             return;
         };
-        let session = live.session.clone();
-        let token = live.cancel_calls.child_token();
-        let ended = live.ended.clone();
+        let way = live.way();
         let timeout = self.shared.settings().call_tool_timeout;
         let secrets = self.config.secrets.clone();
         let call = async move {
-            let forward = token.clone();
-            let call = session.request(request, timeout, token, origin);
-            tokio::pin!(call);
-            // The client's cancellation is forwarded into the session's token, which the
-            // drain deadline also fires; the session answers with `Cancelled`.
-            let result = loop {
-                tokio::select! {
-                    result = &mut call => break result,
-                    _ = cancel.cancelled(), if !forward.is_cancelled() => forward.cancel(),
-                }
-            };
-            // Cut short by the session's end, not by the client: say why.
-            let result = match result {
-                Err(CallError::Cancelled) if !cancel.is_cancelled() => Err(CallError::Closed(
-                    ended
-                        .get()
-                        .cloned()
-                        .unwrap_or_else(|| "the session ended".into()),
-                )),
-                other => other,
-            };
-            let _ = reply.send(result.map_err(|e| e.redacted(&secrets)));
+            let result = way
+                .forward(request, origin, cancel, timeout, &secrets)
+                .await;
+            let _ = reply.send(result);
         };
         tokio::spawn(live.calls.track_future(call));
     }

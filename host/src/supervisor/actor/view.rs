@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::{Actor, View};
+use super::{Actor, Forwarder, View};
 use crate::config::{Protocol, ServerConfig};
 use crate::status::{ConnectionState, HiddenTool, ServerStatus};
 use crate::upstream::Offer;
@@ -128,7 +128,25 @@ impl Actor {
             let old = self.view.borrow();
             !Arc::ptr_eq(&old.offer, &offer) && *old.offer != *offer
         };
-        self.view.send_replace(View { status, offer });
+        let forwarder = self
+            .live
+            .as_ref()
+            .filter(|_| ready && !self.withheld())
+            .map(|live| {
+                let tools = offer.tools.iter().map(|t| t.name.to_string()).collect();
+                let secrets = self.config.secrets.clone();
+                Arc::new(Forwarder::new(
+                    live.way(),
+                    self.shared.clone(),
+                    secrets,
+                    tools,
+                ))
+            });
+        self.view.send_replace(View {
+            status,
+            offer,
+            forwarder,
+        });
         self.shared
             .state_tick
             .send_modify(|n| *n = n.wrapping_add(1));
