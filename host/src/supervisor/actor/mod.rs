@@ -9,7 +9,7 @@
 //!
 //! Here: the commands, the state machine and the connection attempt. `ready`: the Ready loop
 //! (health checks, refreshes, forwarded requests). `view`: the status and offer the actor
-//! publishes.
+//! publishes. `forwarder`: the way calls take to a Ready session without the mailbox.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
