@@ -1,6 +1,6 @@
 //! The HTTP face of the daemon: the axum router with the MCP endpoints (`/mcp`, `/mcp/all`,
 //! `/mcp/server/<name>`: rmcp's streamable HTTP server behind a JSON-RPC body check, with
-//! capped sessions), the dashboard (`/ui`, see `ui`) and the health endpoints (`/healthz`,
+//! capped sessions, answers as plain JSON where nothing else is streamed), the dashboard (`/ui`, see `ui`) and the health endpoints (`/healthz`,
 //! `/readyz`, `/status`, `/metrics`),
 //! served by `listener` until the shutdown token fires. Every request passes `guard` (Host,
 //! Origin), then `auth` (the bearer token), before any route.
@@ -27,9 +27,9 @@ use super::backend::Backend;
 use super::catalog::{Scope, View};
 use super::guard::{self, Guard};
 use super::handler::{Endpoint, ProxyHandler};
-use super::jsonrpc_check;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
+use super::{json_reply, jsonrpc_check};
 use crate::auth::{Caller, Verifier, allows_server};
 
 type McpService = StreamableHttpService<ProxyHandler, CappedSessions>;
@@ -137,6 +137,7 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         .route_service("/mcp/all", mcp_service(&shared, Endpoint::All, &config))
         .route("/mcp/server/{name}", any(one_server).with_state(one))
         .layer(middleware::from_fn(delete_answers_no_content))
+        .layer(middleware::from_fn(json_reply::prefer_json))
         .layer(middleware::from_fn(jsonrpc_check::check));
     Router::new()
         .merge(mcp)

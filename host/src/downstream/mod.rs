@@ -18,6 +18,7 @@ mod forward;
 mod guard;
 mod handler;
 mod http;
+mod json_reply;
 mod jsonrpc_check;
 mod list_changed;
 mod listener;

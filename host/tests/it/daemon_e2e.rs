@@ -524,3 +524,55 @@ fn tool_filters_hide_tools_everywhere_and_apply_without_a_reconnect() {
     );
     assert_eq!(daemon.server("a")["tool_count"], 1);
 }
+
+/// A request whose answer is all there is gets it as a plain JSON body; one during which the
+/// server sends progress keeps its SSE stream, notifications first, in order, then the answer.
+#[test]
+fn answers_are_plain_json_unless_something_streams_before_them() {
+    let daemon = everything_daemon();
+    let addr = daemon.base_url.trim_start_matches("http://").to_string();
+    let (mut stream, id) = mcp_session(&addr, "/mcp/all");
+    let content_type = |headers: &[String]| {
+        headers
+            .iter()
+            .find_map(|h| h.strip_prefix("content-type:"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let echo = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "everything__echo", "arguments": {"message": "plain"}}});
+    let (status, headers, body) = mcp_post(&mut stream, "/mcp/all", &echo.to_string(), Some(&id));
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(content_type(&headers), "application/json", "{headers:?}");
+    let answer: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(answer["id"], 2);
+    assert!(answer["result"].to_string().contains("plain"), "{answer}");
+
+    let long = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "everything__trigger-long-running-operation",
+        "arguments": {"duration": 1, "steps": 3},
+        "_meta": {"progressToken": "p-1"}}});
+    let (_, headers, body) = mcp_post(&mut stream, "/mcp/all", &long.to_string(), Some(&id));
+    assert!(
+        content_type(&headers).starts_with("text/event-stream"),
+        "{headers:?}"
+    );
+    let messages: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:").map(str::trim))
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect();
+    let progress: Vec<f64> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .map(|m| {
+            assert_eq!(m["params"]["progressToken"], "p-1", "{m}");
+            m["params"]["progress"].as_f64().unwrap()
+        })
+        .collect();
+    assert_eq!(progress, [1.0, 2.0, 3.0], "{body}");
+    let last = messages.last().unwrap();
+    assert_eq!(last["id"], 3, "the answer comes last: {body}");
+    assert!(last.get("result").is_some(), "{last}");
+}
