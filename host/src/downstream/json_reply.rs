@@ -192,8 +192,10 @@ mod tests {
         ];
         for (stream, want) in cases {
             // Whole, and in two frames split at every byte.
-            let mut events = Events::default();
-            events.buf = stream.to_vec();
+            let mut events = Events {
+                buf: stream.to_vec(),
+                searched: 0,
+            };
             let text = String::from_utf8_lossy(stream);
             assert_eq!(events.first_message(), want, "{text}");
             for split in 1..stream.len() {
