@@ -12,7 +12,8 @@
 //!
 //! Run: `cargo bench -p mcpproxy --bench load` (`-- quick` for a short run). The daemon is the
 //! bench profile's (release) build. `-- profile` instead records the daemon with Debian's
-//! `perf` while 8 clients call through `/mcp/all`, and prints how to draw the flame graph.
+//! `perf` while 8 clients call through `/mcp/all`, and prints how to draw the flame graph
+//! (`flamegraph-call.svg` here is one, taken after the fast-path changes).
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
@@ -617,7 +618,8 @@ fn profile() {
     print_header();
     print_row("/mcp/all → stdio (under perf)", 8, &row);
     println!(
-        "flame graph: perf script -i {data} | inferno-collapse-perf | inferno-flamegraph > flame.svg"
+        "flame graph (as host/benches/flamegraph-call.svg; `cargo install inferno`): perf script -i \
+         {data} | inferno-collapse-perf | inferno-flamegraph --minwidth 1.5 > flame.svg"
     );
 }
 
