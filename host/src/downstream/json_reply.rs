@@ -97,39 +97,49 @@ impl Events {
     fn first_message(&mut self) -> Seen {
         loop {
             let from = self.searched.saturating_sub(1);
-            let Some(end) = self.buf[from..].windows(2).position(|w| w == b"\n\n") else {
+            let Some(end) = memchr::memmem::find(&self.buf[from..], b"\n\n").map(|i| from + i)
+            else {
                 self.searched = self.buf.len();
                 return Seen::Nothing;
             };
-            let event: Vec<u8> = self.buf.drain(..from + end + 2).collect();
+            let seen = read_event(&self.buf[..end]);
+            self.buf.drain(..end + 2);
             self.searched = 0;
-            let mut data: Vec<u8> = Vec::new();
-            let mut lines = 0;
-            for line in event.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.starts_with(b":") {
-                    // A keep-alive comment: the stream is one that lasts.
-                    return Seen::Other;
-                }
-                if let Some(value) = line.strip_prefix(b"data:") {
-                    let value = value.strip_prefix(b" ").unwrap_or(value);
-                    if lines > 0 {
-                        data.push(b'\n');
-                    }
-                    data.extend_from_slice(value);
-                    lines += 1;
-                }
+            if let Some(seen) = seen {
+                return seen;
             }
-            if data.is_empty() {
-                continue; // the priming event: an id and a retry, no data
-            }
-            return if is_response(&data) {
-                Seen::Answer(data)
-            } else {
-                Seen::Other
-            };
         }
     }
+}
+
+/// What one event (its lines, without the blank line that ends it) decides; `None` for the
+/// priming event (an id and a retry, no data).
+fn read_event(event: &[u8]) -> Option<Seen> {
+    let mut data: Vec<u8> = Vec::new();
+    let mut lines = 0;
+    for line in event.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b":") {
+            // A keep-alive comment: the stream is one that lasts.
+            return Some(Seen::Other);
+        }
+        if let Some(value) = line.strip_prefix(b"data:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            if lines > 0 {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(value);
+            lines += 1;
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    Some(if is_response(&data) {
+        Seen::Answer(data)
+    } else {
+        Seen::Other
+    })
 }
 
 /// Whether `data` is a JSON-RPC response: an object with an id and no method. rmcp writes
