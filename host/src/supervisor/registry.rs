@@ -16,7 +16,7 @@ use rmcp::model::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::actor::{self, ActorSettings, Command, ConfigureMode, Shared, View};
+use super::actor::{self, ActorSettings, Call, Command, ConfigureMode, Shared, View};
 use super::plan::PlanStep;
 use super::{Approved, DecisionSink, SupervisorError};
 use crate::approval::ApprovalStore;
@@ -193,6 +193,7 @@ impl Registry {
         let mut servers = self.write();
         if let Some(handle) = servers.map.get(&config.name) {
             let (done, rx) = oneshot::channel();
+            let config = Box::new(config);
             let cmd = Command::Configure { config, mode, done };
             return Some((handle.tx.clone(), cmd, rx));
         }
@@ -280,9 +281,12 @@ impl Registry {
         let tx = self.sender(server).map_err(|_| not_available())?;
         let (reply, rx) = oneshot::channel();
         let gone = || CallError::NotAvailable(format!("server {server} was stopped"));
-        tx.send(Command::Forward {
-            request: Box::new(request),
+        let call = Box::new(Call {
+            message: request,
             origin,
+        });
+        tx.send(Command::Forward {
+            call,
             cancel,
             reply,
         })
@@ -320,8 +324,10 @@ impl Registry {
         if let Ok(tx) = self.sender(server) {
             let _ = tx
                 .send(Command::Notify {
-                    notification,
-                    origin,
+                    call: Box::new(Call {
+                        message: notification,
+                        origin,
+                    }),
                 })
                 .await;
         }

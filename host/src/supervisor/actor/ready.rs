@@ -115,11 +115,11 @@ impl Actor {
                         }
                         cmd = self.rx.recv() => match cmd {
                             None => break ReadyEvent::ChannelClosed,
-                            Some(Command::Forward { request, origin, cancel, reply }) => {
-                                self.forward(*request, origin, cancel, reply);
+                            Some(Command::Forward { call, cancel, reply }) => {
+                                self.forward(call.message, call.origin, cancel, reply);
                             }
-                            Some(Command::Notify { notification, origin }) => {
-                                self.notify(notification, origin);
+                            Some(Command::Notify { call }) => {
+                                self.notify(call.message, call.origin);
                             }
                             Some(other) => {
                                 refresh_pending = refresh.is_some();
