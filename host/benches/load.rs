@@ -267,6 +267,20 @@ struct Target {
     upstream: Option<u32>,
 }
 
+/// `calls` calls of `send` (true: it succeeded): the time of each, and how many failed.
+fn timed(calls: usize, mut send: impl FnMut() -> bool) -> (Vec<Duration>, usize) {
+    let mut times = Vec::with_capacity(calls);
+    let mut errors = 0;
+    for _ in 0..calls {
+        let t = Instant::now();
+        if !send() {
+            errors += 1;
+        }
+        times.push(t.elapsed());
+    }
+    (times, errors)
+}
+
 /// `calls` calls from each of `clients` concurrent clients (after `warm` untimed ones each).
 fn run_http(target: &Target, clients: usize, calls: usize, warm: usize) -> Row {
     let barrier = Barrier::new(clients + 1);
@@ -281,16 +295,7 @@ fn run_http(target: &Target, clients: usize, calls: usize, warm: usize) -> Row {
                         client.send().expect("warm-up call");
                     }
                     barrier.wait();
-                    let mut times = Vec::with_capacity(calls);
-                    let mut errors = 0;
-                    for _ in 0..calls {
-                        let t = Instant::now();
-                        if client.send().is_err() {
-                            errors += 1;
-                        }
-                        times.push(t.elapsed());
-                    }
-                    (times, errors)
+                    timed(calls, || client.send().is_ok())
                 })
             })
             .collect();
@@ -342,18 +347,10 @@ fn run_stdio(call: &str, calls: usize, warm: usize) -> Row {
     let pid = client.child.id();
     let before = (cpu_of(pid), Duration::ZERO, own_cpu());
     let started = Instant::now();
-    let mut times = Vec::with_capacity(calls);
-    let mut errors = 0;
-    for _ in 0..calls {
-        let t = Instant::now();
-        if client.send().is_err() {
-            errors += 1;
-        }
-        times.push(t.elapsed());
-    }
+    let result = timed(calls, || client.send().is_ok());
     let wall = started.elapsed();
     let after = (cpu_of(pid), Duration::ZERO, own_cpu());
-    row(vec![(times, errors)], wall, before, after, false)
+    row(vec![result], wall, before, after, false)
 }
 
 fn print_header() {
