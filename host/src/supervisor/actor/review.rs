@@ -26,9 +26,7 @@ impl Actor {
         let name = &self.config.name;
         let approvals = &self.shared.approvals;
         let Some(approved) = approvals.get(name) else {
-            if let Err(e) = approvals.set(name, Some(approval::approve(&self.offer.tools))) {
-                warn!(server = %name, "could not record the tools as seen: {e}");
-            }
+            approvals.record_seen(name, approval::approve(&self.offer.tools));
             return;
         };
         let Some(review) = approval::compare(name, &approved, &self.offer.tools) else {
