@@ -6,15 +6,18 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::info;
 
 use crate::status::ConnectionState;
 use crate::supervisor::Registry;
 
-/// At most one progress line per this interval.
+/// At most one progress line in the log per this interval.
 const EVERY: Duration = Duration::from_secs(1);
+/// At most one look at the servers (and update of the terminal's line) per this interval:
+/// a thousand servers starting change state hundreds of times a second.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 /// Set while the terminal shows the progress line.
 static LINE_SHOWN: AtomicBool = AtomicBool::new(false);
@@ -53,20 +56,23 @@ pub async fn log_until_settled(registry: Registry) {
     let terminal = std::io::stderr().is_terminal();
     LINE_SHOWN.store(terminal, Ordering::Relaxed);
     let mut changes = registry.state_changes();
-    let mut last = None;
+    let mut last: Option<(usize, Instant)> = None;
     loop {
-        let snapshot = registry.snapshot();
-        let total = snapshot.len();
-        let states = snapshot.iter().map(|s| s.connection_state);
-        let settled = states.clone().filter(|s| s.is_settled()).count();
+        let looked = Instant::now();
+        let states = registry.states();
+        let total = states.len();
+        let settled = states.iter().filter(|s| s.is_settled()).count();
         if terminal {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K{}", line(states));
             let _ = err.flush();
         }
-        if last != Some(settled) {
+        let due = last.is_none_or(|(logged, at)| {
+            logged != settled && (settled == total || at.elapsed() >= EVERY)
+        });
+        if due {
             info!("{settled}/{total} servers settled");
-            last = Some(settled);
+            last = Some((settled, looked));
         }
         if settled == total {
             if terminal {
@@ -75,9 +81,9 @@ pub async fn log_until_settled(registry: Registry) {
             }
             return;
         }
-        // Wake on the next state change, but log no more often than EVERY.
+        // Wake on the next state change, but look no more often than LOOK_EVERY.
         let _ = tokio::time::timeout(EVERY, changes.changed()).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep_until((looked + LOOK_EVERY).into()).await;
     }
 }
 

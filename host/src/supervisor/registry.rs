@@ -22,7 +22,7 @@ use super::{Approved, DecisionSink, SupervisorError};
 use crate::approval::ApprovalStore;
 use crate::config::ServerConfig;
 use crate::contract::Policy;
-use crate::status::{ServerList, ServerStatus};
+use crate::status::{ConnectionState, ServerList, ServerStatus};
 use crate::upstream::{CallError, Connector, Origin, ServerOffer};
 
 /// What a `Registry` needs.
@@ -215,6 +215,18 @@ impl Registry {
             .collect()
     }
 
+    /// Every server's connection state, in the order they were added: `snapshot` without
+    /// copying every status.
+    pub fn states(&self) -> Vec<ConnectionState> {
+        let servers = self.read();
+        servers
+            .order
+            .iter()
+            .filter_map(|n| servers.map.get(n))
+            .map(|h| h.view.borrow().status.connection_state)
+            .collect()
+    }
+
     /// The answer of `upstream_servers list`.
     pub fn list(&self) -> ServerList {
         ServerList::new(self.snapshot())
@@ -237,7 +249,7 @@ impl Registry {
             .filter_map(|n| servers.map.get(n))
             .filter_map(|handle| {
                 let view = handle.view.borrow();
-                let ready = view.status.connection_state == crate::status::ConnectionState::Ready;
+                let ready = view.status.connection_state == ConnectionState::Ready;
                 // A quarantined server is not offered at all, not even as an empty one.
                 (ready && !view.status.quarantined).then(|| ServerOffer {
                     server: view.status.name.clone(),
