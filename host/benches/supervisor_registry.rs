@@ -13,7 +13,7 @@ use mcpproxy::supervisor::testing::{
     Outcome, RecordingSink, ScriptedConnector, ScriptedPolicy, tool,
 };
 use mcpproxy::supervisor::{Registry, RegistryOptions, initial_plan};
-use mcpproxy::upstream::Connector;
+use mcpproxy::upstream::{Connector, Started};
 use rmcp::model::CallToolRequestParams;
 use tokio_util::sync::CancellationToken;
 
@@ -144,7 +144,11 @@ async fn call_overhead(calls: usize) {
 
     // Directly on a session of the same kind.
     let session = conn
-        .connect(&server("direct"), Duration::from_secs(2))
+        .connect(
+            &server("direct"),
+            Duration::from_secs(2),
+            Started::default(),
+        )
         .await
         .expect("scripted session");
     let mut direct = Vec::with_capacity(calls);

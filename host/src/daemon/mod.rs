@@ -36,9 +36,6 @@ use lock::{RuntimeInfo, RuntimeLock};
 use policy_watch::PolicyWatch;
 use state::DaemonState;
 
-/// How many processes may be in the middle of being spawned at once. Only spawning holds a
-/// slot; a server waiting for its handshake does not (see `upstream::Dialer`).
-const SPAWN_CONCURRENCY: usize = 16;
 /// The sliding window for the policy's `failures-in-window`.
 const FAILURE_WINDOW: Duration = Duration::from_secs(600);
 /// How long a removed server's in-flight calls may run before it is stopped anyway.
@@ -134,7 +131,6 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     });
 
     let dialer = Dialer::new(DialerOptions {
-        spawn_concurrency: SPAWN_CONCURRENCY,
         log_dir: Some(opts.log_dir.clone()),
     });
     let notices = dialer.notices();

@@ -23,7 +23,7 @@ use crate::contract::ConfigDiff;
 use crate::contract::{DisableDecision, FailureEvent, Policy, Transport, Verdict};
 use crate::contract::{Failure, FailureKind};
 use crate::contract::{ReviewDecision, ToolReview, ToolVerdict};
-use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
+use crate::upstream::{CallError, Connector, Offer, Origin, Started, UpstreamSession};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -141,6 +141,7 @@ impl Connector for ScriptedConnector {
         &self,
         server: &ServerConfig,
         _init_timeout: Duration,
+        _started: Started,
     ) -> BoxFuture<'static, Result<Box<dyn UpstreamSession>, Failure>> {
         *lock(&self.connects).entry(server.name.clone()).or_insert(0) += 1;
         let outcome = self.next_outcome(&server.name);

@@ -1,30 +1,27 @@
 //! `Dialer`: the `Connector` the daemon uses — stdio children, streamable HTTP, legacy SSE
-//! and `auto`, with a spawn-concurrency limit that is held only while spawning.
+//! and `auto`, stdio starts paced by the CPU that is free (`pacer`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
 
 use super::notice::{NoticeSender, notice_channel};
-use super::{Connector, UpstreamSession, http, stdio};
+use super::pacer::Pacer;
+use super::{Connector, Started, UpstreamSession, http, stdio};
 use crate::config::{Protocol, ServerConfig};
 use crate::contract::Failure;
 
 /// Options of a `Dialer`.
 #[derive(Debug, Clone)]
 pub struct DialerOptions {
-    /// Processes being spawned at once (at least 1). Never held during a handshake.
-    pub spawn_concurrency: usize,
     /// Where stdio servers' stderr goes (`server-<name>.log`); `None` keeps only the tail.
     pub log_dir: Option<PathBuf>,
 }
 
 /// Reaches upstream servers over their configured transport.
 pub struct Dialer {
-    spawn_slots: Arc<Semaphore>,
+    pacer: Pacer,
     log_dir: Option<PathBuf>,
     notices: NoticeSender,
 }
@@ -32,7 +29,7 @@ pub struct Dialer {
 impl Dialer {
     pub fn new(options: DialerOptions) -> Dialer {
         Dialer {
-            spawn_slots: Arc::new(Semaphore::new(options.spawn_concurrency.max(1))),
+            pacer: Pacer::new(),
             log_dir: options.log_dir,
             notices: notice_channel(),
         }
@@ -49,17 +46,20 @@ impl Connector for Dialer {
         &self,
         server: &ServerConfig,
         init_timeout: Duration,
+        mut started: Started,
     ) -> BoxFuture<'static, Result<Box<dyn UpstreamSession>, Failure>> {
         let server = server.clone();
         match server.protocol {
             Protocol::Stdio => Box::pin(stdio::connect(
                 server,
                 init_timeout,
-                self.spawn_slots.clone(),
+                self.pacer.clone(),
+                started,
                 self.log_dir.clone(),
                 self.notices.clone(),
             )),
             Protocol::StreamableHttp | Protocol::Sse | Protocol::Auto => {
+                started.fire();
                 Box::pin(http::connect(server, init_timeout, self.notices.clone()))
             }
         }

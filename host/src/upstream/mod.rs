@@ -11,6 +11,7 @@ mod dialer;
 mod http;
 mod notice;
 mod offer;
+mod pacer;
 mod process;
 mod routes;
 mod session;
@@ -27,6 +28,7 @@ use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientNotification, ClientRequest,
     ServerResult,
 };
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
@@ -41,12 +43,34 @@ pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 pub trait Connector: Send + Sync + 'static {
     /// Spawn or dial `server` and complete the MCP handshake within `init_timeout`, counted
     /// from the moment the process was spawned (or the connection dialled), not from when the
-    /// call was made: waiting for a spawn slot does not eat into a server's timeout.
+    /// call was made: waiting for a place to start in (`pacer`) does not eat into a server's
+    /// timeout. `started` is fired at that moment (or dropped).
     fn connect(
         &self,
         server: &ServerConfig,
         init_timeout: Duration,
+        started: Started,
     ) -> BoxFuture<'static, Result<Box<dyn UpstreamSession>, Failure>>;
+}
+
+/// A connector's word that it is starting the server now (spawning it, dialling it): from
+/// then on the server's `init_timeout` runs, and the supervisor's guard with it. Dropped
+/// unfired, it says the same.
+#[derive(Debug, Default)]
+pub struct Started(Option<oneshot::Sender<()>>);
+
+impl Started {
+    /// A `Started` and what hears it.
+    pub fn channel() -> (Started, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        (Started(Some(tx)), rx)
+    }
+
+    pub fn fire(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 /// A live, initialised MCP session with one upstream server.

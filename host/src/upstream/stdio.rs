@@ -1,6 +1,7 @@
 //! Connecting a stdio upstream: spawn the child ourselves (own process group, stderr to the
-//! server log), hold a spawn slot only while spawning, and handshake over its
-//! stdout/stdin within `init_timeout` counted from the spawn.
+//! server log) once the pacer gives the start a place, and handshake over its stdout/stdin
+//! within `init_timeout` counted from the spawn (time spent waiting for a place is not the
+//! server's).
 //!
 //! Every failure path kills the process group (in the background, so that a server that
 //! ignores SIGTERM does not delay the verdict).
@@ -13,19 +14,19 @@ use rmcp::ServiceExt;
 use rmcp::service::RoleClient;
 use rmcp::transport::IntoTransport;
 use rmcp::transport::async_rw::TransportAdapterAsyncRW;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::UpstreamSession;
 use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
 use super::notice::NoticeSender;
+use super::pacer::Pacer;
 use super::process::{self, ChildProcess, Spawned};
 use super::routes::Routes;
 use super::session::McpSession;
 use super::stderr_tail::log_file_path;
 use super::stdout_watch::{GarbageRecord, WatchedStdout};
+use super::{Started, UpstreamSession};
 use crate::config::ServerConfig;
 use crate::contract::Transport;
 use crate::contract::{Failure, FailureKind};
@@ -36,24 +37,21 @@ const EXIT_WAIT: Duration = Duration::from_millis(500);
 pub async fn connect(
     server: ServerConfig,
     init_timeout: Duration,
-    spawn_slots: Arc<Semaphore>,
+    pacer: Pacer,
+    mut started: Started,
     log_dir: Option<PathBuf>,
     notices: NoticeSender,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let log_file = log_dir.map(|dir| log_file_path(&dir, &server.name));
+    // Held until the handshake ends, either way (given up earlier if the process idles).
+    let place = pacer.admit().await;
+    started.fire();
     let Spawned {
         process,
         stdin,
         stdout,
-    } = {
-        // The slot protects the CPU while processes start; it is released before the
-        // handshake so that a hanging server never starves the others.
-        let _slot = spawn_slots
-            .acquire()
-            .await
-            .map_err(|_| Failure::new(FailureKind::SpawnError, "the dialer is shut down"))?;
-        process::spawn(&server, log_file)?
-    };
+    } = process::spawn(&server, log_file)?;
+    place.started(Some(process.pid()));
     let deadline = Instant::now() + init_timeout;
 
     let (stdout, garbage) = WatchedStdout::new(stdout);
@@ -68,6 +66,7 @@ pub async fn connect(
     );
     let (client, lists_changed) = UpstreamClient::new(&server.name, routes.clone(), notices);
     let outcome = tokio::time::timeout_at(deadline, client.serve(transport)).await;
+    drop(place);
     let failure = match outcome {
         Ok(Ok(service)) => {
             return Ok(Box::new(McpSession {

@@ -7,7 +7,7 @@ use crate::upstream_support::*;
 use mcpproxy::config::Protocol;
 use mcpproxy::contract::Transport;
 use mcpproxy::contract::{Failure, FailureKind};
-use mcpproxy::upstream::{CallError, Connector, Dialer, DialerOptions, UpstreamSession};
+use mcpproxy::upstream::{CallError, Connector, Dialer, DialerOptions, Started, UpstreamSession};
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -16,10 +16,7 @@ const INIT: Duration = Duration::from_secs(5);
 const SHORT: Duration = Duration::from_millis(300);
 
 fn dialer() -> Dialer {
-    Dialer::new(DialerOptions {
-        spawn_concurrency: 2,
-        log_dir: None,
-    })
+    Dialer::new(DialerOptions { log_dir: None })
 }
 
 async fn connect(
@@ -28,7 +25,11 @@ async fn connect(
     timeout: Duration,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     dialer()
-        .connect(&http_server("remote", protocol, url), timeout)
+        .connect(
+            &http_server("remote", protocol, url),
+            timeout,
+            Started::default(),
+        )
         .await
 }
 
@@ -212,7 +213,11 @@ async fn an_sse_endpoint_on_another_origin_is_refused_and_no_header_goes_there()
     server
         .headers
         .insert("Authorization".into(), "Bearer do-not-leak".into());
-    let failure = dialer().connect(&server, INIT).await.err().unwrap();
+    let failure = dialer()
+        .connect(&server, INIT, Started::default())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(failure.kind, FailureKind::ProtocolError, "{failure}");
     assert!(
         failure.detail.contains(&format!("http://127.0.0.1:{port}"))

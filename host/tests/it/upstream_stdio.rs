@@ -8,7 +8,7 @@ use crate::upstream_support::*;
 use mcpproxy::contract::Transport;
 use mcpproxy::contract::{Failure, FailureKind};
 use mcpproxy::upstream::{
-    CallError, Connector, Dialer, DialerOptions, UpstreamSession, log_file_path,
+    CallError, Connector, Dialer, DialerOptions, Started, UpstreamSession, log_file_path,
 };
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
@@ -19,7 +19,6 @@ const SHORT: Duration = Duration::from_millis(300);
 
 fn dialer(log_dir: &std::path::Path) -> Dialer {
     Dialer::new(DialerOptions {
-        spawn_concurrency: 4,
         log_dir: Some(log_dir.to_path_buf()),
     })
 }
@@ -27,7 +26,10 @@ fn dialer(log_dir: &std::path::Path) -> Dialer {
 async fn connect_fails(args: &[&str], timeout: Duration) -> Failure {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("bad", args);
-    match dialer(dir.path()).connect(&server, timeout).await {
+    match dialer(dir.path())
+        .connect(&server, timeout, Started::default())
+        .await
+    {
         Ok(_) => panic!("{args:?} connected"),
         Err(failure) => failure,
     }
@@ -50,7 +52,10 @@ fn call(name: &str, args: serde_json::Value) -> CallToolRequestParams {
 async fn healthy_server_lists_tools_answers_calls_and_pings() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("healthy", &["--tools", "3"]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     assert_eq!(session.transport(), Transport::Stdio);
     let pid = session.pid().expect("pid");
     assert!(alive(pid));
@@ -119,7 +124,10 @@ async fn hang_is_init_timeout() {
 async fn slow_handshake_within_the_timeout_connects_and_beyond_it_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("slow", &["--mode", "slow-handshake:100"]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     session.shutdown().await;
 
     let failure = connect_fails(&["--mode", "slow-handshake:5000"], SHORT).await;
@@ -140,7 +148,11 @@ async fn spawn_errors_carry_the_os_message() {
 
     let mut missing = stdio_server("missing", &[]);
     missing.command = Some("/nonexistent/mcp-server-xyz".into());
-    let failure = dialer.connect(&missing, INIT).await.err().unwrap();
+    let failure = dialer
+        .connect(&missing, INIT, Started::default())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(failure.kind, FailureKind::SpawnError);
     assert!(failure.detail.contains("No such file"), "{failure}");
 
@@ -148,13 +160,21 @@ async fn spawn_errors_carry_the_os_message() {
     std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
     let mut denied = stdio_server("denied", &[]);
     denied.command = Some(not_exec.display().to_string());
-    let failure = dialer.connect(&denied, INIT).await.err().unwrap();
+    let failure = dialer
+        .connect(&denied, INIT, Started::default())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(failure.kind, FailureKind::SpawnError);
     assert!(failure.detail.contains("Permission denied"), "{failure}");
 
     let mut bad_cwd = stdio_server("bad-cwd", &[]);
     bad_cwd.working_dir = Some(dir.path().join("no-such-dir"));
-    let failure = dialer.connect(&bad_cwd, INIT).await.err().unwrap();
+    let failure = dialer
+        .connect(&bad_cwd, INIT, Started::default())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(failure.kind, FailureKind::SpawnError);
     assert!(failure.detail.contains("no-such-dir"), "{failure}");
 }
@@ -163,7 +183,10 @@ async fn spawn_errors_carry_the_os_message() {
 async fn exit_after_ready_is_reported_by_closed_with_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("flaky", &["--mode", "exit-after-ready:100"]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let failure = tokio::time::timeout(Duration::from_secs(10), session.closed())
         .await
         .expect("closed() fired");
@@ -176,7 +199,10 @@ async fn exit_after_ready_is_reported_by_closed_with_exit_code() {
 async fn list_changed_ticks_and_the_new_tool_is_listed() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("changing", &["--mode", "list-changed:50"]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let before = session.offer().await.unwrap().tools.len();
     let mut ticks = session.lists_changed();
     tokio::time::timeout(Duration::from_secs(10), ticks.changed())
@@ -204,7 +230,10 @@ async fn a_chatty_servers_log_is_rotated_by_size() {
     use mcpproxy::upstream::{SERVER_LOG_BYTES, SERVER_LOG_FILES};
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("chatty", &[]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let result = session
         .call_tool(
             call("spew", json!({"bytes": 3_500_000})),
@@ -239,7 +268,10 @@ async fn a_chatty_servers_log_is_rotated_by_size() {
 async fn call_timeout_cancels_the_upstream_request() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("sleepy", &[]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let error = session
         .call_tool(
             call("sleep", json!({"ms": 10000})),
@@ -263,7 +295,10 @@ async fn call_timeout_cancels_the_upstream_request() {
 async fn client_cancel_cancels_the_upstream_request() {
     let dir = tempfile::tempdir().unwrap();
     let server = stdio_server("sleepy2", &[]);
-    let session = dialer(dir.path()).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir.path())
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let cancel = CancellationToken::new();
     let call_future = session.call_tool(
         call("sleep", json!({"ms": 20000})),
@@ -290,7 +325,10 @@ async fn spawn_child_session(
     name: &str,
 ) -> (Box<dyn UpstreamSession>, u32, u32) {
     let server = stdio_server(name, &["--mode", "spawn-child"]);
-    let session = dialer(dir).connect(&server, INIT).await.unwrap();
+    let session = dialer(dir)
+        .connect(&server, INIT, Started::default())
+        .await
+        .unwrap();
     let pid = session.pid().unwrap();
     let grandchild = grandchild_pid(&log_file_path(dir, name)).await;
     assert!(alive(pid) && alive(grandchild));
@@ -319,7 +357,7 @@ async fn timed_out_and_crashed_servers_leave_no_process() {
     let token = format!("hung-{}", std::process::id());
     let server = stdio_server(&token, &["--mode", "hang"]);
     let failure = dialer(dir.path())
-        .connect(&server, SHORT)
+        .connect(&server, SHORT, Started::default())
         .await
         .err()
         .unwrap();
@@ -332,38 +370,54 @@ async fn timed_out_and_crashed_servers_leave_no_process() {
 }
 
 #[tokio::test]
-async fn a_hanging_handshake_does_not_hold_the_spawn_slot() {
-    // One spawn slot. A hanging server is spawned and sits in its handshake (60 s timeout);
-    // a healthy server must still get the slot and become ready meanwhile.
+async fn hanging_handshakes_do_not_hold_back_other_starts() {
+    // More servers hanging in their handshake (60 s timeout) than the pacer starts at once
+    // (cores + 1 at first): a healthy server must still start and become ready meanwhile.
     let dir = tempfile::tempdir().unwrap();
     let dialer = Dialer::new(DialerOptions {
-        spawn_concurrency: 1,
         log_dir: Some(dir.path().to_path_buf()),
     });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let token = format!("slot-hog-{}", std::process::id());
-    let hog = tokio::spawn(dialer.connect(
-        &stdio_server(&token, &["--mode", "hang"]),
-        Duration::from_secs(60),
-    ));
-    assert!(wait_until(Duration::from_secs(5), || !pids_with_arg(&token).is_empty()).await);
+    let hog_pids = || {
+        (0..cores + 2)
+            .flat_map(|i| pids_with_arg(&format!("{token}-{i}")))
+            .collect::<Vec<_>>()
+    };
+    let hogs: Vec<_> = (0..cores + 2)
+        .map(|i| {
+            tokio::spawn(dialer.connect(
+                &stdio_server(&format!("{token}-{i}"), &["--mode", "hang"]),
+                Duration::from_secs(60),
+                Started::default(),
+            ))
+        })
+        .collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || hog_pids().len() > cores).await,
+        "the hanging servers did not start"
+    );
 
     let healthy = tokio::time::timeout(
         Duration::from_secs(20),
-        dialer.connect(&stdio_server("ok", &[]), INIT),
+        dialer.connect(&stdio_server("ok", &[]), INIT, Started::default()),
     )
     .await
-    .expect("healthy server waited for the slot held by a hanging handshake");
+    .expect("a healthy server waited behind hanging handshakes");
     assert!(healthy.is_ok(), "{:?}", healthy.err());
     assert!(
-        !hog.is_finished(),
-        "the hanging server should still be handshaking"
+        hogs.iter().all(|hog| !hog.is_finished()),
+        "the hanging servers should still be handshaking"
     );
 
     // Abandoning a connect in progress kills the half-started server too.
-    hog.abort();
+    for hog in &hogs {
+        hog.abort();
+    }
     assert!(
-        wait_until(Duration::from_secs(5), || pids_with_arg(&token).is_empty()).await,
-        "abandoned server still running"
+        wait_until(Duration::from_secs(5), || hog_pids().is_empty()).await,
+        "abandoned servers still running: {:?}",
+        hog_pids()
     );
 }
 

@@ -30,7 +30,7 @@ use crate::config::{Protocol, ServerConfig, connection_changed};
 use crate::contract::{DisableDecision, Policy, Transport};
 use crate::contract::{Failure, FailureCounters, FailureKind};
 use crate::status::{ConnectionState, ServerStatus};
-use crate::upstream::{CallError, Connector, Offer, Origin, UpstreamSession};
+use crate::upstream::{CallError, Connector, Offer, Origin, Started, UpstreamSession};
 
 mod forwarder;
 mod ready;
@@ -45,6 +45,9 @@ use view::{idle_state, initial_status};
 /// Added to a server's init timeout for the actor's own guard around `connect`: the
 /// connector is supposed to time out by itself, this only catches one that does not.
 pub const CONNECT_GRACE: Duration = Duration::from_secs(5);
+/// How long a connector may keep a start waiting for its turn (`upstream::pacer`) before
+/// the supervisor gives up on it: only reached if the pacer stalled.
+const QUEUE_GUARD: Duration = Duration::from_secs(600);
 
 /// How long cancelled calls get to wind down after the drain deadline.
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
@@ -254,6 +257,41 @@ struct Actor {
 type Attempt =
     BoxFuture<'static, Result<(Box<dyn UpstreamSession>, Offer, watch::Receiver<u64>), Failure>>;
 
+/// Connects and lists the offer, under the supervisor's guards: `QUEUE_GUARD` until the
+/// connector starts the server, then `init_timeout + CONNECT_GRACE`.
+fn attempt(connector: Arc<dyn Connector>, config: ServerConfig, init_timeout: Duration) -> Attempt {
+    let guard = init_timeout + CONNECT_GRACE;
+    Box::pin(async move {
+        let (started, started_rx) = Started::channel();
+        let connect = async {
+            let session = connector.connect(&config, init_timeout, started).await?;
+            // Subscribed before listing, so that a change in between is not lost.
+            let lists_rx = session.lists_changed();
+            let offer = session.offer().await?;
+            Ok((session, offer, lists_rx))
+        };
+        tokio::pin!(connect);
+        // The guard runs from the start, not while the start waits its turn.
+        tokio::select! {
+            result = &mut connect => return result,
+            _ = started_rx => {}
+            _ = tokio::time::sleep(QUEUE_GUARD) => {
+                return Err(Failure::new(
+                    FailureKind::InitTimeout,
+                    format!("not started within {QUEUE_GUARD:?} of asking (supervisor guard)"),
+                ));
+            }
+        }
+        match tokio::time::timeout(guard, connect).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::new(
+                FailureKind::InitTimeout,
+                format!("no handshake within {guard:?} of starting (supervisor guard)"),
+            )),
+        }
+    })
+}
+
 async fn poll_opt<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
     match f {
         Some(f) => f.await,
@@ -363,25 +401,11 @@ impl Actor {
     async fn connecting(&mut self) -> Flow {
         let epoch = self.epoch;
         let init_timeout = self.init_timeout();
-        let guard = init_timeout + CONNECT_GRACE;
-        let connector = self.shared.connector.clone();
-        let config = self.config.clone();
-        let attempt: Attempt = Box::pin(async move {
-            let connect = async {
-                let session = connector.connect(&config, init_timeout).await?;
-                // Subscribed before listing, so that a change in between is not lost.
-                let lists_rx = session.lists_changed();
-                let offer = session.offer().await?;
-                Ok((session, offer, lists_rx))
-            };
-            match tokio::time::timeout(guard, connect).await {
-                Ok(result) => result,
-                Err(_) => Err(Failure::new(
-                    FailureKind::InitTimeout,
-                    format!("no handshake within {guard:?} (supervisor guard)"),
-                )),
-            }
-        });
+        let attempt = attempt(
+            self.shared.connector.clone(),
+            self.config.clone(),
+            init_timeout,
+        );
         let mut attempt = Some(attempt);
         while epoch == self.epoch {
             tokio::select! {
