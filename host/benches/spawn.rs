@@ -1,0 +1,175 @@
+//! Start-up of many servers that are costly to spawn: 1,000 Python stdio servers
+//! (`py_server.py`, three tools each, tens of milliseconds of CPU to start), timed from the
+//! daemon's launch until `/mcp/all` lists every tool, against the spawn-CPU limit (the CPU
+//! one server costs to start, measured alone first, times the servers, divided by the cores). Also prints the attempts per server (a
+//! start that timed out was paid twice), the daemon's RSS and its own CPU. Prints figures;
+//! asserts only that every tool was listed.
+//!
+//! Run: `cargo bench -p mcpproxy --bench spawn` (`-- quick` for 200 servers). Needs the test
+//! tools' Python (`host/tests/tools/install.sh`).
+
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Daemon, mcp_post, mcp_session, rss_kib, tools_dir};
+use serde_json::{Value, json};
+
+const TOOLS_PER_SERVER: usize = 3;
+
+/// CPU time (user + system) process `pid` has used, from `/proc/<pid>/stat`.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_nanos((ticks(11) + ticks(12)) * 1_000_000_000 / per_second)
+}
+
+/// The CPU one server costs to start and list its tools, measured alone: `samples` starts
+/// one after another, each answering `initialize` and `tools/list`, then exiting.
+fn start_cpu(python: &std::path::Path, script: &str, samples: u32) -> Duration {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let children = || {
+        let usage =
+            nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+        let (user, system) = (usage.user_time(), usage.system_time());
+        Duration::from_micros(
+            (user.tv_sec() * 1_000_000
+                + user.tv_usec()
+                + system.tv_sec() * 1_000_000
+                + system.tv_usec()) as u64,
+        )
+    };
+    let before = children();
+    for _ in 0..samples {
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let requests = concat!(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+            "\n"
+        );
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(requests.as_bytes())
+            .unwrap();
+        child.wait().unwrap();
+    }
+    (children() - before) / samples
+}
+
+/// Tools `/mcp/all` lists now, every page followed.
+fn listed(stream: &mut std::io::BufReader<std::net::TcpStream>, session: &str) -> usize {
+    let mut count = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let params = cursor.map_or(json!({}), |c| json!({"cursor": c}));
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params});
+        let (_, _, text) = mcp_post(stream, "/mcp/all", &body.to_string(), Some(session));
+        let data = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .find(|d| d.contains("\"result\""))
+            .unwrap_or(&text);
+        let answer: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+        let result = &answer["result"];
+        count += result["tools"].as_array().map_or(0, Vec::len);
+        match result["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return count,
+        }
+    }
+}
+
+fn race(servers: usize) {
+    let python = tools_dir().join("venv/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/py_server.py");
+    let entries: Vec<Value> = (0..servers)
+        .map(|i| json!({"name": format!("py-{i:04}"), "command": python, "args": [script]}))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let each = start_cpu(&python, script, 20);
+    let started = Instant::now();
+    let daemon = Daemon::start(json!({"mcpServers": entries}), &[]);
+    let addr = daemon.base_url.trim_start_matches("http://").to_string();
+    let want = servers * TOOLS_PER_SERVER;
+    let deadline = started + Duration::from_secs(600);
+    // Polls with a deadline: `/status` until every server is Ready (a tools/list of
+    // thousands of tools ten times a second would cost the daemon more than the /status),
+    // then tools/list until every tool is there.
+    let ready = || daemon.status()["servers"]["by_state"]["Ready"].as_u64();
+    while ready() != Some(servers as u64) {
+        assert!(
+            Instant::now() < deadline,
+            "not every server Ready in 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Opened now: a connection left idle for a minute may be closed by then.
+    let (mut stream, session) = mcp_session(&addr, "/mcp/all");
+    while listed(&mut stream, &session) < want {
+        assert!(
+            Instant::now() < deadline,
+            "not every tool listed in 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let all_listed = started.elapsed();
+    let spawn_cpu = each * servers as u32;
+    let limit = spawn_cpu / cores as u32;
+    let list = daemon.servers();
+    let attempts: u64 = list["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["attempts"].as_u64().unwrap_or(0))
+        .sum();
+    println!("\n== {servers} Python stdio servers × {TOOLS_PER_SERVER} tools, {cores} cores");
+    println!(
+        "every tool listed on /mcp/all   {:.2} s",
+        all_listed.as_secs_f64()
+    );
+    println!(
+        "spawn-CPU limit                 {:.2} s ({:.1} ms of CPU per server started alone × {servers} / {cores})",
+        limit.as_secs_f64(),
+        each.as_secs_f64() * 1000.0,
+    );
+    println!(
+        "listed / limit                  {:.2}",
+        all_listed.as_secs_f64() / limit.as_secs_f64()
+    );
+    println!(
+        "attempts per server             {:.2}",
+        attempts as f64 / servers as f64
+    );
+    println!(
+        "daemon CPU                      {:.2} s",
+        cpu_of(daemon.pid()).as_secs_f64()
+    );
+    println!(
+        "daemon RSS                      {} MiB",
+        rss_kib(daemon.pid()) / 1024
+    );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    race(if quick { 200 } else { 1000 });
+}
