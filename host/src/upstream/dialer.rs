@@ -15,7 +15,7 @@ use crate::contract::Failure;
 /// Options of a `Dialer`.
 #[derive(Debug, Clone)]
 pub struct DialerOptions {
-    /// Where stdio servers' stderr goes (`server-<name>.log`); `None` keeps only the tail.
+    /// Where stdio servers' stderr goes (`server-<name>/stderr.log`); `None` keeps only the tail.
     pub log_dir: Option<PathBuf>,
 }
 

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub const TAIL_BYTES: usize = 4096;
 /// A server's log is rotated past this size ...
 pub const SERVER_LOG_BYTES: usize = 1 << 20;
-/// ... keeping this many old ones (`server-<name>.log.1`, `.2`, ...).
+/// ... keeping this many old ones (`stderr.log.1`, `.2`, ...).
 pub const SERVER_LOG_FILES: usize = 3;
 
 /// The last `TAIL_BYTES` of a stream.
@@ -151,7 +151,10 @@ impl ServerLog {
     }
 }
 
-/// `<log_dir>/server-<name>.log`, with characters that do not belong in a file name replaced.
+/// `<log_dir>/server-<name>/stderr.log`, with characters that do not belong in a file name
+/// replaced. A directory per server: opening a rotated file lists its directory (and stats
+/// every entry), which with a thousand servers' logs side by side cost more CPU than
+/// starting the servers.
 pub fn log_file_path(log_dir: &Path, server: &str) -> PathBuf {
     let safe: String = server
         .chars()
@@ -163,7 +166,7 @@ pub fn log_file_path(log_dir: &Path, server: &str) -> PathBuf {
             }
         })
         .collect();
-    log_dir.join(format!("server-{safe}.log"))
+    log_dir.join(format!("server-{safe}")).join("stderr.log")
 }
 
 #[cfg(test)]
@@ -195,9 +198,10 @@ mod tests {
     fn log_file_names_are_safe() {
         let dir = Path::new("/logs");
         let cases = [
-            ("github", "/logs/server-github.log"),
-            ("a/b c", "/logs/server-a_b_c.log"),
-            ("../x", "/logs/server-.._x.log"),
+            ("github", "/logs/server-github/stderr.log"),
+            ("a/b c", "/logs/server-a_b_c/stderr.log"),
+            ("..", "/logs/server-../stderr.log"),
+            ("../x", "/logs/server-.._x/stderr.log"),
         ];
         for (name, want) in cases {
             assert_eq!(log_file_path(dir, name), PathBuf::from(want));

@@ -244,7 +244,7 @@ async fn a_chatty_servers_log_is_rotated_by_size() {
         .unwrap();
     assert!(text_of(&result).contains("spewed"));
     let log = log_file_path(dir.path(), "chatty");
-    let rotated = |n: usize| log.with_file_name(format!("server-chatty.log.{n}"));
+    let rotated = |n: usize| log.with_file_name(format!("stderr.log.{n}"));
     assert!(
         wait_until(Duration::from_secs(20), || rotated(3).exists()).await,
         "no rotation"

@@ -536,7 +536,7 @@ pub fn closed_port() -> u16 {
 
 /// The pid a `spawn-child` fixture printed for its grandchild in its server log.
 pub fn grandchild_pid(log_dir: &Path, server: &str) -> Option<u32> {
-    let log = std::fs::read_to_string(log_dir.join(format!("server-{server}.log"))).ok()?;
+    let log = std::fs::read_to_string(mcpproxy::upstream::log_file_path(log_dir, server)).ok()?;
     log.lines()
         .rev()
         .find_map(|l| l.trim().strip_prefix("GRANDCHILD ")?.trim().parse().ok())
