@@ -16,10 +16,12 @@
 //! caller is limited in this one place.
 //!
 //! Rebuilt lazily, on the first read after `Backend::offers_changed` ticks, never per query;
-//! readers share the snapshot through an `Arc`. It never talks to upstream servers itself.
+//! readers share the snapshot through an `Arc`. The search index is built on the first
+//! search of a snapshot: while a thousand servers start, snapshots follow one another
+//! faster than anyone searches them. It never talks to upstream servers itself.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rmcp::model::{
     Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability, ServerCapabilities,
@@ -83,7 +85,8 @@ pub struct Catalog {
     servers: Vec<ServerOffer>,
     /// Tools ordered by server, then tool name.
     entries: Vec<ToolEntry>,
-    index: ToolIndex,
+    /// Of `entries`, built on first use.
+    index: OnceLock<ToolIndex>,
     /// Downstream tool name → position in `entries`.
     direct: HashMap<String, usize>,
     /// As listed downstream.
@@ -126,7 +129,6 @@ impl Catalog {
             })
             .collect();
         entries.sort_by(|a, b| (&a.server, &a.tool.name).cmp(&(&b.server, &b.tool.name)));
-        let index = ToolIndex::build(&entries);
         let mut direct = HashMap::with_capacity(entries.len());
         for (position, entry) in entries.iter().enumerate() {
             let name = name_of(&entry.server, &entry.tool.name);
@@ -195,7 +197,7 @@ impl Catalog {
             profile,
             servers,
             entries,
-            index,
+            index: OnceLock::new(),
             direct,
             resources,
             by_uri,
@@ -211,7 +213,7 @@ impl Catalog {
     }
 
     pub fn index(&self) -> &ToolIndex {
-        &self.index
+        self.index.get_or_init(|| ToolIndex::build(&self.entries))
     }
 
     pub fn servers(&self) -> &[ServerOffer] {

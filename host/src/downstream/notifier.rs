@@ -3,6 +3,9 @@
 //! prompts: each only when it did) and passes on what the session asked for of the
 //! upstreams' notices: log messages at or above its level (all of them before it set one),
 //! named after their server, and updates of the resources it subscribed to.
+//!
+//! It looks at the lists at most once per `LOOK_EVERY`: each look may rebuild the catalog,
+//! and a thousand servers starting change it hundreds of times a second.
 
 // Logging and resources/subscribe are legacy-only in 2026-07-28 (SEP-2577); the 2025-11-25
 // servers and clients proxied here still use them.
@@ -10,17 +13,23 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use rmcp::model::{LoggingLevel, ResourceUpdatedNotificationParam};
 use rmcp::service::{Peer, RoleServer};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::catalog::{Catalog, Route, Scope, View};
 use super::list_changed::Lists;
 use super::state::Shared;
 use crate::upstream::Notice;
+
+/// At most one look at the lists per this interval; the first change after a quiet spell is
+/// told at once.
+const LOOK_EVERY: Duration = Duration::from_millis(200);
 
 /// What a session asked for. A std mutex each: an update under it, never an await.
 pub struct SessionWants {
@@ -120,13 +129,22 @@ impl Notifier {
                 return;
             }
         }
+        let mut looked: Option<Instant> = None;
+        // When a change waits for its look.
+        let mut due: Option<Instant> = None;
         loop {
             tokio::select! {
                 _ = self.stop.cancelled() => return,
-                changed = self.changes.changed() => {
+                changed = self.changes.changed(), if due.is_none() => {
                     if changed.is_err() {
                         return;
                     }
+                    due = Some(looked.map_or_else(Instant::now, |at| at + LOOK_EVERY));
+                }
+                () = sleep_until(due) => {
+                    due = None;
+                    looked = Some(Instant::now());
+                    self.changes.borrow_and_update();
                     let now = self.shared.catalog.get(&self.view);
                     let which = self.lists.and(Lists::changed(&last, &now));
                     last = now;
@@ -185,6 +203,14 @@ impl Notifier {
                 self.peer.notify_resource_updated(params).await.is_ok()
             }
         }
+    }
+}
+
+/// Until `due`, or never.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }
 
