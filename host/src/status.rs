@@ -24,13 +24,31 @@ pub enum ConnectionState {
     Disabled,
 }
 
-impl ConnectionState {
-    /// Ready, Auto-Disabled and Disabled end a start-up; Sleeping counts as settled too, since
-    /// the server has had its attempt and waits for the policy's backoff.
-    pub fn is_settled(self) -> bool {
-        !matches!(self, ConnectionState::Pending | ConnectionState::Connecting)
-    }
+/// Where a server is in start-up: its state, and whether it is connecting again after a
+/// failure (retrying) rather than for the first time since it was (re)configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phase {
+    pub state: ConnectionState,
+    pub retrying: bool,
+}
 
+impl Phase {
+    /// Whether the server has had its attempt: Ready, Auto-Disabled and Disabled end a
+    /// start-up; Sleeping, and Connecting again after a failure, count as settled too, since
+    /// the server's first outcome is known and further attempts follow the policy's backoff.
+    /// (Counting a retry as unsettled made "every server settled" a race: a few hundred
+    /// hanging servers, started over longer than their first backoff, are never all Sleeping
+    /// at once.)
+    pub fn is_settled(self) -> bool {
+        match self.state {
+            ConnectionState::Pending => false,
+            ConnectionState::Connecting => self.retrying,
+            _ => true,
+        }
+    }
+}
+
+impl ConnectionState {
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::Pending => "Pending",
@@ -83,6 +101,15 @@ pub struct ServerStatus {
     /// Times this server's supervisor crashed and was started again (0 normally).
     #[serde(default)]
     pub supervisor_restarts: u32,
+}
+
+impl ServerStatus {
+    pub fn phase(&self) -> Phase {
+        Phase {
+            state: self.connection_state,
+            retrying: self.consecutive_failures > 0,
+        }
+    }
 }
 
 /// A tool hidden since it differs from what a user approved.
@@ -164,6 +191,18 @@ impl ServerList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_is_settled_once_it_has_had_its_attempt() {
+        use ConnectionState::*;
+        let phase = |state, retrying| Phase { state, retrying };
+        for state in [Ready, Sleeping, AutoDisabled, Disabled] {
+            assert!(phase(state, false).is_settled(), "{state:?}");
+        }
+        assert!(!phase(Pending, false).is_settled());
+        assert!(!phase(Connecting, false).is_settled());
+        assert!(phase(Connecting, true).is_settled());
+    }
 
     #[test]
     fn a_summary_in_words() {

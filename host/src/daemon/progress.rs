@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::info;
 
-use crate::status::ConnectionState;
+use crate::status::{ConnectionState, Phase};
 use crate::supervisor::Registry;
 
 /// At most one progress line in the log per this interval.
@@ -28,14 +28,15 @@ pub fn console_quiet() -> bool {
 }
 
 /// `112/159 ready, 20 retrying, 27 disabled`: what the servers are doing. Pure.
-pub fn line(states: impl IntoIterator<Item = ConnectionState>) -> String {
+pub fn line(phases: impl IntoIterator<Item = Phase>) -> String {
     let (mut total, mut ready, mut starting, mut retrying, mut disabled) = (0, 0, 0, 0, 0);
-    for state in states {
+    for phase in phases {
         total += 1;
-        match state {
+        match phase.state {
             ConnectionState::Ready => ready += 1,
-            ConnectionState::Pending | ConnectionState::Connecting => starting += 1,
-            ConnectionState::Sleeping => retrying += 1,
+            ConnectionState::Pending => starting += 1,
+            ConnectionState::Connecting if !phase.retrying => starting += 1,
+            ConnectionState::Connecting | ConnectionState::Sleeping => retrying += 1,
             ConnectionState::AutoDisabled | ConnectionState::Disabled => disabled += 1,
         }
     }
@@ -59,12 +60,12 @@ pub async fn log_until_settled(registry: Registry) {
     let mut last: Option<(usize, Instant)> = None;
     loop {
         let looked = Instant::now();
-        let states = registry.states();
-        let total = states.len();
-        let settled = states.iter().filter(|s| s.is_settled()).count();
+        let phases = registry.phases();
+        let total = phases.len();
+        let settled = phases.iter().filter(|p| p.is_settled()).count();
         if terminal {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{}", line(states));
+            let _ = write!(err, "\r\x1b[2K{}", line(phases));
             let _ = err.flush();
         }
         let due = last.is_none_or(|(logged, at)| {
@@ -94,10 +95,27 @@ mod tests {
 
     #[test]
     fn the_line_counts_what_servers_do() {
-        let states = [Ready, Ready, Sleeping, AutoDisabled, Disabled, Connecting];
+        let first = |state| Phase {
+            state,
+            retrying: false,
+        };
+        let again = |state| Phase {
+            state,
+            retrying: true,
+        };
+        let phases = [
+            first(Ready),
+            first(Ready),
+            again(Sleeping),
+            first(AutoDisabled),
+            first(Disabled),
+            first(Connecting),
+            again(Connecting),
+            first(Pending),
+        ];
         assert_eq!(
-            line(states),
-            "2/6 ready, 1 starting, 1 retrying, 2 disabled"
+            line(phases),
+            "2/8 ready, 2 starting, 2 retrying, 2 disabled"
         );
         assert_eq!(line([]), "0/0 ready");
     }

@@ -22,7 +22,7 @@ use super::{Approved, DecisionSink, SupervisorError};
 use crate::approval::ApprovalStore;
 use crate::config::ServerConfig;
 use crate::contract::Policy;
-use crate::status::{ConnectionState, ServerList, ServerStatus};
+use crate::status::{ConnectionState, Phase, ServerList, ServerStatus};
 use crate::upstream::{CallError, Connector, Origin, ServerOffer};
 
 /// What a `Registry` needs.
@@ -47,7 +47,7 @@ pub struct RegistryOptions {
 /// How far start-up has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// Servers no longer Pending or Connecting.
+    /// Servers that have had their attempt (`Phase::is_settled`).
     pub settled: usize,
     pub total: usize,
 }
@@ -215,15 +215,15 @@ impl Registry {
             .collect()
     }
 
-    /// Every server's connection state, in the order they were added: `snapshot` without
+    /// Every server's start-up phase, in the order they were added: `snapshot` without
     /// copying every status.
-    pub fn states(&self) -> Vec<ConnectionState> {
+    pub fn phases(&self) -> Vec<Phase> {
         let servers = self.read();
         servers
             .order
             .iter()
             .filter_map(|n| servers.map.get(n))
-            .map(|h| h.view.borrow().status.connection_state)
+            .map(|h| h.view.borrow().status.phase())
             .collect()
     }
 
@@ -400,7 +400,7 @@ impl Registry {
         let settled = servers
             .map
             .values()
-            .filter(|h| h.view.borrow().status.connection_state.is_settled())
+            .filter(|h| h.view.borrow().status.phase().is_settled())
             .count();
         Progress {
             settled,
@@ -408,7 +408,7 @@ impl Registry {
         }
     }
 
-    /// True when no server is Pending or Connecting.
+    /// True when every server has had its attempt (`Phase::is_settled`).
     pub fn settled(&self) -> bool {
         let p = self.progress();
         p.settled == p.total

@@ -166,6 +166,41 @@ async fn the_backoff_schedule_is_obeyed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_server_retrying_after_a_failure_counts_as_settled_but_a_first_attempt_does_not() {
+    let r = rig(ScriptedPolicy::fixed(secs(1)));
+    let refused = Failure::new(FailureKind::Refused, "connection refused");
+    // "again" fails, then hangs in its retry; "first" hangs in its first attempt a while.
+    r.conn
+        .script("again", vec![Outcome::Fail(refused), Outcome::Hang]);
+    r.conn.script(
+        "first",
+        vec![Outcome::ReadyAfter(secs(5), vec![tool("echo")])],
+    );
+    r.reg
+        .apply(initial_plan_of(&[server("again"), server("first")]))
+        .await;
+    poll_until(secs(3), "the retry to start", || {
+        r.conn.connects("again") == 2
+    })
+    .await;
+    let again = r.reg.status("again").unwrap();
+    assert_eq!(again.connection_state, ConnectionState::Connecting);
+    assert!(again.phase().is_settled());
+    assert_eq!(
+        r.reg.status("first").unwrap().connection_state,
+        ConnectionState::Connecting
+    );
+    assert!(!r.reg.settled(), "a first attempt under way is not settled");
+    tokio::time::timeout(secs(10), r.reg.wait_settled())
+        .await
+        .expect("settled once the first attempt ended, the retry still hanging");
+    assert_eq!(
+        r.reg.status("again").unwrap().connection_state,
+        ConnectionState::Connecting
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn auto_disable_is_persisted_once_with_its_reason_and_never_retried() {
     let r = rig(ScriptedPolicy::fixed(secs(1)).disable_after(3));
     r.conn.script(
