@@ -10,8 +10,9 @@
 //! places (the window) follows the machine's CPU pressure (`/proc/pressure/cpu`, the share
 //! of time runnable tasks waited for a core), sampled every `TICK` while starts wait: it
 //! grows while the cores keep up, holds while they are just saturated and shrinks while
-//! tasks queue. A start whose process has used no CPU for `IDLE_AFTER` (waiting on the
-//! network, or hanging) gives its place up, so such servers never hold the others back.
+//! tasks queue. A start whose process slept and used no CPU between two looks `IDLE_AFTER`
+//! apart (waiting on the network, on the daemon's handshake, or hanging) gives its place up,
+//! so such servers never hold the others back.
 //! Without pressure figures (an old kernel) the window only grows: every server starts at
 //! once, as before pacing.
 //!
@@ -25,8 +26,11 @@ use tokio::sync::Notify;
 
 /// How often the window is reconsidered while starts wait.
 const TICK: Duration = Duration::from_millis(10);
-/// A start whose process used no CPU over this long no longer holds a place.
-const IDLE_AFTER: Duration = Duration::from_millis(100);
+/// A start whose process slept and used no CPU over this long no longer holds a place. Each
+/// such start holds its place this long at least, so it is short (CPU time is read in
+/// nanoseconds, so one tick tells): with a place or two per core, a hundred hanging
+/// servers held 100 ms each queued a thousand cheap ones by seconds.
+const IDLE_AFTER: Duration = TICK;
 /// Below this pressure the cores keep up: the window grows.
 const LOW: f64 = 0.25;
 /// Above it tasks queue for the cores: the window shrinks.
@@ -62,8 +66,8 @@ struct Start {
     /// Holds a place (not yet seen idle).
     counted: bool,
     pid: Option<u32>,
-    /// The process's CPU ticks when last looked at, and when.
-    looked: Option<(u64, Instant)>,
+    /// The process's CPU time when last looked at, whether it was runnable, and when.
+    looked: Option<(Duration, bool, Instant)>,
 }
 
 impl State {
@@ -71,24 +75,24 @@ impl State {
         self.starts.values().filter(|s| s.counted).count()
     }
 
-    /// Uncounts the starts whose process has used no CPU over `IDLE_AFTER` up to `now`.
+    /// Uncounts the starts whose process slept and used no CPU over `IDLE_AFTER` up to `now`.
     fn look_at_processes(&mut self, now: Instant) {
         for start in self.starts.values_mut().filter(|s| s.counted) {
-            let Some((cpu, runnable)) = start.pid.and_then(cpu_ticks) else {
+            let Some((cpu, runnable)) = start.pid.and_then(activity) else {
                 continue;
             };
             match start.looked {
-                Some((before, at)) if now.duration_since(at) >= IDLE_AFTER => {
+                Some((before, was_runnable, at)) if now.duration_since(at) >= IDLE_AFTER => {
                     // A process that waits for a core uses no CPU either: only one that
-                    // sleeps (on a pipe, the network) is idle.
-                    if cpu == before && !runnable {
+                    // slept at both looks (on a pipe, the network) is idle.
+                    if cpu == before && !runnable && !was_runnable {
                         start.counted = false;
                     } else {
-                        start.looked = Some((cpu, now));
+                        start.looked = Some((cpu, runnable, now));
                     }
                 }
                 Some(_) => {}
-                None => start.looked = Some((cpu, now)),
+                None => start.looked = Some((cpu, runnable, now)),
             }
         }
     }
@@ -244,16 +248,27 @@ async fn tick(shared: Arc<Shared>) {
     }
 }
 
-/// The CPU `pid` has used, in clock ticks (user + system), and whether it is running or
-/// waiting to run, from `/proc/<pid>/stat`.
-fn cpu_ticks(pid: u32) -> Option<(u64, bool)> {
+/// The CPU time `pid` has used and whether it is running or waiting to run: the time from
+/// `/proc/<pid>/schedstat` (nanoseconds), or, without it, from `/proc/<pid>/stat` (clock
+/// ticks, user + system, taken as 10 ms each: only the changes matter).
+fn activity(pid: u32) -> Option<(Duration, bool)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which may hold spaces: state is the first.
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
     let runnable = fields.next()? == "R";
-    let user: u64 = fields.nth(10)?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some((user + system, runnable))
+    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok();
+    let on_cpu = schedstat
+        .as_deref()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok());
+    let cpu = match on_cpu {
+        Some(nanos) => Duration::from_nanos(nanos),
+        None => {
+            let user: u64 = fields.nth(10)?.parse().ok()?;
+            let system: u64 = fields.next()?.parse().ok()?;
+            Duration::from_millis(10 * (user + system))
+        }
+    };
+    Some((cpu, runnable))
 }
 
 /// The CPU pressure since the last sample: `/proc/pressure/cpu`'s `some` total (µs during
@@ -373,21 +388,31 @@ mod tests {
             places.push(place);
         }
         let busy = children[0].id();
-        // Until the sleepers are asleep, their start-up spent (a poll with a deadline).
+        // Until the sleepers are asleep, their start-up spent: `sleep` sleeping, its CPU time
+        // the same at two looks a tick apart (a poll with a deadline).
         let deadline = Instant::now() + Duration::from_secs(10);
         for child in &children[1..] {
-            let comm = || std::fs::read_to_string(format!("/proc/{}/comm", child.id()));
-            while comm().unwrap_or_default().trim() != "sleep" {
+            let pid = child.id();
+            let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm"));
+            loop {
                 assert!(Instant::now() < deadline, "sleep did not start");
+                if comm().unwrap_or_default().trim() == "sleep"
+                    && let Some((cpu, false)) = activity(pid)
+                {
+                    std::thread::sleep(TICK);
+                    if activity(pid) == Some((cpu, false)) {
+                        break;
+                    }
+                }
                 std::thread::yield_now();
             }
         }
         let first = Instant::now();
         pacer.shared.lock().look_at_processes(first);
         // Until the spinning one has used CPU (a poll with a deadline).
-        let start_cpu = cpu_ticks(busy).unwrap().0;
+        let start_cpu = activity(busy).unwrap().0;
         let deadline = Instant::now() + Duration::from_secs(10);
-        while cpu_ticks(busy).unwrap().0 == start_cpu {
+        while activity(busy).unwrap().0 == start_cpu {
             assert!(
                 Instant::now() < deadline,
                 "the spinning process used no CPU"
