@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use crate::status::{ConnectionState, Phase};
-use crate::supervisor::Registry;
+use crate::supervisor::{Progress, Registry};
 
 /// At most one progress line in the log per this interval.
 const EVERY: Duration = Duration::from_secs(1);
@@ -34,10 +34,10 @@ pub fn line(phases: impl IntoIterator<Item = Phase>) -> String {
         total += 1;
         match phase.state {
             ConnectionState::Ready => ready += 1,
-            ConnectionState::Pending => starting += 1,
-            ConnectionState::Connecting if !phase.retrying => starting += 1,
-            ConnectionState::Connecting | ConnectionState::Sleeping => retrying += 1,
             ConnectionState::AutoDisabled | ConnectionState::Disabled => disabled += 1,
+            // Past its first attempt: waiting for, or making, another.
+            _ if phase.is_settled() => retrying += 1,
+            _ => starting += 1,
         }
     }
     let mut parts = vec![format!("{ready}/{total} ready")];
@@ -61,8 +61,7 @@ pub async fn log_until_settled(registry: Registry) {
     loop {
         let looked = Instant::now();
         let phases = registry.phases();
-        let total = phases.len();
-        let settled = phases.iter().filter(|p| p.is_settled()).count();
+        let Progress { settled, total } = Progress::of(&phases);
         if terminal {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K{}", line(phases));

@@ -52,6 +52,15 @@ pub struct Progress {
     pub total: usize,
 }
 
+impl Progress {
+    pub fn of(phases: &[Phase]) -> Progress {
+        Progress {
+            settled: phases.iter().filter(|p| p.is_settled()).count(),
+            total: phases.len(),
+        }
+    }
+}
+
 struct Handle {
     tx: mpsc::Sender<Command>,
     view: watch::Receiver<View>,
@@ -396,16 +405,7 @@ impl Registry {
     }
 
     pub fn progress(&self) -> Progress {
-        let servers = self.read();
-        let settled = servers
-            .map
-            .values()
-            .filter(|h| h.view.borrow().status.phase().is_settled())
-            .count();
-        Progress {
-            settled,
-            total: servers.map.len(),
-        }
+        Progress::of(&self.phases())
     }
 
     /// True when every server has had its attempt (`Phase::is_settled`).

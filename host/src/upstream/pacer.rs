@@ -83,9 +83,7 @@ impl State {
             };
             match start.looked {
                 Some((before, was_runnable, at)) if now.duration_since(at) >= IDLE_AFTER => {
-                    // A process that waits for a core uses no CPU either: only one that
-                    // slept at both looks (on a pipe, the network) is idle.
-                    if cpu == before && !runnable && !was_runnable {
+                    if slept_between((before, was_runnable), (cpu, runnable)) {
                         start.counted = false;
                     } else {
                         start.looked = Some((cpu, runnable, now));
@@ -248,6 +246,13 @@ async fn tick(shared: Arc<Shared>) {
     }
 }
 
+/// Whether a process seen as `before` and then `after` (`activity`) slept in between: a
+/// process that waits for a core uses no CPU either, so only one that used none and was
+/// runnable at neither look (asleep on a pipe, the network) is idle.
+fn slept_between(before: (Duration, bool), after: (Duration, bool)) -> bool {
+    before.0 == after.0 && !before.1 && !after.1
+}
+
 /// The CPU time `pid` has used and whether it is running or waiting to run: the time from
 /// `/proc/<pid>/schedstat` (nanoseconds), or, without it, from `/proc/<pid>/stat` (clock
 /// ticks, user + system, taken as 10 ms each: only the changes matter).
@@ -397,10 +402,10 @@ mod tests {
             loop {
                 assert!(Instant::now() < deadline, "sleep did not start");
                 if comm().unwrap_or_default().trim() == "sleep"
-                    && let Some((cpu, false)) = activity(pid)
+                    && let Some(before) = activity(pid)
                 {
                     std::thread::sleep(TICK);
-                    if activity(pid) == Some((cpu, false)) {
+                    if activity(pid).is_some_and(|after| slept_between(before, after)) {
                         break;
                     }
                 }
