@@ -101,6 +101,9 @@ pub struct ServerStatus {
     /// Times this server's supervisor crashed and was started again (0 normally).
     #[serde(default)]
     pub supervisor_restarts: u32,
+    /// The MCP revision spoken with the server while Ready (`2026-07-28`, `2025-11-25`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
 }
 
 impl ServerStatus {

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rmcp::model::{
-    Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability, ServerCapabilities,
-    Tool, ToolsCapability,
+    CacheScope, Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability,
+    ServerCapabilities, Tool, ToolsCapability,
 };
 use tokio::sync::watch;
 
@@ -33,7 +33,7 @@ use super::backend::{Backend, ToolEntry};
 use super::names::{direct_name, parse_proxy_uri, proxy_uri, template_matches};
 use super::search::ToolIndex;
 use crate::auth::{self, Profile};
-use crate::upstream::ServerOffer;
+use crate::upstream::{CacheHint, ListHints, ServerOffer};
 
 /// Which upstreams an endpoint shows, and how it names their tools and prompts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -216,6 +216,15 @@ impl Catalog {
         self.index.get_or_init(|| ToolIndex::build(&self.entries))
     }
 
+    /// The cache hint of one merged list (`list` picks it from each server's): the shortest
+    /// freshness and the narrowest scope of the servers in it. With no server, the list is
+    /// stale at once (one may come any moment).
+    pub fn hint(&self, list: fn(&ListHints) -> CacheHint) -> CacheHint {
+        let hints = self.servers.iter().map(|o| list(&o.offer.hints));
+        let stale = CacheHint::new(Some(0), Some(CacheScope::Private));
+        hints.reduce(CacheHint::and).map_or(stale, |h| h.and(h))
+    }
+
     pub fn servers(&self) -> &[ServerOffer] {
         &self.servers
     }
@@ -235,6 +244,12 @@ impl Catalog {
     }
 
     /// The `(server, tool)` behind a tool name of this endpoint.
+    /// The tool a downstream name stands for, as the server defines it.
+    pub fn direct_tool(&self, name: &str) -> Option<&Tool> {
+        let entry = self.entries.get(*self.direct.get(name)?)?;
+        Some(&entry.tool)
+    }
+
     pub fn resolve_direct(&self, name: &str) -> Option<(&str, &str)> {
         let entry = self.entries.get(*self.direct.get(name)?)?;
         Some((entry.server.as_str(), entry.tool.name.as_ref()))

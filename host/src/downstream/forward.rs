@@ -3,7 +3,7 @@
 //! client asked for. An upstream JSON-RPC error reaches the client unchanged (code, message,
 //! data); a failure of the proxy's own names the server.
 
-use rmcp::model::{ClientRequest, ErrorCode, ServerResult};
+use rmcp::model::{ClientRequest, ErrorCode, ResultType, ServerResult};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 use serde::de::DeserializeOwned;
@@ -18,6 +18,8 @@ pub fn origin(session: u64, context: &RequestContext<RoleServer>) -> Origin {
         peer: context.peer.clone(),
         request_id: Some(context.id.clone()),
         progress_token: context.meta.get_progress_token(),
+        capabilities: context.client_capabilities().unwrap_or_default(),
+        asks: None,
     }
 }
 
@@ -34,6 +36,24 @@ pub async fn forward(
         .backend
         .forward(server, request, Some(origin), context.ct.clone());
     call.await
+}
+
+/// `answer` marked `resultType: "complete"` when the upstream (an older revision) left it
+/// out; rmcp takes the mark off again for clients of older revisions.
+pub fn completed(mut answer: ServerResult) -> ServerResult {
+    let result_type = match &mut answer {
+        ServerResult::CompleteResult(r) => &mut r.result_type,
+        ServerResult::GetPromptResult(r) => &mut r.result_type,
+        ServerResult::ListPromptsResult(r) => &mut r.result_type,
+        ServerResult::ListResourcesResult(r) => &mut r.result_type,
+        ServerResult::ListResourceTemplatesResult(r) => &mut r.result_type,
+        ServerResult::ReadResourceResult(r) => &mut r.result_type,
+        ServerResult::ListToolsResult(r) => &mut r.result_type,
+        ServerResult::CallToolResult(r) => &mut r.result_type,
+        _ => return answer,
+    };
+    result_type.get_or_insert(ResultType::COMPLETE);
+    answer
 }
 
 /// The answer as the type the client's request expects. rmcp decodes answers into an
@@ -76,7 +96,7 @@ pub async fn request<T: DeserializeOwned>(
 ) -> Result<T, McpError> {
     let method = request.method().to_string();
     match forward(shared, session, server, request, context).await {
-        Ok(answer) => answer_as(server, &method, answer),
+        Ok(answer) => answer_as(server, &method, completed(answer)),
         Err(error) => Err(error_for(server, &method, error)),
     }
 }

@@ -20,14 +20,14 @@
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientNotification, ClientRequest,
-    CompleteRequest, CompleteRequestParams, CompleteResult, DiscoverResult, Extensions,
-    GetPromptRequest, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    CacheScope, CallToolRequest, CallToolRequestParams, CallToolResponse, ClientNotification,
+    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, DiscoverResult,
+    Extensions, GetPromptRequest, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
     InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequest,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
-    ResourceContents, RootsListChangedNotification, ServerConfig, SetLevelRequest,
-    SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter,
+    ResourceContents, RootsListChangedNotification, ServerConfig, ServerResult, SetLevelRequest,
+    SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter, Tool,
     UnsubscribeRequest, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
@@ -38,13 +38,14 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::auth::caller_of;
 use super::catalog::{Catalog, Route, Scope, View};
 use super::forward::{self, page};
+use super::input;
 use super::list_changed::{self, Lists};
 use super::meta;
-use super::notifier::{self, SessionWants};
+use super::notifier::{self, Outlet, SessionWants};
 use super::state::Shared;
 use super::tools::search_tools;
 use crate::auth::Profile;
-use crate::upstream::Origin;
+use crate::upstream::{CacheHint, Origin};
 
 /// Items per page of every list.
 pub const PAGE_SIZE: usize = 1000;
@@ -144,6 +145,54 @@ impl ProxyHandler {
         forward::request(&self.shared, self.session, server, request, context).await
     }
 
+    /// `hint` as this daemon may pass it on: while tokens are on, what one caller sees may
+    /// differ from what another sees (token profiles), so nothing is for every caller.
+    fn shared_hint(&self, hint: CacheHint) -> CacheHint {
+        if self.shared.options.auth_off() {
+            hint
+        } else {
+            hint.and(CacheHint::new(hint.ttl_ms, Some(CacheScope::Private)))
+        }
+    }
+
+    /// `request` (one that may need the client's input) forwarded to `server`: its final
+    /// answer, marked complete, or its request for input.
+    async fn ask(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        let method = request.method().to_string();
+        let answer = input::forward(&self.shared, self.session, server, request, context).await;
+        answer
+            .map(forward::completed)
+            .map_err(|error| forward::error_for(server, &method, error))
+    }
+
+    /// This client subscribes to `uri` (at `route`); the upstream is subscribed when it is
+    /// the first client to. The subscription ends with the handler (`Drop`).
+    async fn hold(
+        &self,
+        uri: &str,
+        route: &Route,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if !self.wants.subscribe(uri, route) || !self.shared.hold(route) {
+            return Ok(());
+        }
+        let params = SubscribeRequestParams::new(route.name.clone());
+        let forwarded = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
+        let answer: Result<serde_json::Value, McpError> =
+            self.request(&route.server, forwarded, context).await;
+        if let Err(error) = answer {
+            self.shared.release(route);
+            self.wants.unsubscribe(uri);
+            return Err(error);
+        }
+        Ok(())
+    }
+
     fn route_uri(&self, catalog: &Catalog, uri: &str) -> Result<Route, McpError> {
         catalog.route_uri(uri).ok_or_else(|| {
             McpError::resource_not_found(
@@ -197,6 +246,20 @@ impl Drop for ProxyHandler {
     }
 }
 
+/// `$result` (a list or read result) with the cache hint `$hint`.
+macro_rules! hinted {
+    ($result:expr, $hint:expr) => {{
+        let mut result = $result;
+        let hint: CacheHint = $hint;
+        result.ttl_ms = hint.ttl_ms;
+        result.cache_scope = hint.scope;
+        result
+    }};
+}
+
+/// How long `/mcp`'s own tools stay fresh: they never change while the daemon runs.
+const SEARCH_TOOLS_TTL_MS: u64 = 3_600_000;
+
 /// The page of a list that `request`'s cursor asks for, `PAGE_SIZE` items long.
 fn paged<T: Clone>(
     items: &[T],
@@ -244,6 +307,18 @@ impl ServerHandler for ProxyHandler {
         )
     }
 
+    /// A tool's definition, for rmcp's check of a 2026-07-28 request's `Mcp-Param-*` headers
+    /// against the parameters the tool marks `x-mcp-header` (SEP-2243).
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        if self.endpoint == Endpoint::Search {
+            return None;
+        }
+        let catalog = self.shared.catalog.get(&self.session_view());
+        let mut tool = catalog.direct_tool(name)?.clone();
+        tool.name = name.to_string().into();
+        Some(tool)
+    }
+
     /// The default, after binding the session to the token that opens it.
     async fn initialize(
         &self,
@@ -272,12 +347,19 @@ impl ServerHandler for ProxyHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let tools = match self.endpoint {
-            Endpoint::Search => search_tools(),
-            _ => self.catalog(&context).direct_tools(),
+        let (tools, hint) = match self.endpoint {
+            Endpoint::Search => {
+                let hint = CacheHint::new(Some(SEARCH_TOOLS_TTL_MS), Some(CacheScope::Public));
+                (search_tools(), hint)
+            }
+            _ => {
+                let catalog = self.catalog(&context);
+                let hint = self.shared_hint(catalog.hint(|h| h.tools));
+                (catalog.direct_tools(), hint)
+            }
         };
         let (items, next) = paged(&tools, &request)?;
-        let mut result = ListToolsResult::with_all_items(items);
+        let mut result = hinted!(ListToolsResult::with_all_items(items), hint);
         result.next_cursor = next;
         Ok(result)
     }
@@ -288,9 +370,7 @@ impl ServerHandler for ProxyHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         if self.endpoint == Endpoint::Search {
-            return meta::call(&self.shared, self.session, request, &context)
-                .await
-                .map(Into::into);
+            return meta::call(&self.shared, self.session, request, &context).await;
         }
         let catalog = self.catalog(&context);
         let Some((server, tool)) = catalog.resolve_direct(&request.name) else {
@@ -309,9 +389,8 @@ impl ServerHandler for ProxyHandler {
         let mut params = request;
         params.name = tool.to_string().into();
         let forwarded = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        let answer =
-            forward::forward(&self.shared, self.session, server, forwarded, &context).await;
-        meta::tool_answer(&self.shared, server, tool, answer).map(Into::into)
+        let answer = input::forward(&self.shared, self.session, server, forwarded, &context).await;
+        meta::tool_answer(&self.shared, server, tool, answer)
     }
 
     async fn list_resources(
@@ -321,7 +400,8 @@ impl ServerHandler for ProxyHandler {
     ) -> Result<ListResourcesResult, McpError> {
         let catalog = self.catalog(&context);
         let (items, next) = paged(catalog.resources(), &request)?;
-        let mut result = ListResourcesResult::with_all_items(items);
+        let hint = self.shared_hint(catalog.hint(|h| h.resources));
+        let mut result = hinted!(ListResourcesResult::with_all_items(items), hint);
         result.next_cursor = next;
         Ok(result)
     }
@@ -331,9 +411,10 @@ impl ServerHandler for ProxyHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let templates = self.catalog(&context).templates();
-        let (items, next) = paged(&templates, &request)?;
-        let mut result = ListResourceTemplatesResult::with_all_items(items);
+        let catalog = self.catalog(&context);
+        let (items, next) = paged(&catalog.templates(), &request)?;
+        let hint = self.shared_hint(catalog.hint(|h| h.templates));
+        let mut result = hinted!(ListResourceTemplatesResult::with_all_items(items), hint);
         result.next_cursor = next;
         Ok(result)
     }
@@ -348,8 +429,16 @@ impl ServerHandler for ProxyHandler {
         let mut params = request;
         params.uri = route.name.clone();
         let forwarded = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
-        let result: ReadResourceResult = self.request(&route.server, forwarded, &context).await?;
-        Ok(show_uris(&catalog, &route.server, result).into())
+        let method = "resources/read";
+        match self.ask(&route.server, forwarded, &context).await? {
+            ServerResult::InputRequiredResult(asked) => Ok(asked.into()),
+            answer => {
+                let result: ReadResourceResult = forward::answer_as(&route.server, method, answer)?;
+                let hint = CacheHint::new(result.ttl_ms, result.cache_scope);
+                let result = hinted!(result, self.shared_hint(hint));
+                Ok(show_uris(&catalog, &route.server, result).into())
+            }
+        }
     }
 
     async fn subscribe(
@@ -357,24 +446,8 @@ impl ServerHandler for ProxyHandler {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let uri = request.uri.clone();
-        let route = self.route_uri(&self.catalog(&context), &uri)?;
-        if !self.wants.subscribe(&uri, &route) {
-            return Ok(());
-        }
-        if self.shared.hold(&route) {
-            let mut params = request;
-            params.uri = route.name.clone();
-            let forwarded = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
-            let answer: Result<serde_json::Value, McpError> =
-                self.request(&route.server, forwarded, &context).await;
-            if let Err(error) = answer {
-                self.shared.release(&route);
-                self.wants.unsubscribe(&uri);
-                return Err(error);
-            }
-        }
-        Ok(())
+        let route = self.route_uri(&self.catalog(&context), &request.uri)?;
+        self.hold(&request.uri, &route, &context).await
     }
 
     async fn unsubscribe(
@@ -401,7 +474,8 @@ impl ServerHandler for ProxyHandler {
     ) -> Result<ListPromptsResult, McpError> {
         let catalog = self.catalog(&context);
         let (items, next) = paged(catalog.prompts(), &request)?;
-        let mut result = ListPromptsResult::with_all_items(items);
+        let hint = self.shared_hint(catalog.hint(|h| h.prompts));
+        let mut result = hinted!(ListPromptsResult::with_all_items(items), hint);
         result.next_cursor = next;
         Ok(result)
     }
@@ -427,8 +501,14 @@ impl ServerHandler for ProxyHandler {
         let mut params = request;
         params.name = route.name.clone();
         let forwarded = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
-        let result: GetPromptResult = self.request(&route.server, forwarded, &context).await?;
-        Ok(result.into())
+        match self.ask(&route.server, forwarded, &context).await? {
+            ServerResult::InputRequiredResult(asked) => Ok(asked.into()),
+            answer => {
+                let result: GetPromptResult =
+                    forward::answer_as(&route.server, "prompts/get", answer)?;
+                Ok(result.into())
+            }
+        }
     }
 
     async fn complete(
@@ -509,7 +589,7 @@ impl ServerHandler for ProxyHandler {
             changes: self.changes.clone(),
             wants: self.wants.clone(),
             stop: self.stop.clone(),
-            peer: context.peer,
+            outlet: Outlet::Session(context.peer),
         });
     }
 
@@ -526,6 +606,12 @@ impl ServerHandler for ProxyHandler {
                 peer: context.peer.clone(),
                 request_id: None,
                 progress_token: None,
+                capabilities: context
+                    .peer
+                    .peer_info()
+                    .map(|info| info.capabilities.clone())
+                    .unwrap_or_default(),
+                asks: None,
             };
             let backend = &self.shared.backend;
             backend
@@ -535,16 +621,54 @@ impl ServerHandler for ProxyHandler {
     }
 
     /// 2026-07-28 clients have no session: they ask for notifications with
-    /// `subscriptions/listen`, which stays open while this runs.
+    /// `subscriptions/listen`, which stays open while `listen` runs. Of the resources asked
+    /// for, those a server here lists or a template matches are accepted.
     fn accepted_subscription_filter(
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        Some(list_changed::accepted(requested, &self.get_info()))
+        let mut accepted = list_changed::accepted(requested, &self.get_info());
+        let catalog = self.shared.catalog.get(&self.session_view());
+        if let Some(uris) = accepted.resource_subscriptions.as_mut() {
+            uris.retain(|uri| catalog.route_uri(uri).is_some());
+        }
+        Some(accepted)
     }
 
+    /// The list changes and resource updates the stream accepted, until the client ends it
+    /// or the daemon stops.
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        let shutdown = self.shared.shutdown.cancelled();
-        list_changed::listen(self.changes.clone(), context, shutdown).await
+        let request = context.request_context();
+        let view = self.view(&request.extensions);
+        let catalog = self.shared.catalog.get(&view);
+        let accepted = context.accepted().clone();
+        for uri in accepted.resource_subscriptions.iter().flatten() {
+            if let Some(route) = catalog.route_uri(uri)
+                && let Err(error) = self.hold(uri, &route, request).await
+            {
+                tracing::warn!(%uri, server = %route.server, %error.message, "resource not subscribed");
+            }
+        }
+        let asked = |flag: Option<bool>| flag == Some(true);
+        let lists = self.endpoint.lists().and(Lists {
+            tools: asked(accepted.tools_list_changed),
+            resources: asked(accepted.resources_list_changed),
+            prompts: asked(accepted.prompts_list_changed),
+        });
+        let notifier = notifier::Notifier {
+            shared: self.shared.clone(),
+            view,
+            lists,
+            changes: self.changes.clone(),
+            wants: self.wants.clone(),
+            stop: self.stop.clone(),
+            outlet: Outlet::Subscription(context.sink().clone()),
+        };
+        tokio::select! {
+            () = notifier.run() => {}
+            () = context.cancelled() => {}
+            () = self.shared.shutdown.cancelled() => {}
+        }
+        Ok(())
     }
 }

@@ -5,8 +5,8 @@
 //! token has a profile finds, calls and manages only what the profile allows.
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequest,
-    GetPromptRequestParams, GetPromptResult, JsonObject, ReadResourceRequest,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
+    GetPromptRequest, GetPromptRequestParams, GetPromptResult, JsonObject, ReadResourceRequest,
     ReadResourceRequestParams, ReadResourceResult, ServerResult,
 };
 use rmcp::service::RequestContext;
@@ -19,6 +19,7 @@ use super::backend::{ServersOperation, ServersRequest};
 use super::call_result::{call_failed, error_text, json_result, within_limit};
 use super::catalog::{Catalog, Scope, View};
 use super::forward::{self, error_for};
+use super::input;
 use super::names::{effective_limit, parse_qualified};
 use super::state::Shared;
 use super::tools::{
@@ -35,9 +36,11 @@ pub async fn call(
     session: u64,
     request: CallToolRequestParams,
     context: &RequestContext<RoleServer>,
-) -> Result<CallToolResult, McpError> {
+) -> Result<CallToolResponse, McpError> {
     let name = request.name.as_ref();
     let arguments = request.arguments;
+    // A retry with the client's input (2026-07-28) goes on to the upstream tool.
+    let input = (request.input_responses, request.request_state);
     let caller = caller_of(&context.extensions);
     let catalog = || {
         shared.catalog.get(&View {
@@ -49,13 +52,13 @@ pub async fn call(
         () => {
             match parse_args(name, arguments) {
                 Ok(args) => args,
-                Err(error) => return Ok(*error),
+                Err(error) => return Ok((*error).into()),
             }
         };
     }
-    match name {
+    let result = match name {
         RETRIEVE_TOOLS => Ok(retrieve_tools(shared, &catalog(), args!())),
-        CALL_TOOL => call_tool(shared, session, args!(), &caller, context).await,
+        CALL_TOOL => return call_tool(shared, session, args!(), input, &caller, context).await,
         UPSTREAM_SERVERS => Ok(upstream_servers(shared, args!(), &caller).await),
         LIST_RESOURCES => Ok(list_resources(&catalog(), args!())),
         READ_RESOURCE => read_resource(shared, session, &catalog(), args!(), context).await,
@@ -69,7 +72,8 @@ pub async fn call(
             ),
             None,
         )),
-    }
+    };
+    result.map(Into::into)
 }
 
 fn retrieve_tools(shared: &Shared, catalog: &Catalog, args: RetrieveToolsArgs) -> CallToolResult {
@@ -86,45 +90,52 @@ async fn call_tool(
     shared: &Shared,
     session: u64,
     args: CallToolArgs,
+    (responses, state): (Option<rmcp::model::InputResponses>, Option<String>),
     caller: &Caller,
     context: &RequestContext<RoleServer>,
-) -> Result<CallToolResult, McpError> {
+) -> Result<CallToolResponse, McpError> {
     let (server, tool) = match parse_qualified(&args.name) {
         Ok(pair) => pair,
-        Err(error) => return Ok(error_text(format!("call_tool: {error}"))),
+        Err(error) => return Ok(error_text(format!("call_tool: {error}")).into()),
     };
     if !auth::allows_tool(caller.profile(), server, tool) {
-        return Ok(outside_profile("call_tool", &args.name, caller));
+        return Ok(outside_profile("call_tool", &args.name, caller).into());
     }
     let arguments = match call_arguments(args.args, args.args_json.as_deref()) {
         Ok(arguments) => arguments,
-        Err(message) => return Ok(error_text(format!("call_tool {server}:{tool}: {message}"))),
+        Err(message) => {
+            return Ok(error_text(format!("call_tool {server}:{tool}: {message}")).into());
+        }
     };
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Some(arguments) = arguments {
         params = params.with_arguments(arguments);
     }
+    params.input_responses = responses;
+    params.request_state = state;
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-    let answer = forward::forward(shared, session, server, request, context).await;
+    let answer = input::forward(shared, session, server, request, context).await;
     tool_answer(shared, server, tool, answer)
 }
 
-/// An upstream tool's answer as the answer of a tool here: its result, its JSON-RPC error
-/// unchanged, or a tool error that says what the proxy could not do.
+/// An upstream tool's answer as the answer of a tool here: its result (or its request for
+/// the client's input), its JSON-RPC error unchanged, or a tool error that says what the
+/// proxy could not do.
 pub fn tool_answer(
     shared: &Shared,
     server: &str,
     tool: &str,
     answer: Result<ServerResult, CallError>,
-) -> Result<CallToolResult, McpError> {
-    let result = match answer {
+) -> Result<CallToolResponse, McpError> {
+    let result = match answer.map(forward::completed) {
         Ok(ServerResult::CallToolResult(result)) => result,
+        Ok(ServerResult::InputRequiredResult(asked)) => return Ok(asked.into()),
         Ok(other) => forward::answer_as(server, "tools/call", other)?,
         Err(CallError::Rejected(error)) => return Err(error),
-        Err(error) => return Ok(call_failed(server, tool, &error)),
+        Err(error) => return Ok(call_failed(server, tool, &error).into()),
     };
     let limit = shared.options.tool_response_limit();
-    Ok(within_limit(server, tool, result, limit))
+    Ok(within_limit(server, tool, result, limit).into())
 }
 
 /// The tool error for a name outside the caller's profile: the same whether or not such a

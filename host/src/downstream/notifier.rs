@@ -1,8 +1,10 @@
 //! One session's notifier: a task from `notifications/initialized` until the session closes
-//! or the daemon stops. It tells the client which of its lists changed (tools, resources,
-//! prompts: each only when it did) and passes on what the session asked for of the
-//! upstreams' notices: log messages at or above its level (all of them before it set one),
-//! named after their server, and updates of the resources it subscribed to.
+//! or the daemon stops (or, for a 2026-07-28 client, one `subscriptions/listen` stream while
+//! it is open). It tells the client which of its lists changed (tools, resources, prompts:
+//! each only when it did) and passes on what the client asked for of the upstreams' notices:
+//! log messages at or above its level (all of them before it set one), named after their
+//! server, and updates of the resources it subscribed to. A listen stream carries no log
+//! messages: 2026-07-28 sends them only with the request that asked for them.
 //!
 //! It looks at the lists at most once per `LOOK_EVERY`: each look may rebuild the catalog,
 //! and a thousand servers starting change it hundreds of times a second.
@@ -15,8 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rmcp::model::{LoggingLevel, ResourceUpdatedNotificationParam};
-use rmcp::service::{Peer, RoleServer};
+use rmcp::model::{
+    LoggingLevel, LoggingMessageNotificationParam, ResourceUpdatedNotificationParam,
+};
+use rmcp::service::{Peer, RoleServer, SubscriptionSink};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -110,7 +114,55 @@ pub struct Notifier {
     pub changes: watch::Receiver<u64>,
     pub wants: Arc<SessionWants>,
     pub stop: CancellationToken,
-    pub peer: Peer<RoleServer>,
+    pub outlet: Outlet,
+}
+
+/// Where a notifier's notifications go.
+pub enum Outlet {
+    /// A session's client (2025-11-25 and before).
+    Session(Peer<RoleServer>),
+    /// One `subscriptions/listen` stream (2026-07-28), which carries what it accepted.
+    Subscription(SubscriptionSink),
+}
+
+impl Outlet {
+    async fn tools_changed(&self) -> bool {
+        match self {
+            Outlet::Session(peer) => peer.notify_tool_list_changed().await.is_ok(),
+            Outlet::Subscription(sink) => sink.notify_tool_list_changed().await.is_ok(),
+        }
+    }
+
+    async fn resources_changed(&self) -> bool {
+        match self {
+            Outlet::Session(peer) => peer.notify_resource_list_changed().await.is_ok(),
+            Outlet::Subscription(sink) => sink.notify_resource_list_changed().await.is_ok(),
+        }
+    }
+
+    async fn prompts_changed(&self) -> bool {
+        match self {
+            Outlet::Session(peer) => peer.notify_prompt_list_changed().await.is_ok(),
+            Outlet::Subscription(sink) => sink.notify_prompt_list_changed().await.is_ok(),
+        }
+    }
+
+    async fn resource_updated(&self, uri: String) -> bool {
+        match self {
+            Outlet::Session(peer) => {
+                let params = ResourceUpdatedNotificationParam::new(uri);
+                peer.notify_resource_updated(params).await.is_ok()
+            }
+            Outlet::Subscription(sink) => sink.notify_resource_updated(uri).await.is_ok(),
+        }
+    }
+
+    async fn log(&self, params: LoggingMessageNotificationParam) -> bool {
+        match self {
+            Outlet::Session(peer) => peer.notify_logging_message(params).await.is_ok(),
+            Outlet::Subscription(_) => true,
+        }
+    }
 }
 
 pub fn spawn(notifier: Notifier) {
@@ -118,7 +170,8 @@ pub fn spawn(notifier: Notifier) {
 }
 
 impl Notifier {
-    async fn run(mut self) {
+    /// Runs until the client is gone or `stop` fires.
+    pub async fn run(mut self) {
         let mut notices = self.wants.take_notices();
         let mut last = self.shared.catalog.get(&self.view);
         // A change before now may have fallen between the client's listing and `last`: tell
@@ -169,10 +222,10 @@ impl Notifier {
 
     /// Sends the list-changed notifications of `lists`; false once the client is gone.
     async fn tell(&self, lists: Lists) -> bool {
-        let peer = &self.peer;
-        (!lists.tools || peer.notify_tool_list_changed().await.is_ok())
-            && (!lists.resources || peer.notify_resource_list_changed().await.is_ok())
-            && (!lists.prompts || peer.notify_prompt_list_changed().await.is_ok())
+        let outlet = &self.outlet;
+        (!lists.tools || outlet.tools_changed().await)
+            && (!lists.resources || outlet.resources_changed().await)
+            && (!lists.prompts || outlet.prompts_changed().await)
     }
 
     /// Passes `notice` on if this session asked for it; false once the client is gone.
@@ -189,7 +242,7 @@ impl Notifier {
                         None => server.clone(),
                     });
                 }
-                self.peer.notify_logging_message(params).await.is_ok()
+                self.outlet.log(params).await
             }
             Notice::ResourceUpdated { server, uri } => {
                 if !catalog.shows(server) {
@@ -199,8 +252,7 @@ impl Notifier {
                 if !self.wants.is_subscribed(&shown) {
                     return true;
                 }
-                let params = ResourceUpdatedNotificationParam::new(shown);
-                self.peer.notify_resource_updated(params).await.is_ok()
+                self.outlet.resource_updated(shown).await
             }
         }
     }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::DownstreamOptions;
 use super::backend::Backend;
 use super::catalog::{CatalogCache, Route};
+use super::continuations::Continuations;
 
 pub struct Shared {
     pub backend: Arc<dyn Backend>,
@@ -18,6 +19,8 @@ pub struct Shared {
     pub options: DownstreamOptions,
     /// Fires when the daemon stops serving; session tasks end with it.
     pub shutdown: CancellationToken,
+    /// Upstream calls waiting for a 2026-07-28 client's input.
+    pub continuations: Continuations,
     sessions: AtomicU64,
     /// Upstream subscriptions `(server, URI)` → sessions holding them. A std mutex: a map
     /// update under it, never an await.
@@ -35,6 +38,7 @@ impl Shared {
             backend,
             options,
             shutdown,
+            continuations: Continuations::default(),
             sessions: AtomicU64::new(0),
             subscribers: Mutex::default(),
         })

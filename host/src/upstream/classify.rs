@@ -51,6 +51,11 @@ impl SseTransportError {
 
 /// A `Failure` for an HTTP/SSE handshake error.
 pub fn init_error(error: &ClientInitializeError) -> Failure {
+    // The `server/discover` probe failed as a legacy server's does, and so did the
+    // `initialize` after it: the handshake's own failure is the one that says what is wrong.
+    if let ClientInitializeError::LegacyFallbackFailed { fallback, .. } = error {
+        return init_error(fallback);
+    }
     let text = error.to_string();
     if let ClientInitializeError::TransportError { error: dynamic, .. } = error
         && let Some(failure) = cause(dynamic.error.as_ref())

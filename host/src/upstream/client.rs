@@ -25,15 +25,25 @@ use rmcp::service::{
     InboundStreamOrigin, NotificationContext, OriginatingRequestId, PeerRequestOptions,
     RequestContext, RoleClient, Service, ServiceError,
 };
-use rmcp::{ErrorData as McpError, Peer, RoleServer};
+use rmcp::{ClientLifecycleMode, ErrorData as McpError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::ask;
 use super::notice::{Notice, NoticeSender};
 use super::routes::{Origin, ProgressSeq, Routes};
 
 /// One upstream session's client handler.
 pub struct UpstreamClient {
+    routes: Arc<Routes>,
+    inbox: Inbox,
+}
+
+/// Where an upstream's notifications go, from its session or from its
+/// `subscriptions/listen` stream (a 2026-07-28 upstream sends list changes and resource
+/// updates only there).
+#[derive(Clone)]
+pub struct Inbox {
     server: String,
     routes: Arc<Routes>,
     notices: NoticeSender,
@@ -47,13 +57,17 @@ impl UpstreamClient {
         notices: NoticeSender,
     ) -> (UpstreamClient, watch::Receiver<u64>) {
         let (tx, rx) = watch::channel(0);
-        let client = UpstreamClient {
+        let inbox = Inbox {
             server: server.to_string(),
-            routes,
+            routes: routes.clone(),
             notices,
             lists_changed: tx,
         };
-        (client, rx)
+        (UpstreamClient { routes, inbox }, rx)
+    }
+
+    pub fn inbox(&self) -> Inbox {
+        self.inbox.clone()
     }
 
     /// Gives `request` to the client its call came from and returns that client's answer.
@@ -79,12 +93,12 @@ impl UpstreamClient {
                     None,
                 )
             })?;
-        if let Some(missing) = missing_capability(&origin.peer, &request) {
-            return Err(McpError::new(
-                ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
-                format!("the client of this call did not declare the {missing} capability"),
-                None,
-            ));
+        if let Some(missing) = missing_capability(&origin.capabilities, &request) {
+            return Err(missing_capability_error(missing));
+        }
+        // A 2026-07-28 client is asked through its call's result, not with a request.
+        if let Some(asks) = &origin.asks {
+            return ask::ask(asks, request).await;
         }
         // In a task of its own: rmcp marks requests sent from inside a handler as belonging
         // to the request being handled, which here is the upstream's, not the client's. The
@@ -147,15 +161,16 @@ async fn send_to_client(
     }
 }
 
-/// The capability `request` needs that the client behind `peer` did not declare.
-fn missing_capability(peer: &Peer<RoleServer>, request: &ServerRequest) -> Option<&'static str> {
-    let declared = peer.peer_info().map(|info| info.capabilities.clone());
-    let declared = declared.unwrap_or_default();
+/// The capability `request` needs that a client with `declared` capabilities lacks.
+pub fn missing_capability(
+    declared: &ClientCapabilities,
+    request: &ServerRequest,
+) -> Option<&'static str> {
     match request {
         ServerRequest::CreateMessageRequest(_) => declared.sampling.is_none().then_some("sampling"),
         ServerRequest::ListRootsRequest(_) => declared.roots.is_none().then_some("roots"),
         ServerRequest::ElicitRequest(elicit) => {
-            let Some(elicitation) = declared.elicitation else {
+            let Some(elicitation) = &declared.elicitation else {
                 return Some("elicitation");
             };
             match &elicit.params {
@@ -171,6 +186,39 @@ fn missing_capability(peer: &Peer<RoleServer>, request: &ServerRequest) -> Optio
         }
         _ => None,
     }
+}
+
+/// The first capability one of `requests` needs that `declared` lacks.
+pub fn client_capabilities_missing<'a>(
+    declared: &ClientCapabilities,
+    requests: impl IntoIterator<Item = &'a ServerRequest>,
+) -> Option<&'static str> {
+    requests
+        .into_iter()
+        .find_map(|request| missing_capability(declared, request))
+}
+
+/// The JSON-RPC error for a client that lacks `missing`, with the capability it needs in
+/// `data` as the revision's `MissingRequiredClientCapabilityError` has it.
+pub fn missing_capability_error(missing: &str) -> McpError {
+    let mut required = serde_json::Map::new();
+    let mut at = &mut required;
+    let mut parts = missing.split('.').peekable();
+    while let Some(part) = parts.next() {
+        at.insert(
+            part.to_string(),
+            serde_json::Value::Object(Default::default()),
+        );
+        if parts.peek().is_some() {
+            let next = at.get_mut(part).and_then(serde_json::Value::as_object_mut);
+            at = next.expect("just inserted as an object");
+        }
+    }
+    McpError::new(
+        ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+        format!("the client of this call did not declare the {missing} capability"),
+        Some(serde_json::json!({ "requiredCapabilities": required })),
+    )
 }
 
 impl Service<RoleClient> for UpstreamClient {
@@ -191,9 +239,29 @@ impl Service<RoleClient> for UpstreamClient {
         notification: ServerNotification,
         context: NotificationContext<RoleClient>,
     ) -> Result<(), McpError> {
+        let seq = context.extensions.get::<ProgressSeq>().copied();
+        self.inbox.handle(notification, seq).await;
+        Ok(())
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        // The newest version that still has an `initialize` handshake: every server we
+        // proxy (npm, PyPI, older SDKs) speaks it, and sessions need it.
+        ClientConfig::new(
+            declared_capabilities(),
+            Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")),
+        )
+        .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+    }
+}
+
+impl Inbox {
+    /// Progress goes back to the call's client under its own token (`seq`: its place among
+    /// the call's progress); log messages and resource updates go to the notice channel;
+    /// list changes tick `lists_changed`.
+    pub async fn handle(&self, notification: ServerNotification, seq: Option<ProgressSeq>) {
         match notification {
             ServerNotification::ProgressNotification(progress) => {
-                let seq = context.extensions.get::<ProgressSeq>().copied();
                 let mut params = progress.params;
                 let upstream_token = params.progress_token.clone();
                 let target = self.routes.progress_target(&upstream_token, seq).await;
@@ -218,21 +286,25 @@ impl Service<RoleClient> for UpstreamClient {
             ServerNotification::ToolListChangedNotification(_)
             | ServerNotification::ResourceListChangedNotification(_)
             | ServerNotification::PromptListChangedNotification(_) => {
-                self.lists_changed.send_modify(|n| *n = n.wrapping_add(1));
+                self.lists_may_have_changed();
             }
             _ => {}
         }
-        Ok(())
     }
 
-    fn get_info(&self) -> ClientConfig {
-        // The newest version that still has an `initialize` handshake: every server we
-        // proxy (npm, PyPI, older SDKs) speaks it, and sessions need it.
-        ClientConfig::new(
-            declared_capabilities(),
-            Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")),
-        )
-        .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+    /// A list may have changed without a notification saying so (one was possibly missed).
+    pub fn lists_may_have_changed(&self) {
+        self.lists_changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// How a session starts: `server/discover` first, and the `initialize` handshake when the
+/// server turns out to speak only an older revision (the spec's dual-era client). The
+/// newest revision both sides speak is used.
+pub fn lifecycle() -> ClientLifecycleMode {
+    ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
     }
 }
 

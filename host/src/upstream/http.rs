@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::ServiceExt;
+use rmcp::ClientServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use tokio::time::Instant;
@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::UpstreamSession;
 use super::classify::{self, excerpt, suggests_other_protocol};
-use super::client::UpstreamClient;
+use super::client::{self, UpstreamClient};
 use super::close_signal::CloseSignalled;
 use super::notice::NoticeSender;
 use super::routes::Routes;
-use super::session::McpSession;
+use super::session::{McpSession, Parts};
 use super::sse::{SseClientTransport, header_map};
 use crate::config::{Protocol, ServerConfig};
 use crate::contract::Transport;
@@ -130,18 +130,21 @@ where
     let transport = CloseSignalled::new(transport, transport_closed.clone(), routes.clone());
     let (client, lists_changed) =
         UpstreamClient::new(&server.name, routes.clone(), notices.clone());
+    let inbox = client.inbox();
     let service = client
-        .serve(transport)
+        .serve_with_lifecycle(transport, client::lifecycle())
         .await
         .map_err(|e| classify::init_error(&e))?;
-    Ok(Box::new(McpSession {
+    let session = McpSession::new(Parts {
         service,
         transport: kind,
         lists_changed,
         routes,
         transport_closed,
         process: None,
-    }))
+        inbox,
+    });
+    Ok(Box::new(session.await))
 }
 
 async fn connect_sse(

@@ -4,11 +4,13 @@
 //! The supervisor sees only the two traits below, so that its state machine can be tested
 //! with scripted sessions and the transports with real servers.
 
+pub mod ask;
 mod classify;
 mod client;
 mod close_signal;
 mod dialer;
 mod http;
+mod modern;
 mod notice;
 mod offer;
 mod pacer;
@@ -33,9 +35,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
 use crate::contract::{Failure, Transport};
+pub use client::{client_capabilities_missing, missing_capability_error};
 pub use dialer::{Dialer, DialerOptions};
+pub use modern::is_modern;
 pub use notice::{Notice, NoticeSender};
-pub use offer::{Offer, ServerOffer};
+pub use offer::{CacheHint, ListHints, Offer, ServerOffer};
 pub use routes::Origin;
 pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 

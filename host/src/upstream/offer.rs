@@ -1,17 +1,57 @@
 //! What one upstream server offers: its capabilities and instructions from the handshake,
 //! and its tools, resources, resource templates and prompts, listed when it became Ready and
-//! again after each of its `list_changed` notifications.
+//! again after each of its `list_changed` notifications, with what it said about caching
+//! each list (2026-07-28) and the protocol revision it speaks.
 
-use rmcp::model::{Prompt, Resource, ResourceTemplate, ServerCapabilities, Tool};
+use rmcp::model::{CacheScope, Prompt, Resource, ResourceTemplate, ServerCapabilities, Tool};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Offer {
+    /// The revision the session negotiated (`2026-07-28`, `2025-11-25`, ...).
+    pub protocol_version: Option<String>,
     pub capabilities: ServerCapabilities,
     pub instructions: Option<String>,
     pub tools: Vec<Tool>,
     pub resources: Vec<Resource>,
     pub templates: Vec<ResourceTemplate>,
     pub prompts: Vec<Prompt>,
+    pub hints: ListHints,
+}
+
+/// What a list result said about caching it: how long it stays fresh (`ttlMs`) and who may
+/// keep it (`cacheScope`). Servers before 2026-07-28 say nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheHint {
+    pub ttl_ms: Option<u64>,
+    pub scope: Option<CacheScope>,
+}
+
+impl CacheHint {
+    pub fn new(ttl_ms: Option<u64>, scope: Option<CacheScope>) -> CacheHint {
+        CacheHint { ttl_ms, scope }
+    }
+
+    /// What holds for a result made of both: the shorter freshness (nothing said counts as
+    /// 0, stale at once) and the narrower scope (nothing said counts as private).
+    pub fn and(self, other: CacheHint) -> CacheHint {
+        let ttl = self.ttl_ms.unwrap_or(0).min(other.ttl_ms.unwrap_or(0));
+        let public = |hint: CacheHint| hint.scope == Some(CacheScope::Public);
+        let scope = if public(self) && public(other) {
+            CacheScope::Public
+        } else {
+            CacheScope::Private
+        };
+        CacheHint::new(Some(ttl), Some(scope))
+    }
+}
+
+/// The cache hints of each list an offer holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListHints {
+    pub tools: CacheHint,
+    pub resources: CacheHint,
+    pub templates: CacheHint,
+    pub prompts: CacheHint,
 }
 
 impl Offer {

@@ -23,8 +23,10 @@ use std::time::Duration;
 
 use rmcp::Peer;
 use rmcp::RoleServer;
-use rmcp::model::{ProgressToken, RequestId};
+use rmcp::model::{ClientCapabilities, ProgressToken, RequestId};
 use tokio::sync::Notify;
+
+use super::ask::AskSender;
 
 /// How long a notification or request whose route is not bound yet waits for it: rmcp hands
 /// back the upstream id only after sending, and a fast upstream may answer before that.
@@ -48,6 +50,13 @@ pub struct Origin {
     pub request_id: Option<RequestId>,
     /// The client's own progress token, when it asked for progress.
     pub progress_token: Option<ProgressToken>,
+    /// What the client declared: in its session (legacy revisions) or in this request's
+    /// `_meta` (2026-07-28). The upstream's requests are checked against it, and a 2026-07-28
+    /// upstream is told it with each request.
+    pub capabilities: ClientCapabilities,
+    /// Set for a client that takes the upstream's requests as an `InputRequiredResult` (a
+    /// 2026-07-28 client): they go here instead of to `peer`.
+    pub asks: Option<AskSender>,
 }
 
 impl std::fmt::Debug for Origin {
@@ -56,6 +65,7 @@ impl std::fmt::Debug for Origin {
             .field("session", &self.session)
             .field("request_id", &self.request_id)
             .field("progress_token", &self.progress_token)
+            .field("asks", &self.asks.is_some())
             .finish()
     }
 }

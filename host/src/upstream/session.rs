@@ -13,14 +13,17 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
-    PingRequest, ServerResult,
+    DiscoverRequest, DiscoverRequestParams, PaginatedRequestParams, PingRequest, ServerResult,
 };
-use rmcp::service::{PeerRequestOptions, RoleClient, RunningService, ServiceError};
+use rmcp::service::{
+    ClientCacheConfig, PeerRequestOptions, RoleClient, RunningService, ServiceError,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::client::UpstreamClient;
-use super::offer::Offer;
+use super::client::{Inbox, UpstreamClient};
+use super::modern::{self, Modern};
+use super::offer::{CacheHint, Offer};
 use super::process::ChildProcess;
 use super::routes::{Origin, Routes};
 use super::{CallError, UpstreamSession};
@@ -31,14 +34,52 @@ use crate::contract::{Failure, FailureKind};
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
 pub struct McpSession {
-    pub(crate) service: RunningService<RoleClient, UpstreamClient>,
-    pub(crate) transport: Transport,
-    pub(crate) lists_changed: watch::Receiver<u64>,
-    pub(crate) routes: Arc<Routes>,
+    service: RunningService<RoleClient, UpstreamClient>,
+    transport: Transport,
+    lists_changed: watch::Receiver<u64>,
+    routes: Arc<Routes>,
     /// Cancelled when the upstream side of the transport ended.
-    pub(crate) transport_closed: CancellationToken,
+    transport_closed: CancellationToken,
     /// The child, for stdio sessions.
-    pub(crate) process: Option<Arc<ChildProcess>>,
+    process: Option<Arc<ChildProcess>>,
+    /// Set when the server speaks 2026-07-28 or newer.
+    modern: Option<Modern>,
+}
+
+/// What a session is made of once its handshake is done.
+pub struct Parts {
+    pub service: RunningService<RoleClient, UpstreamClient>,
+    pub transport: Transport,
+    pub lists_changed: watch::Receiver<u64>,
+    pub routes: Arc<Routes>,
+    pub transport_closed: CancellationToken,
+    pub process: Option<Arc<ChildProcess>>,
+    pub inbox: Inbox,
+}
+
+impl McpSession {
+    /// The session of a finished handshake: with a 2026-07-28 server, listening for what it
+    /// announces. rmcp's response cache is off: the catalog is the proxy's cache, and it is
+    /// rebuilt on every list change.
+    pub async fn new(parts: Parts) -> McpSession {
+        let peer = parts.service.peer().clone();
+        peer.set_response_cache_config(ClientCacheConfig::disabled())
+            .await;
+        let info = peer.peer_info();
+        let modern = match info.filter(|info| modern::is_modern(&info.protocol_version)) {
+            Some(info) => Some(Modern::start(peer.clone(), &info.capabilities, parts.inbox).await),
+            None => None,
+        };
+        McpSession {
+            service: parts.service,
+            transport: parts.transport,
+            lists_changed: parts.lists_changed,
+            routes: parts.routes,
+            transport_closed: parts.transport_closed,
+            process: parts.process,
+            modern,
+        }
+    }
 }
 
 /// Maps an rmcp error on a forwarded call to a `CallError`.
@@ -52,6 +93,34 @@ fn call_error(error: ServiceError, timeout: Duration) -> CallError {
         }
         other => CallError::Upstream(other.to_string()),
     }
+}
+
+/// A server that keeps handing out cursors is listed this far and no further.
+const MAX_PAGES: usize = 10_000;
+
+fn hint(ttl_ms: Option<u64>, scope: Option<rmcp::model::CacheScope>) -> CacheHint {
+    CacheHint::new(ttl_ms, scope)
+}
+
+/// Every page of a list, and the hint that holds for all of them (the first page's, narrowed
+/// by each next one's).
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<(Vec<T>, CacheHint), ServiceError>
+where
+    F: FnMut(Option<PaginatedRequestParams>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>, CacheHint), ServiceError>>,
+{
+    let (mut items, mut cursor, mut hints) = page(None).await?;
+    for _ in 1..MAX_PAGES {
+        let Some(next) = cursor.take() else { break };
+        let (more, after, more_hints) = page(Some(
+            PaginatedRequestParams::default().with_cursor(Some(next)),
+        ))
+        .await?;
+        items.extend(more);
+        hints = hints.and(more_hints);
+        cursor = after;
+    }
+    Ok((items, hints))
 }
 
 impl UpstreamSession for McpSession {
@@ -78,30 +147,56 @@ impl UpstreamSession for McpSession {
                 .map(|i| i.capabilities.clone())
                 .unwrap_or_default();
             let mut offer = Offer {
+                protocol_version: info.as_ref().map(|i| i.protocol_version.to_string()),
                 instructions: info.as_ref().and_then(|i| i.instructions.clone()),
                 ..Offer::default()
             };
             // A server that declares nothing is asked for its tools all the same (older
             // servers forget the capability); the rest only when declared.
-            offer.tools = peer
-                .list_all_tools()
-                .await
-                .map_err(|e| failed("tools/list", e))?;
+            (offer.tools, offer.hints.tools) = all_pages(|p| async move {
+                let page = peer.list_tools(p).await?;
+                Ok((
+                    page.tools,
+                    page.next_cursor,
+                    hint(page.ttl_ms, page.cache_scope),
+                ))
+            })
+            .await
+            .map_err(|e| failed("tools/list", e))?;
             if capabilities.resources.is_some() {
-                offer.resources = peer
-                    .list_all_resources()
-                    .await
-                    .map_err(|e| failed("resources/list", e))?;
-                offer.templates = peer
-                    .list_all_resource_templates()
-                    .await
-                    .map_err(|e| failed("resources/templates/list", e))?;
+                (offer.resources, offer.hints.resources) = all_pages(|p| async move {
+                    let page = peer.list_resources(p).await?;
+                    Ok((
+                        page.resources,
+                        page.next_cursor,
+                        hint(page.ttl_ms, page.cache_scope),
+                    ))
+                })
+                .await
+                .map_err(|e| failed("resources/list", e))?;
+                (offer.templates, offer.hints.templates) = all_pages(|p| async move {
+                    let page = peer.list_resource_templates(p).await?;
+                    let templates = page.resource_templates;
+                    Ok((
+                        templates,
+                        page.next_cursor,
+                        hint(page.ttl_ms, page.cache_scope),
+                    ))
+                })
+                .await
+                .map_err(|e| failed("resources/templates/list", e))?;
             }
             if capabilities.prompts.is_some() {
-                offer.prompts = peer
-                    .list_all_prompts()
-                    .await
-                    .map_err(|e| failed("prompts/list", e))?;
+                (offer.prompts, offer.hints.prompts) = all_pages(|p| async move {
+                    let page = peer.list_prompts(p).await?;
+                    Ok((
+                        page.prompts,
+                        page.next_cursor,
+                        hint(page.ttl_ms, page.cache_scope),
+                    ))
+                })
+                .await
+                .map_err(|e| failed("prompts/list", e))?;
             }
             offer.capabilities = capabilities;
             Ok(offer)
@@ -116,11 +211,18 @@ impl UpstreamSession for McpSession {
         origin: Option<Origin>,
     ) -> BoxFuture<'_, Result<ServerResult, CallError>> {
         Box::pin(async move {
+            let mut options = PeerRequestOptions::with_timeout(timeout);
+            if let Some(modern) = &self.modern {
+                if let Some(answer) = modern.take(&request) {
+                    return Ok(answer);
+                }
+                options = options.with_meta(modern.meta(origin.as_ref()));
+            }
             let peer = self.service.peer();
             // Counted as in flight before it is sent: the server may ask back at once.
             let mut flight = origin.map(|origin| self.routes.begin(origin));
             let handle = peer
-                .send_request_with_option(request, PeerRequestOptions::with_timeout(timeout))
+                .send_request_with_option(request, options)
                 .await
                 .map_err(|e| call_error(e, timeout))?;
             if let Some(flight) = flight.as_mut() {
@@ -171,13 +273,17 @@ impl UpstreamSession for McpSession {
     fn ping(&self, timeout: Duration) -> BoxFuture<'_, Result<(), Failure>> {
         Box::pin(async move {
             let failed = |detail: String| Failure::new(FailureKind::HealthCheck, detail);
+            // 2026-07-28 has no `ping`; `server/discover` is its cheapest request.
+            let probe = match self.modern {
+                Some(_) => {
+                    ClientRequest::DiscoverRequest(DiscoverRequest::new(DiscoverRequestParams {}))
+                }
+                None => ClientRequest::PingRequest(PingRequest::default()),
+            };
             let handle = self
                 .service
                 .peer()
-                .send_request_with_option(
-                    ClientRequest::PingRequest(PingRequest::default()),
-                    PeerRequestOptions::with_timeout(timeout),
-                )
+                .send_request_with_option(probe, PeerRequestOptions::with_timeout(timeout))
                 .await
                 .map_err(|e| failed(format!("ping not sent: {e}")))?;
             match handle.await_response().await {

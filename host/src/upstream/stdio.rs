@@ -10,20 +10,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::ServiceExt;
+use rmcp::ClientServiceExt;
 use rmcp::service::RoleClient;
 use rmcp::transport::IntoTransport;
 use rmcp::transport::async_rw::TransportAdapterAsyncRW;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::UpstreamClient;
+use super::client::{self, UpstreamClient};
 use super::close_signal::CloseSignalled;
 use super::notice::NoticeSender;
 use super::pacer::Pacer;
 use super::process::{self, ChildProcess, Spawned};
 use super::routes::Routes;
-use super::session::McpSession;
+use super::session::{McpSession, Parts};
 use super::stderr_tail::log_file_path;
 use super::stdout_watch::{GarbageRecord, WatchedStdout};
 use super::{Started, UpstreamSession};
@@ -65,18 +65,22 @@ pub async fn connect(
         routes.clone(),
     );
     let (client, lists_changed) = UpstreamClient::new(&server.name, routes.clone(), notices);
-    let outcome = tokio::time::timeout_at(deadline, client.serve(transport)).await;
+    let inbox = client.inbox();
+    let handshake = client.serve_with_lifecycle(transport, client::lifecycle());
+    let outcome = tokio::time::timeout_at(deadline, handshake).await;
     drop(place);
     let failure = match outcome {
         Ok(Ok(service)) => {
-            return Ok(Box::new(McpSession {
+            let session = McpSession::new(Parts {
                 service,
                 transport: Transport::Stdio,
                 lists_changed,
                 routes,
                 transport_closed,
                 process: Some(process),
-            }));
+                inbox,
+            });
+            return Ok(Box::new(session.await));
         }
         Ok(Err(error)) => {
             let exit = process.exited_within(EXIT_WAIT).await;

@@ -4,23 +4,36 @@ The suite is `@modelcontextprotocol/conformance` (pinned in host/tests/tools/ins
 the Node 22 installed next to it). Its CLI prints coloured text and writes one checks.json per
 scenario; this wrapper turns a whole run into one JSON document a test can assert on:
 
-    <venv>/bin/python run.py URL OUTPUT_JSON [SCENARIO ...]
+    <venv>/bin/python run.py URL OUTPUT_JSON [--requirements REVISION] [SCENARIO ...]
 
-    {"<scenario>": {"passed": bool, "checks": ["SUCCESS tools-list: ...", ...]}, ...}
+    {"<scenario>": {"passed": bool, "scored": bool, "checks": ["SUCCESS tools-list: ...", ...]}, ...}
 
-Every server scenario the installed suite lists (`conformance list --server`, pending ones
-included) is run, one CLI process per scenario, so a crash or hang in one cannot hide the others.
+Without --requirements, every server scenario the installed suite lists (`conformance list
+--server`: pending, extension and every revision's scenarios included) is run, each at the wire
+the suite picks for it when given no revision (2025-11-25, or 2026-07-28 for scenarios introduced
+there), and every one is scored.
+
+With --requirements REVISION (e.g. 2026-07-28, 2025-11-25), the scenarios are that revision's
+frozen requirement set (`conformance list --requirements REVISION`): its server scenarios, scored,
+plus the server scenarios it runs but never scores (pending, extension, added after the release),
+with "scored": false and "reason". Each runs at that revision's wire: 2026-07-28 is stateless
+(per-request `_meta`, no initialize), earlier revisions use the initialize handshake. The CLI
+refuses --requirements together with --scenario, so a scenario is run as `--scenario S
+--spec-version REVISION --force`, which is what the CLI's own requirements run does per scenario.
+
+Either way one CLI process runs one scenario, so a crash or hang in one cannot hide the others.
 SCENARIO arguments restrict the run to those names. A scenario passes when the CLI exits 0, it
 produced at least one check and none has status FAILURE (WARNING and INFO checks are kept in
 "checks" but do not fail it). A CLI that crashes, times out or writes no checks is recorded as
 failed, with "error" holding the reason and an excerpt of its output.
 
-Prints one summary line. Exit status: 0 all passed, 1 some failed (the JSON is written either
-way), 2 bad usage or the suite is not installed.
+Prints one summary line. Exit status: 0 every scored scenario passed, 1 some failed (the JSON is
+written either way), 2 bad usage or the suite is not installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
 import os
@@ -74,6 +87,28 @@ def list_server_scenarios() -> list[str]:
     return names
 
 
+def list_requirement_scenarios(revision: str) -> dict[str, str | None]:
+    """A revision's server scenarios: name -> None when scored, else why it is not scored."""
+    code, out = run_cli(["list", "--requirements", revision], timeout=60)
+    if code != 0:
+        raise RuntimeError(f"`conformance list --requirements {revision}` failed ({code}):\n{out}")
+    scenarios: dict[str, str | None] = {}
+    section, reason = None, None
+    for line in out.splitlines():
+        if not line.startswith(" "):  # a section header
+            section = "server" if line.startswith("Server scenarios") else None
+            section = "not_scored" if "never scored" in line else section
+        elif section == "server" and (m := re.fullmatch(r"\s+- (\S+)", line)):
+            scenarios[m[1]] = None
+        elif section == "not_scored" and (m := re.fullmatch(r"\s+(\S[^(]*?) \(\d+\):", line)):
+            reason = m[1]
+        elif section == "not_scored" and (m := re.fullmatch(r"\s+- (\S+) \[server\]", line)):
+            scenarios[m[1]] = reason or "not scored"
+    if not any(r is None for r in scenarios.values()):
+        raise RuntimeError(f"`conformance list --requirements {revision}` listed no server scenarios:\n{out}")
+    return scenarios
+
+
 def summarize(check: dict) -> str:
     line = f"{check.get('status')} {check.get('id')}: {check.get('description')}"
     message = check.get("errorMessage") or (check.get("details") or {}).get("message")
@@ -88,10 +123,13 @@ def excerpt(text: str, lines: int = 12) -> str:
     return "\n".join([*all_lines[:lines], "...", *all_lines[-lines:]])
 
 
-def run_scenario(url: str, name: str) -> dict:
+def run_scenario(url: str, name: str, revision: str | None = None) -> dict:
+    # --force: run it at this revision even where the suite dates it elsewhere, as a requirements run does.
+    wire = ["--spec-version", revision, "--force"] if revision else []
     with tempfile.TemporaryDirectory(prefix="conformance-") as out_dir:
         try:
-            code, output = run_cli(["server", "--url", url, "--scenario", name, "-o", out_dir], SCENARIO_TIMEOUT_S)
+            args = ["server", "--url", url, "--scenario", name, *wire, "-o", out_dir]
+            code, output = run_cli(args, SCENARIO_TIMEOUT_S)
         except OSError as err:
             return {"passed": False, "checks": [f"ERROR {name}: {err}"], "error": str(err)}
         files = glob.glob(os.path.join(out_dir, f"server-{glob.escape(name.replace('/', '-'))}-*", "checks.json"))
@@ -119,28 +157,42 @@ def run_scenario(url: str, name: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3:
-        print(f"usage: {argv[0]} URL OUTPUT_JSON [SCENARIO ...]", file=sys.stderr)
-        return 2
-    url, output_path, only = argv[1], Path(argv[2]), argv[3:]
+    parser = argparse.ArgumentParser(prog=argv[0], description="Run the MCP conformance suite's server scenarios.")
+    parser.add_argument("url")
+    parser.add_argument("output_json", type=Path)
+    parser.add_argument("--requirements", metavar="REVISION", help="run this spec revision's requirement set")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO")
+    args = parser.parse_intermixed_args(argv[1:])
+    url, output_path, only, revision = args.url, args.output_json, args.scenarios, args.requirements
     if not CLI.is_file() or not (NODE_BIN / "node").is_file():
         print(f"conformance suite not installed ({CLI}); run host/tests/tools/install.sh", file=sys.stderr)
         return 2
     try:
-        scenarios = list_server_scenarios()
+        # name -> None when scored, else the reason it is run but not scored
+        listed = list_requirement_scenarios(revision) if revision else dict.fromkeys(list_server_scenarios())
     except (RuntimeError, OSError) as err:
         print(err, file=sys.stderr)
         return 2
-    unknown = [s for s in only if s not in scenarios]
+    unknown = [s for s in only if s not in listed]
     if unknown:
-        print(f"unknown scenario(s): {', '.join(unknown)}; the suite lists: {', '.join(scenarios)}", file=sys.stderr)
+        print(f"unknown scenario(s): {', '.join(unknown)}; the suite lists: {', '.join(listed)}", file=sys.stderr)
         return 2
-    results = {name: run_scenario(url, name) for name in (only or scenarios)}
+    results = {}
+    for name in only or listed:
+        reason = listed[name]
+        results[name] = {**run_scenario(url, name, revision), "scored": reason is None}
+        if reason is not None:
+            results[name]["reason"] = reason
     output_path.write_text(json.dumps(results, indent=2) + "\n")
-    failed = [name for name, r in results.items() if not r["passed"]]
+    failed = [name for name, r in results.items() if r["scored"] and not r["passed"]]
+    unscored = [name for name, r in results.items() if not r["scored"]]
+    unscored_failed = [name for name in unscored if not results[name]["passed"]]
+    scored = len(results) - len(unscored)
     print(
-        f"conformance {url}: {len(results) - len(failed)}/{len(results)} scenarios passed"
+        f"conformance {url}{f' (requirements {revision})' if revision else ''}: "
+        f"{scored - len(failed)}/{scored} scenarios passed"
         + (f"; failed: {', '.join(failed)}" if failed else "")
+        + (f"; not scored: {len(unscored) - len(unscored_failed)}/{len(unscored)} passed" if unscored else "")
         + f" ({output_path})"
     )
     return 1 if failed else 0

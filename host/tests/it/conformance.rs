@@ -1,8 +1,11 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, its server
 //! scenarios) against the project's reference upstream (`tests/conformance/reference_server.py`,
 //! which implements the tools, resources and prompts the scenarios call): first directly, then
-//! through `/mcp/server/reference`. Every scenario that passes directly must pass through the
-//! proxy; `dns-rebinding-protection` must pass on every endpoint. The table is printed.
+//! through `/mcp/server/reference`, for what each revision requires (2025-11-25 at its wire, with
+//! sessions; 2026-07-28 at its, stateless). The proxy speaks 2026-07-28 with the reference
+//! upstream, so the 2025-11-25 run also exercises the translation between the two. Every
+//! scenario that passes directly must pass through the proxy; `dns-rebinding-protection` must
+//! pass on every endpoint. The tables are printed.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -19,12 +22,16 @@ fn python() -> PathBuf {
     tools_dir().join("venv/bin/python")
 }
 
-/// `run.py URL OUT [SCENARIO...]`: the suite's verdict per scenario.
-fn run_suite(url: &str, out: &std::path::Path, scenarios: &[&str]) -> Value {
+/// The revisions whose requirement sets are run.
+const REVISIONS: [&str; 2] = ["2025-11-25", "2026-07-28"];
+
+/// `run.py URL OUT --requirements REVISION [SCENARIO...]`: the suite's verdict per scenario.
+fn run_suite(url: &str, out: &std::path::Path, revision: &str, scenarios: &[&str]) -> Value {
     let status = Command::new(python())
         .arg(conformance_dir().join("run.py"))
         .arg(url)
         .arg(out)
+        .args(["--requirements", revision])
         .args(scenarios)
         .env("PATH", node_path())
         .status()
@@ -71,11 +78,25 @@ fn passed(results: &Value, scenario: &str) -> bool {
     results[scenario]["passed"] == true
 }
 
+fn scored(results: &Value, scenario: &str) -> bool {
+    results[scenario]["scored"] == true
+}
+
 #[test]
 fn every_scenario_that_passes_directly_passes_through_the_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let (reference, url) = Reference::start();
-    let direct = run_suite(&url, &dir.path().join("direct.json"), &[]);
+    let direct: Vec<Value> = REVISIONS
+        .iter()
+        .map(|rev| {
+            run_suite(
+                &url,
+                &dir.path().join(format!("direct-{rev}.json")),
+                rev,
+                &[],
+            )
+        })
+        .collect();
     drop(reference);
 
     let config = json!({"mcpServers": [{
@@ -84,32 +105,49 @@ fn every_scenario_that_passes_directly_passes_through_the_proxy() {
         "args": [conformance_dir().join("reference_server.py"), "stdio"],
     }]});
     let daemon = Daemon::start(config, &[]);
-    daemon.wait_state("reference", "Ready", Duration::from_secs(60));
+    let reference = daemon.wait_state("reference", "Ready", Duration::from_secs(60));
+    // The proxy talks to the reference server in the newest revision both speak.
+    assert_eq!(reference["protocol_version"], "2026-07-28", "{reference}");
     let proxied_url = format!("{}/mcp/server/reference", daemon.base_url);
-    let proxied = run_suite(&proxied_url, &dir.path().join("proxied.json"), &[]);
 
-    let scenarios: Vec<&String> = direct.as_object().unwrap().keys().collect();
-    println!("{:<34} {:<8} proxied", "scenario", "direct");
     let mut lost = Vec::new();
-    for scenario in &scenarios {
-        let (d, p) = (passed(&direct, scenario), passed(&proxied, scenario));
+    for (revision, direct) in REVISIONS.iter().zip(&direct) {
+        let out = dir.path().join(format!("proxied-{revision}.json"));
+        let proxied = run_suite(&proxied_url, &out, revision, &[]);
+        let scenarios: Vec<&String> = direct.as_object().unwrap().keys().collect();
         println!(
-            "{scenario:<34} {:<8} {}",
-            if d { "pass" } else { "FAIL" },
-            if p { "pass" } else { "FAIL" }
+            "\n{revision}\n{:<46} {:<7} {:<8} proxied",
+            "scenario", "scored", "direct"
         );
-        if d && !p {
-            lost.push(format!("{scenario}: {}", proxied[scenario.as_str()]));
+        for scenario in &scenarios {
+            let (d, p) = (passed(direct, scenario), passed(&proxied, scenario));
+            let word = |pass| if pass { "pass" } else { "FAIL" };
+            let score = if scored(direct, scenario) {
+                "yes"
+            } else {
+                "no"
+            };
+            println!("{scenario:<46} {score:<7} {:<8} {}", word(d), word(p));
+            if d && !p {
+                lost.push(format!(
+                    "{revision} {scenario}: {}",
+                    proxied[scenario.as_str()]
+                ));
+            }
         }
+        // The reference server implements every scored scenario: one failing directly means
+        // the reference server or the runner broke, not that the proxy is fine.
+        let failing: Vec<&&String> = scenarios
+            .iter()
+            .filter(|s| scored(direct, s) && !passed(direct, s))
+            .collect();
+        assert!(failing.is_empty(), "{revision}: fail directly: {failing:?}");
+        assert!(
+            scenarios.len() >= 30,
+            "{revision}: only {} scenarios",
+            scenarios.len()
+        );
     }
-    let direct_passes = scenarios.iter().filter(|s| passed(&direct, s)).count();
-    // The reference server implements every scenario: a suite that passes few directly
-    // means the reference server or the runner broke, not that the proxy is fine.
-    assert!(
-        direct_passes >= 30,
-        "only {direct_passes} of {} scenarios pass directly: {direct}",
-        scenarios.len()
-    );
     assert!(
         lost.is_empty(),
         "pass directly, fail through the proxy:\n{}",
@@ -117,9 +155,14 @@ fn every_scenario_that_passes_directly_passes_through_the_proxy() {
     );
 
     for path in ["/mcp", "/mcp/all", "/mcp/server/reference"] {
-        let url = format!("{}{path}", daemon.base_url);
-        let out = dir.path().join("dns.json");
-        let dns = run_suite(&url, &out, &["dns-rebinding-protection"]);
-        assert!(passed(&dns, "dns-rebinding-protection"), "{path}: {dns}");
+        for revision in REVISIONS {
+            let url = format!("{}{path}", daemon.base_url);
+            let out = dir.path().join("dns.json");
+            let dns = run_suite(&url, &out, revision, &["dns-rebinding-protection"]);
+            assert!(
+                passed(&dns, "dns-rebinding-protection"),
+                "{path} {revision}: {dns}"
+            );
+        }
     }
 }

@@ -42,6 +42,8 @@ mod policy_scaffold;
 mod policy_simulate;
 mod policy_under_load;
 mod quarantine;
+mod revisions;
+mod scale_out;
 mod secrets;
 mod token_profiles;
 mod tool_pinning;

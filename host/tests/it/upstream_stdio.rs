@@ -48,10 +48,20 @@ fn call(name: &str, args: serde_json::Value) -> CallToolRequestParams {
         .with_arguments(args.as_object().cloned().unwrap_or_default())
 }
 
+/// Both eras: a dual-era server is spoken to in 2026-07-28 (no `initialize`, `server/discover`
+/// as the health check), one that knows only older revisions in 2025-11-25.
 #[tokio::test]
 async fn healthy_server_lists_tools_answers_calls_and_pings() {
+    for (extra, revision) in [(None, "2026-07-28"), (Some("--legacy"), "2025-11-25")] {
+        healthy_server_in(extra, revision).await;
+    }
+}
+
+async fn healthy_server_in(extra: Option<&str>, revision: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let server = stdio_server("healthy", &["--tools", "3"]);
+    let mut args = vec!["--tools", "3"];
+    args.extend(extra);
+    let server = stdio_server("healthy", &args);
     let session = dialer(dir.path())
         .connect(&server, INIT, Started::default())
         .await
@@ -60,7 +70,9 @@ async fn healthy_server_lists_tools_answers_calls_and_pings() {
     let pid = session.pid().expect("pid");
     assert!(alive(pid));
 
-    let tools = session.offer().await.unwrap().tools;
+    let offer = session.offer().await.unwrap();
+    assert_eq!(offer.protocol_version.as_deref(), Some(revision));
+    let tools = offer.tools;
     let names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(
         names,
@@ -195,25 +207,30 @@ async fn exit_after_ready_is_reported_by_closed_with_exit_code() {
     assert!(failure.detail.contains("exiting after ready"), "{failure}");
 }
 
+/// A dual-era server says so on its `subscriptions/listen` stream, a legacy one on the session.
 #[tokio::test]
 async fn list_changed_ticks_and_the_new_tool_is_listed() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = stdio_server("changing", &["--mode", "list-changed:50"]);
-    let session = dialer(dir.path())
-        .connect(&server, INIT, Started::default())
-        .await
-        .unwrap();
-    let before = session.offer().await.unwrap().tools.len();
-    let mut ticks = session.lists_changed();
-    tokio::time::timeout(Duration::from_secs(10), ticks.changed())
-        .await
-        .expect("list_changed arrived")
-        .unwrap();
-    assert_eq!(*ticks.borrow(), 1);
-    let after = session.offer().await.unwrap().tools;
-    assert_eq!(after.len(), before + 1);
-    assert!(after.iter().any(|t| t.name.starts_with("added_")));
-    session.shutdown().await;
+    for extra in [None, Some("--legacy")] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--mode", "list-changed:50"];
+        args.extend(extra);
+        let server = stdio_server("changing", &args);
+        let session = dialer(dir.path())
+            .connect(&server, INIT, Started::default())
+            .await
+            .unwrap();
+        let before = session.offer().await.unwrap().tools.len();
+        let mut ticks = session.lists_changed();
+        tokio::time::timeout(Duration::from_secs(10), ticks.changed())
+            .await
+            .unwrap_or_else(|_| panic!("{extra:?}: list_changed arrived"))
+            .unwrap();
+        assert_eq!(*ticks.borrow(), 1, "{extra:?}");
+        let after = session.offer().await.unwrap().tools;
+        assert_eq!(after.len(), before + 1, "{extra:?}");
+        assert!(after.iter().any(|t| t.name.starts_with("added_")));
+        session.shutdown().await;
+    }
 }
 
 async fn log_mentions(log: &std::path::Path, needle: &str) -> bool {

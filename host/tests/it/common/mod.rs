@@ -629,3 +629,41 @@ pub fn http_request(
         .collect();
     (status, headers, body.to_string())
 }
+
+/// A stateless 2026-07-28 request to `url`: the JSON-RPC response (the answer as JSON, or its
+/// event in an SSE stream).
+pub fn mcp_stateless(url: &str, id: u64, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "stateless-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+    });
+    let name = params["name"].as_str().unwrap_or_default().to_string();
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let text = rt.block_on(async {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .header("mcp-name", name)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    });
+    let answer = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:").map(str::trim))
+        .chain([text.trim()])
+        .filter_map(|json| serde_json::from_str::<Value>(json).ok())
+        .find(|message| message["id"] == json!(id));
+    answer.unwrap_or_else(|| panic!("no answer to {method} in {text:?}"))
+}

@@ -158,6 +158,7 @@ impl FakeBackend {
                 resource_count: 0,
                 prompt_count: 0,
                 supervisor_restarts: 0,
+                protocol_version: Some("2025-11-25".into()),
             })
             .collect();
         ServerList::new(servers)
