@@ -7,6 +7,8 @@
 //! p50 / p99 latency, calls/s, errors, and CPU per call of the daemon (from `/proc/<pid>/stat`),
 //! of the upstream and of the clients themselves (`getrusage`). Baselines: the fixture upstream
 //! spoken to directly over stdio (one client: a pipe has one reader) and over streamable HTTP.
+//! The proxied calls run in both revisions' ways (2025-11-25 sessions, stateless 2026-07-28
+//! requests) and to a dual-era and a 2025-11-25-only upstream.
 //! Then the list figures: `tools/list` on `/mcp/all` over 159 servers × 3 tools and
 //! `retrieve_tools` over 10,000 tools (p50 / p99).
 //!
@@ -29,6 +31,17 @@ use common::{Daemon, FIXTURE, HttpFixture, fixture_server};
 use serde_json::{Value, json};
 
 const PROTOCOL: &str = "2025-11-25";
+/// The stateless revision: no session, each request with its `_meta` and headers.
+const STATELESS: &str = "2026-07-28";
+
+/// How a client speaks to its endpoint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Revision {
+    /// 2025-11-25: a session opened with `initialize`.
+    Session,
+    /// 2026-07-28: no session.
+    Stateless,
+}
 
 /// One kept-alive MCP-over-HTTP connection with its session.
 struct HttpClient {
@@ -40,9 +53,9 @@ struct HttpClient {
 }
 
 impl HttpClient {
-    /// Connects to `addr`, opens a session on `path` and prepares the call of `call` (a
-    /// JSON-RPC request body).
-    fn connect(addr: &str, path: &str, call: &str) -> HttpClient {
+    /// Connects to `addr`, opens a session on `path` (for `Revision::Session`) and prepares
+    /// the call of `call` (a JSON-RPC request body).
+    fn connect(addr: &str, path: &str, call: &str, revision: Revision) -> HttpClient {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_nodelay(true).unwrap();
         let mut client = HttpClient {
@@ -51,6 +64,10 @@ impl HttpClient {
             line: String::new(),
             body: Vec::new(),
         };
+        if revision == Revision::Stateless {
+            client.request = post_stateless(addr, path, call);
+            return client;
+        }
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": PROTOCOL, "capabilities": {},
             "clientInfo": {"name": "load", "version": "1"}}});
@@ -134,6 +151,26 @@ fn post(addr: &str, path: &str, session: Option<&str>, body: &str) -> Vec<u8> {
     format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\n{session}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A 2026-07-28 request: `call` with the `_meta` every request carries, and the headers.
+fn post_stateless(addr: &str, path: &str, call: &str) -> Vec<u8> {
+    let mut call: Value = serde_json::from_str(call).unwrap();
+    call["params"]["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": STATELESS,
+        "io.modelcontextprotocol/clientInfo": {"name": "load", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let body = call.to_string();
+    let method = call["method"].as_str().unwrap_or_default();
+    let name = call["params"]["name"].as_str().unwrap_or_default();
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: {STATELESS}\r\n\
+         Mcp-Method: {method}\r\nMcp-Name: {name}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -268,6 +305,7 @@ struct Target {
     server: u32,
     /// The daemon's upstream, whose CPU is shown beside the daemon's.
     upstream: Option<u32>,
+    revision: Revision,
 }
 
 /// `calls` calls of `send` (true: it succeeded): the time of each, and how many failed.
@@ -293,7 +331,12 @@ fn run_http(target: &Target, clients: usize, calls: usize, warm: usize) -> Row {
         let workers: Vec<_> = (0..clients)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut client = HttpClient::connect(&target.addr, &target.path, &target.call);
+                    let mut client = HttpClient::connect(
+                        &target.addr,
+                        &target.path,
+                        &target.call,
+                        target.revision,
+                    );
                     for _ in 0..warm {
                         client.send().expect("warm-up call");
                     }
@@ -409,21 +452,31 @@ fn tool_calls() {
     let per_client = |clients: usize| (2_000 * scale / clients).max(100);
 
     let http_upstream = HttpFixture::start("http", "healthy");
+    let mut legacy = fixture_server("old", "healthy");
+    legacy["args"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("--legacy"));
     let daemon = Daemon::start(
         json!({"mcpServers": [
             fixture_server("echo", "healthy"),
+            legacy,
             {"name": "web", "url": format!("http://{}/mcp", http_upstream.addr)},
         ]}),
         &[],
     );
     daemon.wait_settled(Duration::from_secs(60));
-    let stdio_upstream = children_of(daemon.pid())
-        .into_iter()
-        .find(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.contains("echo"))
-        })
-        .expect("the daemon's stdio upstream");
+    let upstream_named = |name: &str| {
+        children_of(daemon.pid())
+            .into_iter()
+            .find(|&pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.split('\0').any(|arg| arg == name))
+            })
+            .unwrap_or_else(|| panic!("the daemon's stdio upstream {name}"))
+    };
+    let stdio_upstream = upstream_named("echo");
+    let legacy_upstream = upstream_named("old");
     let http_pid = http_upstream_pid(&http_upstream);
 
     println!("\n== tool calls (echo), {} calls per run", 2_000 * scale);
@@ -437,6 +490,7 @@ fn tool_calls() {
         call: call_body("echo"),
         server: http_pid,
         upstream: None,
+        revision: Revision::Session,
     };
     let proxied = |label, path: &str, call: String, upstream| Target {
         label,
@@ -445,6 +499,11 @@ fn tool_calls() {
         call,
         server: daemon.pid(),
         upstream: Some(upstream),
+        revision: Revision::Session,
+    };
+    let stateless = |target: Target| Target {
+        revision: Revision::Stateless,
+        ..target
     };
     let targets = [
         (direct_http, vec![1, 8, 64]),
@@ -456,6 +515,24 @@ fn tool_calls() {
                 stdio_upstream,
             ),
             vec![1, 8, 64],
+        ),
+        (
+            stateless(proxied(
+                "/mcp/all → stdio, stateless 2026-07-28",
+                "/mcp/all",
+                call_body("echo__echo"),
+                stdio_upstream,
+            )),
+            vec![1, 8],
+        ),
+        (
+            proxied(
+                "/mcp/all → stdio, 2025-11-25 upstream",
+                "/mcp/all",
+                call_body("old__echo"),
+                legacy_upstream,
+            ),
+            vec![1, 8],
         ),
         (
             proxied(
@@ -518,7 +595,7 @@ fn http_upstream_pid(fixture: &HttpFixture) -> u32 {
 
 /// p50 / p99 of `requests` sequential `body` requests on `path`.
 fn list_figures(label: &str, daemon: &Daemon, path: &str, body: &str, requests: usize) {
-    let mut client = HttpClient::connect(&addr_of(daemon), path, body);
+    let mut client = HttpClient::connect(&addr_of(daemon), path, body, Revision::Session);
     client.send().expect("first request");
     let cpu_before = cpu_of(daemon.pid());
     let mut times: Vec<Duration> = (0..requests)
@@ -593,6 +670,7 @@ fn profile() {
         call: call_body("echo__echo"),
         server: daemon.pid(),
         upstream: None,
+        revision: Revision::Session,
     };
     run_http(&target, 8, 200, 100);
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/load-perf.data");

@@ -12,18 +12,20 @@
 //! The calls live in this daemon's memory: a retry must reach the daemon that asked (see
 //! the README on running several daemons).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use rmcp::ErrorData as McpError;
-use rmcp::model::{InputRequests, InputResponses, RequestStateCodec, SealOptions, ServerResult};
+use rmcp::model::{
+    ClientResult, InputRequest, InputRequests, InputResponses, RequestStateCodec, SealOptions,
+    ServerRequest, ServerResult,
+};
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::input::{Waiting, client_result, input_key, input_request};
 use crate::upstream::CallError;
 use crate::upstream::ask::{Ask, AskReceiver};
 
@@ -35,6 +37,37 @@ pub const MAX_PARKED: usize = 1_000;
 
 /// Marks a `requestState` as this proxy's (any other belongs to the upstream and is passed on).
 const PREFIX: &str = "mcpproxy.";
+
+/// A server→client request as an input request; `None` for one that cannot be one (a
+/// `ping`, a custom request).
+fn input_request(request: ServerRequest) -> Option<InputRequest> {
+    match request {
+        ServerRequest::CreateMessageRequest(r) => Some(InputRequest::CreateMessage(r)),
+        ServerRequest::ElicitRequest(r) => Some(InputRequest::Elicitation(r)),
+        ServerRequest::ListRootsRequest(r) => Some(InputRequest::ListRoots(r)),
+        _ => None,
+    }
+}
+
+/// The client's answer to one of the server's requests, from its `inputResponses`.
+fn client_result(value: serde_json::Value) -> Result<ClientResult, McpError> {
+    serde_json::from_value(value)
+        .map_err(|e| McpError::invalid_params(format!("an input response does not fit: {e}"), None))
+}
+
+/// Keys for the server's requests: what each asks for, numbered.
+fn input_key(request: &ServerRequest, n: usize) -> String {
+    let kind = match request {
+        ServerRequest::CreateMessageRequest(_) => "sampling",
+        ServerRequest::ElicitRequest(_) => "elicitation",
+        ServerRequest::ListRootsRequest(_) => "roots",
+        _ => "input",
+    };
+    format!("{kind}-{n}")
+}
+
+/// Collects the asks of one upstream call by key.
+type Waiting = BTreeMap<String, Ask>;
 
 /// What a `requestState` is bound to.
 pub struct Binding(Vec<u8>);

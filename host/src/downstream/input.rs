@@ -16,12 +16,10 @@
 //! A request goes only to a client that declared the capability it needs; otherwise the call
 //! fails with `-32021`. The proxy never answers for a client.
 
-use std::collections::BTreeMap;
-
 use futures::future::BoxFuture;
 use rmcp::model::{
-    ClientRequest, ClientResult, GetExtensions, InputRequest, InputRequests, InputRequiredResult,
-    InputResponses, ServerRequest, ServerResult,
+    ClientRequest, GetExtensions, InputRequest, InputRequests, InputRequiredResult, InputResponses,
+    ServerRequest, ServerResult,
 };
 use rmcp::service::{OriginatingRequestId, PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData as McpError, RoleServer};
@@ -31,7 +29,7 @@ use super::auth::caller_of;
 use super::continuations::{Binding, Next, Pending};
 use super::forward;
 use super::state::Shared;
-use crate::upstream::ask::{self, Ask};
+use crate::upstream::ask;
 use crate::upstream::{
     CallError, client_capabilities_missing, is_modern, missing_capability_error,
 };
@@ -60,8 +58,9 @@ pub async fn forward(
     };
     if let ServerResult::InputRequiredResult(asked) = &answer {
         let requests = asked.input_requests.iter().flatten();
-        let requests: Vec<ServerRequest> =
-            requests.map(|(_, r)| server_request(r.clone())).collect();
+        let requests: Vec<ServerRequest> = requests
+            .filter_map(|(_, r)| server_request(r.clone()))
+            .collect();
         check_capabilities(context, &requests)?;
     }
     Ok(answer)
@@ -99,10 +98,16 @@ async fn ask_client(
     context: &RequestContext<RoleServer>,
     requests: InputRequests,
 ) -> Result<InputResponses, CallError> {
-    let requests: Vec<(String, ServerRequest)> = requests
+    let requests = requests
         .into_iter()
-        .map(|(key, input)| (key, server_request(input)))
-        .collect();
+        .map(|(key, input)| match server_request(input) {
+            Some(request) => Ok((key, request)),
+            None => Err(CallError::Rejected(McpError::internal_error(
+                format!("input request {key:?} is of a kind mcpproxy cannot pass on"),
+                None,
+            ))),
+        });
+    let requests: Vec<(String, ServerRequest)> = requests.collect::<Result<_, _>>()?;
     check_capabilities(context, requests.iter().map(|(_, r)| r))?;
     let mut responses = InputResponses::new();
     for (key, mut request) in requests {
@@ -241,36 +246,16 @@ fn check_capabilities<'a>(
     }
 }
 
-/// An input request as the server→client request it stands for.
-pub fn server_request(input: InputRequest) -> ServerRequest {
+/// An input request as the server→client request it stands for; `None` for a kind a later
+/// revision may add, which mcpproxy cannot pass on.
+fn server_request(input: InputRequest) -> Option<ServerRequest> {
     match input {
-        InputRequest::CreateMessage(r) => ServerRequest::CreateMessageRequest(r),
-        InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),
-        InputRequest::ListRoots(r) => ServerRequest::ListRootsRequest(r),
-        // A kind added to the protocol later: sent on as it is.
+        InputRequest::CreateMessage(r) => Some(ServerRequest::CreateMessageRequest(r)),
+        InputRequest::Elicitation(r) => Some(ServerRequest::ElicitRequest(r)),
+        InputRequest::ListRoots(r) => Some(ServerRequest::ListRootsRequest(r)),
         #[allow(unreachable_patterns)]
-        other => ServerRequest::CustomRequest(rmcp::model::CustomRequest::new(
-            "unknown",
-            serde_json::to_value(other).ok(),
-        )),
-    }
-}
-
-/// A server→client request as an input request; `None` for one that cannot be one (a
-/// `ping`, a custom request).
-pub fn input_request(request: ServerRequest) -> Option<InputRequest> {
-    match request {
-        ServerRequest::CreateMessageRequest(r) => Some(InputRequest::CreateMessage(r)),
-        ServerRequest::ElicitRequest(r) => Some(InputRequest::Elicitation(r)),
-        ServerRequest::ListRootsRequest(r) => Some(InputRequest::ListRoots(r)),
         _ => None,
     }
-}
-
-/// The client's answer to one of the server's requests, from its `inputResponses`.
-pub fn client_result(value: serde_json::Value) -> Result<ClientResult, McpError> {
-    serde_json::from_value(value)
-        .map_err(|e| McpError::invalid_params(format!("an input response does not fit: {e}"), None))
 }
 
 fn request_state(request: &ClientRequest) -> Option<&str> {
@@ -318,17 +303,3 @@ fn with_input(
         other => other,
     }
 }
-
-/// Keys for the server's requests: what each asks for, numbered.
-pub fn input_key(request: &ServerRequest, n: usize) -> String {
-    let kind = match request {
-        ServerRequest::CreateMessageRequest(_) => "sampling",
-        ServerRequest::ElicitRequest(_) => "elicitation",
-        ServerRequest::ListRootsRequest(_) => "roots",
-        _ => "input",
-    };
-    format!("{kind}-{n}")
-}
-
-/// Collects the asks of one upstream call by key.
-pub type Waiting = BTreeMap<String, Ask>;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::eras::Eras;
 use super::notice::{NoticeSender, notice_channel};
 use super::pacer::Pacer;
 use super::{Connector, Started, UpstreamSession, http, stdio};
@@ -24,6 +25,7 @@ pub struct Dialer {
     pacer: Pacer,
     log_dir: Option<PathBuf>,
     notices: NoticeSender,
+    eras: Eras,
 }
 
 impl Dialer {
@@ -32,6 +34,7 @@ impl Dialer {
             pacer: Pacer::new(),
             log_dir: options.log_dir,
             notices: notice_channel(),
+            eras: Eras::default(),
         }
     }
 
@@ -57,10 +60,12 @@ impl Connector for Dialer {
                 started,
                 self.log_dir.clone(),
                 self.notices.clone(),
+                self.eras.clone(),
             )),
             Protocol::StreamableHttp | Protocol::Sse | Protocol::Auto => {
                 started.fire();
-                Box::pin(http::connect(server, init_timeout, self.notices.clone()))
+                let (notices, eras) = (self.notices.clone(), self.eras.clone());
+                Box::pin(http::connect(server, init_timeout, notices, eras))
             }
         }
     }

@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::UpstreamSession;
 use super::classify::{self, excerpt, suggests_other_protocol};
-use super::client::{self, UpstreamClient};
+use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
+use super::eras::Eras;
 use super::notice::NoticeSender;
 use super::routes::Routes;
 use super::session::{McpSession, Parts};
@@ -28,7 +29,12 @@ pub async fn connect(
     server: ServerConfig,
     init_timeout: Duration,
     notices: NoticeSender,
+    eras: Eras,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
+    let reach = Reach {
+        notices: &notices,
+        eras: &eras,
+    };
     let deadline = Instant::now() + init_timeout;
     let Some(url) = server.url.clone() else {
         return Err(Failure::new(
@@ -44,10 +50,10 @@ pub async fn connect(
     };
     let attempt = async {
         match server.protocol {
-            Protocol::Sse => connect_sse(&server, &url, &notices).await,
-            Protocol::Auto => match connect_streamable(&server, &url, &notices).await {
+            Protocol::Sse => connect_sse(&server, &url, &reach).await,
+            Protocol::Auto => match connect_streamable(&server, &url, &reach).await {
                 Err(failure) if suggests_other_protocol(&failure) => {
-                    connect_sse(&server, &url, &notices)
+                    connect_sse(&server, &url, &reach)
                         .await
                         .map_err(|sse| Failure {
                             detail: format!("streamable HTTP: {failure}; SSE: {}", sse.detail),
@@ -56,7 +62,7 @@ pub async fn connect(
                 }
                 other => other,
             },
-            _ => connect_streamable(&server, &url, &notices).await,
+            _ => connect_streamable(&server, &url, &reach).await,
         }
     };
     match tokio::time::timeout_at(deadline, attempt).await {
@@ -66,10 +72,16 @@ pub async fn connect(
     }
 }
 
+/// What every handshake here needs besides the server.
+struct Reach<'a> {
+    notices: &'a NoticeSender,
+    eras: &'a Eras,
+}
+
 async fn connect_streamable(
     server: &ServerConfig,
     url: &str,
-    notices: &NoticeSender,
+    reach: &Reach<'_>,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
     let custom: HashMap<_, _> = headers
@@ -85,7 +97,7 @@ async fn connect_streamable(
         )
     })?;
     let transport = StreamableHttpClientTransport::with_client(client, config);
-    handshake(transport, Transport::StreamableHttp, server, notices).await
+    handshake(transport, Transport::StreamableHttp, server, reach).await
 }
 
 /// The HTTP client of one streamable-HTTP upstream. rmcp's own opens a new connection per
@@ -120,7 +132,7 @@ async fn handshake<T>(
     transport: T,
     kind: Transport,
     server: &ServerConfig,
-    notices: &NoticeSender,
+    reach: &Reach<'_>,
 ) -> Result<Box<dyn UpstreamSession>, Failure>
 where
     T: rmcp::transport::Transport<rmcp::RoleClient> + Send + 'static,
@@ -129,10 +141,10 @@ where
     let routes = Arc::new(Routes::default());
     let transport = CloseSignalled::new(transport, transport_closed.clone(), routes.clone());
     let (client, lists_changed) =
-        UpstreamClient::new(&server.name, routes.clone(), notices.clone());
+        UpstreamClient::new(&server.name, routes.clone(), reach.notices.clone());
     let inbox = client.inbox();
     let service = client
-        .serve_with_lifecycle(transport, client::lifecycle())
+        .serve_with_lifecycle(transport, reach.eras.lifecycle(server))
         .await
         .map_err(|e| classify::init_error(&e))?;
     let session = McpSession::new(Parts {
@@ -143,20 +155,22 @@ where
         transport_closed,
         process: None,
         inbox,
-    });
-    Ok(Box::new(session.await))
+    })
+    .await;
+    reach.eras.learned(server, session.is_legacy());
+    Ok(Box::new(session))
 }
 
 async fn connect_sse(
     server: &ServerConfig,
     url: &str,
-    notices: &NoticeSender,
+    reach: &Reach<'_>,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let headers = header_map(&server.headers).map_err(|e| e.to_failure())?;
     let transport = SseClientTransport::connect(url, headers)
         .await
         .map_err(|e| e.to_failure())?;
-    handshake(transport, Transport::Sse, server, notices).await
+    handshake(transport, Transport::Sse, server, reach).await
 }
 
 /// rmcp drops the body of 5xx answers; fetch it once more (same POST, remaining time) so

@@ -9,6 +9,7 @@ mod classify;
 mod client;
 mod close_signal;
 mod dialer;
+mod eras;
 mod http;
 mod modern;
 mod notice;

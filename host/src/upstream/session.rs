@@ -58,6 +58,11 @@ pub struct Parts {
 }
 
 impl McpSession {
+    /// Whether the server speaks only revisions before 2026-07-28.
+    pub fn is_legacy(&self) -> bool {
+        self.modern.is_none()
+    }
+
     /// The session of a finished handshake: with a 2026-07-28 server, listening for what it
     /// announces. rmcp's response cache is off: the catalog is the proxy's cache, and it is
     /// rebuilt on every list change.

@@ -17,8 +17,9 @@ use rmcp::transport::async_rw::TransportAdapterAsyncRW;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{self, UpstreamClient};
+use super::client::UpstreamClient;
 use super::close_signal::CloseSignalled;
+use super::eras::Eras;
 use super::notice::NoticeSender;
 use super::pacer::Pacer;
 use super::process::{self, ChildProcess, Spawned};
@@ -41,6 +42,7 @@ pub async fn connect(
     mut started: Started,
     log_dir: Option<PathBuf>,
     notices: NoticeSender,
+    eras: Eras,
 ) -> Result<Box<dyn UpstreamSession>, Failure> {
     let log_file = log_dir.map(|dir| log_file_path(&dir, &server.name));
     // Held until the handshake ends, either way (given up earlier if the process idles).
@@ -66,7 +68,7 @@ pub async fn connect(
     );
     let (client, lists_changed) = UpstreamClient::new(&server.name, routes.clone(), notices);
     let inbox = client.inbox();
-    let handshake = client.serve_with_lifecycle(transport, client::lifecycle());
+    let handshake = client.serve_with_lifecycle(transport, eras.lifecycle(&server));
     let outcome = tokio::time::timeout_at(deadline, handshake).await;
     drop(place);
     let failure = match outcome {
@@ -79,8 +81,10 @@ pub async fn connect(
                 transport_closed,
                 process: Some(process),
                 inbox,
-            });
-            return Ok(Box::new(session.await));
+            })
+            .await;
+            eras.learned(&server, session.is_legacy());
+            return Ok(Box::new(session));
         }
         Ok(Err(error)) => {
             let exit = process.exited_within(EXIT_WAIT).await;

@@ -626,6 +626,43 @@ async def test_logging_tool(ctx: Context) -> t.CallToolResult:
     return t.CallToolResult(content=[text("Logging evaluated")])
 
 
+@mcp.tool(
+    description="Says test://watched-resource changed: on subscriptions/listen streams that asked for it "
+    "(2026-07-28), and to a session that subscribed to it (2025-11-25).",
+    structured_output=False,
+)
+async def test_touch_resource(ctx: Context) -> t.CallToolResult:
+    uri = "test://watched-resource"
+    session = ctx.request_context.session
+    if uses_mrtr(ctx):
+        await ctx.notify_resource_updated(uri)
+    elif uri in _connection_state(session).get("subscriptions", set()):
+        await session.send_resource_updated(uri)
+    return t.CallToolResult(content=[text("Resource touched")])
+
+
+@mcp.tool(
+    description="Adds a tool, test_added_<n>, and says the tool list changed: on subscriptions/listen "
+    "streams (2026-07-28) or to the session (2025-11-25).",
+    structured_output=False,
+)
+async def test_add_tool(ctx: Context) -> t.CallToolResult:
+    name = f"test_added_{next(_added)}"
+
+    def added() -> str:
+        return "added"
+
+    mcp.add_tool(added, name=name, description="A tool test_add_tool added.")
+    if uses_mrtr(ctx):
+        await ctx.notify_tools_changed()
+    else:
+        await ctx.request_context.session.send_tool_list_changed()
+    return t.CallToolResult(content=[text(f"Added {name}")])
+
+
+_added = itertools.count()
+
+
 @mcp.tool(description="Tells subscriptions/listen streams that the tool list changed.", structured_output=False)
 async def test_trigger_tool_change(ctx: Context) -> t.CallToolResult:
     await ctx.notify_tools_changed()

@@ -241,3 +241,124 @@ fn the_proxys_request_state_resumes_its_own_call_once() {
         assert_eq!(replay["error"]["code"], -32602, "{replay}");
     }
 }
+
+/// A 2026-07-28 `subscriptions/listen` stream on `url`, read on a thread of its own: every
+/// message on it, as it arrives.
+fn listen(url: &str, filter: Value) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = url.to_string();
+    let body = json!({"jsonrpc": "2.0", "id": 100, "method": "subscriptions/listen", "params": {
+    "notifications": filter,
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "listen-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }}});
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use futures::StreamExt;
+            let response = reqwest::Client::new()
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "subscriptions/listen")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let mut stream = response.bytes_stream();
+            let mut text = String::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = text.find("\n\n") {
+                    let event: String = text.drain(..end + 2).collect();
+                    for data in event.lines().filter_map(|l| l.strip_prefix("data:")) {
+                        if let Ok(message) = serde_json::from_str::<Value>(data.trim())
+                            && tx.send(message).is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    });
+    rx
+}
+
+/// The next message on `stream` with `method`, within 10 s.
+fn next_with(stream: &std::sync::mpsc::Receiver<Value>, method: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match stream.recv_timeout(left) {
+            Ok(message) if message["method"] == method => return message,
+            Ok(_) => {}
+            Err(error) => panic!("no {method} on the listen stream: {error}"),
+        }
+    }
+}
+
+/// A 2026-07-28 client's listen stream carries list changes and the updates of the resources
+/// it named, whichever revision the upstream speaks (a legacy one is subscribed to with
+/// `resources/subscribe`, a dual-era one through the proxy's own listen stream).
+#[test]
+fn a_listen_stream_hears_list_changes_and_resource_updates_from_either_upstream() {
+    let daemon = daemon();
+    for upstream in ["new", "old"] {
+        let url = format!("{}/mcp/server/{upstream}", daemon.base_url);
+        let watched = "test://watched-resource";
+        let filter = json!({"toolsListChanged": true, "resourceSubscriptions": [watched]});
+        let stream = listen(&url, filter.clone());
+        let ack = next_with(&stream, "notifications/subscriptions/acknowledged");
+        assert_eq!(ack["params"]["notifications"], filter, "{upstream}: {ack}");
+
+        let touched = mcp_stateless(
+            &url,
+            1,
+            "tools/call",
+            json!({"name": "test_touch_resource"}),
+        );
+        assert_eq!(
+            touched["result"]["content"][0]["text"], "Resource touched",
+            "{touched}"
+        );
+        let updated = next_with(&stream, "notifications/resources/updated");
+        assert_eq!(updated["params"]["uri"], watched, "{upstream}: {updated}");
+        assert_eq!(
+            updated["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 100,
+            "{updated}"
+        );
+
+        let added = mcp_stateless(&url, 2, "tools/call", json!({"name": "test_add_tool"}));
+        let text = added["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        let name = text
+            .strip_prefix("Added ")
+            .unwrap_or_else(|| panic!("{added}"));
+        // A tool that appears after the first listing waits for approval (tool pinning);
+        // approved, it joins the list, and the stream says so.
+        wait_for(Duration::from_secs(10), "the new tool to await approval", || {
+            let hidden = daemon.server(upstream)["hidden_tools"].clone();
+            let hidden = hidden.as_array().cloned().unwrap_or_default();
+            hidden.iter().any(|t| t["name"] == name).then_some(())
+        });
+        daemon.cli(&["upstream", "approve", upstream]);
+        next_with(&stream, "notifications/tools/list_changed");
+        let listed = mcp_stateless(&url, 3, "tools/list", json!({}));
+        let tools = listed["result"]["tools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            tools.iter().any(|t| t["name"] == name),
+            "{upstream}: {name} not in {listed}"
+        );
+    }
+}
