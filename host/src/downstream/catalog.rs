@@ -473,6 +473,57 @@ mod tests {
         }
     }
 
+    /// A merged list is as fresh as its stalest server's, and private if any server's is (or
+    /// says nothing, as servers before 2026-07-28 do); with no server it is stale at once.
+    #[test]
+    fn a_merged_lists_cache_hint_is_the_narrowest_of_its_servers() {
+        let hinted = |server: &str, ttl: Option<u64>, scope: Option<CacheScope>| {
+            let mut offer = Offer::tools(vec![tool("t")]);
+            offer.hints.tools = CacheHint::new(ttl, scope);
+            ServerOffer {
+                server: server.to_string(),
+                offer: Arc::new(offer),
+            }
+        };
+        let public = Some(CacheScope::Public);
+        let hint = |offers: Vec<ServerOffer>| {
+            Catalog::build(offers, &View::whole(Scope::All)).hint(|h| h.tools)
+        };
+        let cases = [
+            (vec![], Some(0), CacheScope::Private),
+            (
+                vec![hinted("a", Some(60_000), public)],
+                Some(60_000),
+                CacheScope::Public,
+            ),
+            (
+                vec![
+                    hinted("a", Some(60_000), public),
+                    hinted("b", Some(5_000), public),
+                ],
+                Some(5_000),
+                CacheScope::Public,
+            ),
+            (
+                vec![
+                    hinted("a", Some(60_000), public),
+                    hinted("b", Some(90_000), Some(CacheScope::Private)),
+                ],
+                Some(60_000),
+                CacheScope::Private,
+            ),
+            (
+                vec![hinted("a", Some(60_000), public), hinted("old", None, None)],
+                Some(0),
+                CacheScope::Private,
+            ),
+        ];
+        for (offers, ttl, scope) in cases {
+            let names: Vec<String> = offers.iter().map(|o| o.server.clone()).collect();
+            assert_eq!(hint(offers), CacheHint::new(ttl, Some(scope)), "{names:?}");
+        }
+    }
+
     fn with_resources(server: &str, uris: &[&str], templates: &[&str]) -> ServerOffer {
         let mut offer = Offer::tools(Vec::new());
         offer.capabilities.resources = Some(Default::default());

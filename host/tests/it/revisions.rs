@@ -344,11 +344,15 @@ fn a_listen_stream_hears_list_changes_and_resource_updates_from_either_upstream(
             .unwrap_or_else(|| panic!("{added}"));
         // A tool that appears after the first listing waits for approval (tool pinning);
         // approved, it joins the list, and the stream says so.
-        wait_for(Duration::from_secs(10), "the new tool to await approval", || {
-            let hidden = daemon.server(upstream)["hidden_tools"].clone();
-            let hidden = hidden.as_array().cloned().unwrap_or_default();
-            hidden.iter().any(|t| t["name"] == name).then_some(())
-        });
+        wait_for(
+            Duration::from_secs(10),
+            "the new tool to await approval",
+            || {
+                let hidden = daemon.server(upstream)["hidden_tools"].clone();
+                let hidden = hidden.as_array().cloned().unwrap_or_default();
+                hidden.iter().any(|t| t["name"] == name).then_some(())
+            },
+        );
         daemon.cli(&["upstream", "approve", upstream]);
         next_with(&stream, "notifications/tools/list_changed");
         let listed = mcp_stateless(&url, 3, "tools/list", json!({}));
