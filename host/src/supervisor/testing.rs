@@ -172,6 +172,8 @@ impl Connector for ScriptedConnector {
 struct SessionState {
     pid: u32,
     tools: Mutex<Vec<Tool>>,
+    /// How long listing the tools takes (after they are read).
+    list_time: Mutex<Duration>,
     tools_tx: watch::Sender<u64>,
     closed_tx: watch::Sender<Option<Failure>>,
     ping_fails: AtomicBool,
@@ -198,6 +200,10 @@ impl SessionControl {
     pub fn set_tools(&self, tools: Vec<Tool>) {
         *lock(&self.0.tools) = tools;
         self.0.tools_tx.send_modify(|n| *n += 1);
+    }
+    /// Listings read the tools, then take `time` to answer.
+    pub fn set_list_time(&self, time: Duration) {
+        *lock(&self.0.list_time) = time;
     }
     pub fn pid(&self) -> u32 {
         self.0.pid
@@ -229,6 +235,7 @@ impl ScriptedSession {
         let state = Arc::new(SessionState {
             pid,
             tools: Mutex::new(tools),
+            list_time: Mutex::new(Duration::ZERO),
             tools_tx: watch::channel(0).0,
             closed_tx: watch::channel(None).0,
             ping_fails: AtomicBool::new(false),
@@ -258,7 +265,11 @@ impl UpstreamSession for ScriptedSession {
 
     fn offer(&self) -> BoxFuture<'_, Result<Offer, Failure>> {
         let tools = lock(&self.0.tools).clone();
-        Box::pin(async move { Ok(Offer::tools(tools)) })
+        let time = *lock(&self.0.list_time);
+        Box::pin(async move {
+            tokio::time::sleep(time).await;
+            Ok(Offer::tools(tools))
+        })
     }
 
     fn request(

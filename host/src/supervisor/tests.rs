@@ -638,6 +638,34 @@ async fn calls_are_routed_and_cancellation_propagates() {
     );
 }
 
+/// A list change that arrives while the lists are being read again is not lost: they are read
+/// once more when that reading ends.
+#[tokio::test(start_paused = true)]
+async fn a_list_change_during_a_refresh_is_read_after_it() {
+    let r = rig(ScriptedPolicy::fixed(secs(60)));
+    r.reg.apply(initial_plan_of(&[server("b")])).await;
+    r.reg.wait_settled().await;
+    let b = r.conn.session("b").unwrap();
+    b.set_list_time(secs(10));
+    b.set_tools(vec![tool("echo"), tool("one")]);
+    // The refresh for `one` is under way (10 s); `two` arrives during it.
+    tokio::time::sleep(secs(1)).await;
+    b.set_tools(vec![tool("echo"), tool("one"), tool("two")]);
+    let listed = |reg: &Registry| -> Vec<String> {
+        let status = reg.status("b").unwrap();
+        status.hidden_tools.iter().map(|t| t.name.clone()).collect()
+    };
+    let deadline = tokio::time::Instant::now() + secs(60);
+    while listed(&r.reg) != ["one", "two"] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            listed(&r.reg)
+        );
+        tokio::time::sleep(secs(1)).await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn tool_lists_follow_list_changed_and_readiness() {
     let r = rig(ScriptedPolicy::fixed(secs(60)));

@@ -88,10 +88,12 @@ impl Actor {
                                 break ReadyEvent::Failed(failure, transport);
                             }
                         }
-                        changed = lists_rx.changed(), if lists_open => {
+                        // Not while a refresh runs: a change that arrives then is seen when
+                        // it ends (below), not marked seen and lost.
+                        changed = lists_rx.changed(), if lists_open && refresh.is_none() => {
                             if changed.is_err() {
                                 lists_open = false;
-                            } else if refresh.is_none() {
+                            } else {
                                 refresh = Some(list(&session));
                             }
                         }
