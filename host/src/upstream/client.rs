@@ -18,8 +18,9 @@ use std::sync::Arc;
 use rmcp::model::{
     CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientResult,
     ElicitRequestParams, ElicitationCapability, EmptyResult, ErrorCode, FormElicitationCapability,
-    GetExtensions, Implementation, ProtocolVersion, RootsCapabilities, SamplingCapability,
-    ServerNotification, ServerRequest, UrlElicitationCapability,
+    GetExtensions, Implementation, NotificationMetaObject, ProtocolVersion, RequestId,
+    RootsCapabilities, SamplingCapability, ServerNotification, ServerRequest,
+    UrlElicitationCapability,
 };
 use rmcp::service::{
     InboundStreamOrigin, NotificationContext, OriginatingRequestId, PeerRequestOptions,
@@ -48,6 +49,8 @@ pub struct Inbox {
     routes: Arc<Routes>,
     notices: NoticeSender,
     lists_changed: watch::Sender<u64>,
+    /// The `subscriptions/listen` request the server last acknowledged.
+    acknowledged: watch::Sender<Option<RequestId>>,
 }
 
 impl UpstreamClient {
@@ -62,6 +65,7 @@ impl UpstreamClient {
             routes: routes.clone(),
             notices,
             lists_changed: tx,
+            acknowledged: watch::channel(None).0,
         };
         (UpstreamClient { routes, inbox }, rx)
     }
@@ -239,6 +243,13 @@ impl Service<RoleClient> for UpstreamClient {
         notification: ServerNotification,
         context: NotificationContext<RoleClient>,
     ) -> Result<(), McpError> {
+        if let ServerNotification::SubscriptionsAcknowledgedNotification(_) = &notification {
+            // rmcp hands the notification's `_meta` over among its extensions.
+            let meta = context.extensions.get::<NotificationMetaObject>();
+            let id = meta.and_then(NotificationMetaObject::subscription_id);
+            self.inbox.acknowledged.send_replace(id);
+            return Ok(());
+        }
         let seq = context.extensions.get::<ProgressSeq>().copied();
         self.inbox.handle(notification, seq).await;
         Ok(())
@@ -290,6 +301,11 @@ impl Inbox {
             }
             _ => {}
         }
+    }
+
+    /// Which `subscriptions/listen` request the server acknowledged last.
+    pub fn acknowledged(&self) -> watch::Receiver<Option<RequestId>> {
+        self.acknowledged.subscribe()
     }
 
     /// A list may have changed without a notification saying so (one was possibly missed).

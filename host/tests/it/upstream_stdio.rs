@@ -212,7 +212,8 @@ async fn exit_after_ready_is_reported_by_closed_with_exit_code() {
 async fn list_changed_ticks_and_the_new_tool_is_listed() {
     for extra in [None, Some("--legacy")] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["--mode", "list-changed:50"];
+        // Long enough that the first listing comes before the change.
+        let mut args = vec!["--mode", "list-changed:500"];
         args.extend(extra);
         let server = stdio_server("changing", &args);
         let session = dialer(dir.path())
