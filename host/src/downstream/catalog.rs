@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rmcp::model::{
-    CacheScope, Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability,
-    ServerCapabilities, Tool, ToolsCapability,
+    Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability, ServerCapabilities,
+    Tool, ToolsCapability,
 };
 use tokio::sync::watch;
 
@@ -221,8 +221,7 @@ impl Catalog {
     /// stale at once (one may come any moment).
     pub fn hint(&self, list: fn(&ListHints) -> CacheHint) -> CacheHint {
         let hints = self.servers.iter().map(|o| list(&o.offer.hints));
-        let stale = CacheHint::new(Some(0), Some(CacheScope::Private));
-        hints.reduce(CacheHint::and).map_or(stale, |h| h.and(h))
+        hints.reduce(CacheHint::and).unwrap_or_default().said()
     }
 
     pub fn servers(&self) -> &[ServerOffer] {
@@ -453,7 +452,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use std::sync::Arc;
 
-    use rmcp::model::Tool;
+    use rmcp::model::{CacheScope, Tool};
 
     use super::*;
     use crate::upstream::Offer;

@@ -151,7 +151,7 @@ impl ProxyHandler {
         if self.shared.options.auth_off() {
             hint
         } else {
-            hint.and(CacheHint::new(hint.ttl_ms, Some(CacheScope::Private)))
+            hint.private()
         }
     }
 
@@ -165,9 +165,7 @@ impl ProxyHandler {
     ) -> Result<ServerResult, McpError> {
         let method = request.method().to_string();
         let answer = input::forward(&self.shared, self.session, server, request, context).await;
-        answer
-            .map(forward::completed)
-            .map_err(|error| forward::error_for(server, &method, error))
+        answer.map_err(|error| forward::error_for(server, &method, error))
     }
 
     /// This client subscribes to `uri` (at `route`); the upstream is subscribed when it is

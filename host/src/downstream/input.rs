@@ -42,8 +42,9 @@ pub fn client_is_modern(context: &RequestContext<RoleServer>) -> bool {
     context.protocol_version().is_some_and(|v| is_modern(&v))
 }
 
-/// Sends `request` to `server` for the client of `context` and returns its final answer, or,
-/// for a 2026-07-28 client, an `InputRequiredResult` when the server needs its input.
+/// Sends `request` to `server` for the client of `context` and returns its final answer
+/// (marked complete, `forward::completed`), or, for a 2026-07-28 client, an
+/// `InputRequiredResult` when the server needs its input.
 pub async fn forward(
     shared: &Shared,
     session: u64,
@@ -63,7 +64,7 @@ pub async fn forward(
             .collect();
         check_capabilities(context, &requests)?;
     }
-    Ok(answer)
+    Ok(forward::completed(answer))
 }
 
 /// A 2025-11-25 client: a 2026-07-28 server's input requests are sent to it one by one, and

@@ -127,7 +127,7 @@ pub fn tool_answer(
     tool: &str,
     answer: Result<ServerResult, CallError>,
 ) -> Result<CallToolResponse, McpError> {
-    let result = match answer.map(forward::completed) {
+    let result = match answer {
         Ok(ServerResult::CallToolResult(result)) => result,
         Ok(ServerResult::InputRequiredResult(asked)) => return Ok(asked.into()),
         Ok(other) => forward::answer_as(server, "tools/call", other)?,

@@ -36,7 +36,6 @@ use super::routes::{Origin, ProgressSeq, Routes};
 
 /// One upstream session's client handler.
 pub struct UpstreamClient {
-    routes: Arc<Routes>,
     inbox: Inbox,
 }
 
@@ -62,12 +61,12 @@ impl UpstreamClient {
         let (tx, rx) = watch::channel(0);
         let inbox = Inbox {
             server: server.to_string(),
-            routes: routes.clone(),
+            routes,
             notices,
             lists_changed: tx,
             acknowledged: watch::channel(None).0,
         };
-        (UpstreamClient { routes, inbox }, rx)
+        (UpstreamClient { inbox }, rx)
     }
 
     pub fn inbox(&self) -> Inbox {
@@ -87,6 +86,7 @@ impl UpstreamClient {
         let method = method_of(&request);
         let roots = matches!(request, ServerRequest::ListRootsRequest(_));
         let origin = self
+            .inbox
             .routes
             .request_target(related.as_ref(), roots)
             .await

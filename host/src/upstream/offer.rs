@@ -31,17 +31,27 @@ impl CacheHint {
         CacheHint { ttl_ms, scope }
     }
 
-    /// What holds for a result made of both: the shorter freshness (nothing said counts as
-    /// 0, stale at once) and the narrower scope (nothing said counts as private).
+    /// The hint with nothing left unsaid: no `ttlMs` counts as 0 (stale at once), no
+    /// `cacheScope` as private.
+    pub fn said(self) -> CacheHint {
+        let scope = self.scope.unwrap_or(CacheScope::Private);
+        CacheHint::new(Some(self.ttl_ms.unwrap_or(0)), Some(scope))
+    }
+
+    /// What holds for a result made of both: the shorter freshness and the narrower scope.
     pub fn and(self, other: CacheHint) -> CacheHint {
-        let ttl = self.ttl_ms.unwrap_or(0).min(other.ttl_ms.unwrap_or(0));
-        let public = |hint: CacheHint| hint.scope == Some(CacheScope::Public);
-        let scope = if public(self) && public(other) {
-            CacheScope::Public
+        let (a, b) = (self.said(), other.said());
+        let scope = if a.scope == b.scope {
+            a.scope
         } else {
-            CacheScope::Private
+            Some(CacheScope::Private)
         };
-        CacheHint::new(Some(ttl), Some(scope))
+        CacheHint::new(a.ttl_ms.min(b.ttl_ms), scope)
+    }
+
+    /// The same freshness, for the caller alone.
+    pub fn private(self) -> CacheHint {
+        self.and(CacheHint::new(self.ttl_ms, Some(CacheScope::Private)))
     }
 }
 

@@ -103,10 +103,6 @@ fn call_error(error: ServiceError, timeout: Duration) -> CallError {
 /// A server that keeps handing out cursors is listed this far and no further.
 const MAX_PAGES: usize = 10_000;
 
-fn hint(ttl_ms: Option<u64>, scope: Option<rmcp::model::CacheScope>) -> CacheHint {
-    CacheHint::new(ttl_ms, scope)
-}
-
 /// Every page of a list, and the hint that holds for all of them (the first page's, narrowed
 /// by each next one's).
 async fn all_pages<T, F, Fut>(mut page: F) -> Result<(Vec<T>, CacheHint), ServiceError>
@@ -163,7 +159,7 @@ impl UpstreamSession for McpSession {
                 Ok((
                     page.tools,
                     page.next_cursor,
-                    hint(page.ttl_ms, page.cache_scope),
+                    CacheHint::new(page.ttl_ms, page.cache_scope),
                 ))
             })
             .await
@@ -174,7 +170,7 @@ impl UpstreamSession for McpSession {
                     Ok((
                         page.resources,
                         page.next_cursor,
-                        hint(page.ttl_ms, page.cache_scope),
+                        CacheHint::new(page.ttl_ms, page.cache_scope),
                     ))
                 })
                 .await
@@ -185,7 +181,7 @@ impl UpstreamSession for McpSession {
                     Ok((
                         templates,
                         page.next_cursor,
-                        hint(page.ttl_ms, page.cache_scope),
+                        CacheHint::new(page.ttl_ms, page.cache_scope),
                     ))
                 })
                 .await
@@ -197,7 +193,7 @@ impl UpstreamSession for McpSession {
                     Ok((
                         page.prompts,
                         page.next_cursor,
-                        hint(page.ttl_ms, page.cache_scope),
+                        CacheHint::new(page.ttl_ms, page.cache_scope),
                     ))
                 })
                 .await
