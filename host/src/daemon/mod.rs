@@ -8,6 +8,7 @@ mod apply;
 mod backend;
 pub mod lock;
 pub mod logging;
+mod memory;
 mod metrics;
 mod policy_source;
 pub mod policy_watch;
@@ -194,7 +195,11 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     });
     apply::initial_sync(&state, &config).await;
     drop(config);
-    tokio::spawn(progress::log_until_settled(state.registry.clone()));
+    let registry = state.registry.clone();
+    tokio::spawn(async move {
+        progress::log_until_settled(registry).await;
+        memory::give_back_free_heap().await;
+    });
     tokio::spawn(apply::run(state.clone(), updates));
 
     let backend = Arc::new(backend::DaemonBackend::new(state.clone()));
