@@ -5,6 +5,10 @@
 //! start that timed out was paid twice), the daemon's RSS and its own CPU. Prints figures;
 //! asserts only that every tool was listed.
 //!
+//! Then the same servers behind mcp-hub (installed with the test tools), which spawns every
+//! server at once: the time until it says all started and its `/api/servers` shows every
+//! tool, its CPU and RSS. Both in one run, so the machine is the same for both.
+//!
 //! Run: `cargo bench -p mcpproxy --bench spawn` (`-- quick` for 200 servers). Needs the test
 //! tools' Python (`host/tests/tools/install.sh`).
 
@@ -98,9 +102,15 @@ fn listed(stream: &mut std::io::BufReader<std::net::TcpStream>, session: &str) -
     }
 }
 
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/py_server.py");
+
+fn python() -> std::path::PathBuf {
+    tools_dir().join("venv/bin/python")
+}
+
 fn race(servers: usize) {
-    let python = tools_dir().join("venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/py_server.py");
+    let python = python();
+    let script = SCRIPT;
     let entries: Vec<Value> = (0..servers)
         .map(|i| json!({"name": format!("py-{i:04}"), "command": python, "args": [script]}))
         .collect();
@@ -169,7 +179,83 @@ fn race(servers: usize) {
     );
 }
 
+/// The same servers behind mcp-hub: from its launch until it logs that every server started
+/// and its `/api/servers` shows every tool (it spawns them all at once, then says so).
+fn race_hub(servers: usize) {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hub.json");
+    let entries: serde_json::Map<String, Value> = (0..servers)
+        .map(|i| {
+            let entry = json!({"command": python(), "args": [SCRIPT]});
+            (format!("py-{i:04}"), entry)
+        })
+        .collect();
+    std::fs::write(&config, json!({"mcpServers": entries}).to_string()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.path().join("hub.log");
+    let cli = tools_dir().join("npm/node_modules/mcp-hub/dist/cli.js");
+    let started = Instant::now();
+    let mut hub = Command::new("node")
+        .arg(cli)
+        .args(["--port", &port.to_string(), "--config"])
+        .arg(&config)
+        // Its state and logs go under HOME.
+        .env("HOME", dir.path())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs mcp-hub");
+    common::wait_for(
+        Duration::from_secs(600),
+        "mcp-hub to start every server",
+        || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("servers started successfully").then_some(())
+        },
+    );
+    let listing = common::http_get_with(&format!("http://127.0.0.1:{port}/api/servers"), None)
+        .expect("mcp-hub answers /api/servers");
+    let all_listed = started.elapsed();
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    let tools: usize = listing["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "connected")
+        .map(|s| s["capabilities"]["tools"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(
+        tools,
+        servers * TOOLS_PER_SERVER,
+        "mcp-hub lists every tool"
+    );
+    println!("\n== the same servers behind mcp-hub (4.2.1, every server spawned at once)");
+    println!(
+        "every tool listed (/api/servers) {:.2} s",
+        all_listed.as_secs_f64()
+    );
+    println!(
+        "mcp-hub CPU                     {:.2} s",
+        cpu_of(hub.id()).as_secs_f64()
+    );
+    println!(
+        "mcp-hub RSS                     {} MiB",
+        rss_kib(hub.id()) / 1024
+    );
+    // SIGTERM: it stops its servers on the way out.
+    let pid = nix::unistd::Pid::from_raw(hub.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = hub.wait();
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    race(if quick { 200 } else { 1000 });
+    let servers = if quick { 200 } else { 1000 };
+    race(servers);
+    race_hub(servers);
 }
