@@ -177,6 +177,17 @@ fn race(servers: usize) {
         "daemon RSS                      {} MiB",
         rss_kib(daemon.pid()) / 1024
     );
+    // Once settled, the daemon gives the start-up's free heap back (`daemon/memory.rs`).
+    common::wait_for(Duration::from_secs(10), "free heap given back", || {
+        daemon
+            .main_log()
+            .contains("free heap given back")
+            .then_some(())
+    });
+    println!(
+        "  after giving back             {} MiB",
+        rss_kib(daemon.pid()) / 1024
+    );
 }
 
 /// The same servers behind mcp-hub: from its launch until it logs that every server started
