@@ -170,6 +170,34 @@ fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
     }
 }
 
+/// Once every server has settled, the daemon gives the start-up's free heap back to the
+/// system (glibc's `malloc_trim`) and says how resident it was before and after.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn once_the_servers_settle_the_free_heap_is_given_back() {
+    let daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("a", "healthy"), fixture_server("b", "crash")]}),
+        &[],
+    );
+    daemon.wait_settled(Duration::from_secs(60));
+    let line = wait_for(Duration::from_secs(30), "the free heap given back", || {
+        daemon
+            .main_log()
+            .lines()
+            .find(|l| l.contains("free heap given back"))
+            .map(str::to_string)
+    });
+    // `resident N MiB before, M MiB after`: both read from /proc.
+    let sizes: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        matches!(sizes[..], [before, after] if before > 0 && after > 0),
+        "{line}"
+    );
+}
+
 #[test]
 fn a_second_daemon_on_the_same_data_dir_is_refused() {
     let daemon = Daemon::start(json!({"mcpServers": []}), &[]);
