@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rmcp::model::{
     Prompt, PromptsCapability, Resource, ResourceTemplate, ResourcesCapability, ServerCapabilities,
-    Tool, ToolsCapability,
+    TASKS_EXTENSION_ID, Tool, ToolsCapability,
 };
 use tokio::sync::watch;
 
@@ -375,6 +375,12 @@ impl Catalog {
         }
         if offers().any(|c| c.logging.is_some()) {
             capabilities.logging = Some(Default::default());
+        }
+        if offers().any(|c| c.supports_tasks()) {
+            capabilities
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(TASKS_EXTENSION_ID.to_string(), Default::default());
         }
         capabilities
     }

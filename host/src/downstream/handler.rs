@@ -30,6 +30,10 @@ use rmcp::model::{
     SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter, Tool,
     UnsubscribeRequest, UnsubscribeRequestParams,
 };
+use rmcp::model::{
+    CancelTaskParams, CancelTaskRequest, GetTaskParams, GetTaskRequest, GetTaskResult,
+    UpdateTaskParams, UpdateTaskRequest,
+};
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio::sync::watch;
@@ -97,6 +101,38 @@ pub struct ProxyHandler {
 }
 
 impl ProxyHandler {
+    /// The server that runs the task `params` names for this caller, and `params` with the
+    /// server's own id in it.
+    fn task_route<P>(
+        &self,
+        mut params: P,
+        id: impl FnOnce(&mut P) -> &mut String,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(String, P), McpError> {
+        let caller = caller_of(&context.extensions);
+        let task_id = id(&mut params);
+        let (server, own) =
+            self.shared
+                .tasks
+                .route(&self.scope, caller.token.as_deref(), task_id)?;
+        *task_id = own;
+        Ok((server, params))
+    }
+
+    /// Sends a `tasks/update` or `tasks/cancel` to `server`; its acknowledgement, or its error.
+    async fn task_ack(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let method = request.method().to_string();
+        forward::forward(&self.shared, self.session, server, request, context)
+            .await
+            .map(drop)
+            .map_err(|error| forward::error_for(server, &method, error))
+    }
+
     pub fn new(shared: Arc<Shared>, endpoint: Endpoint) -> ProxyHandler {
         let stop = shared.shutdown.child_token();
         ProxyHandler {
@@ -388,7 +424,46 @@ impl ServerHandler for ProxyHandler {
         params.name = tool.to_string().into();
         let forwarded = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let answer = input::forward(&self.shared, self.session, server, forwarded, &context).await;
-        meta::tool_answer(&self.shared, server, tool, answer)
+        let caller = caller_of(&context.extensions);
+        let owner = (&self.scope, caller.token.as_deref());
+        meta::tool_answer(&self.shared, owner, (server, tool), answer)
+    }
+
+    /// `tasks/get`: the task's state from the server that runs it, under the id shown here.
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let shown = request.task_id.clone();
+        let (server, params) = self.task_route(request, |p| &mut p.task_id, &context)?;
+        let forwarded = ClientRequest::GetTaskRequest(GetTaskRequest::new(params));
+        let mut result: GetTaskResult =
+            forward::request(&self.shared, self.session, &server, forwarded, &context).await?;
+        result.task.task.task_id = shown;
+        Ok(result)
+    }
+
+    /// `tasks/update`: the client's answers to what a task asked, for the server that runs it.
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (server, params) = self.task_route(request, |p| &mut p.task_id, &context)?;
+        let forwarded = ClientRequest::UpdateTaskRequest(UpdateTaskRequest::new(params));
+        self.task_ack(&server, forwarded, &context).await
+    }
+
+    /// `tasks/cancel`, for the server that runs the task.
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (server, params) = self.task_route(request, |p| &mut p.task_id, &context)?;
+        let forwarded = ClientRequest::CancelTaskRequest(CancelTaskRequest::new(params));
+        self.task_ack(&server, forwarded, &context).await
     }
 
     async fn list_resources(

@@ -115,21 +115,27 @@ async fn call_tool(
     params.request_state = state;
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
     let answer = input::forward(shared, session, server, request, context).await;
-    tool_answer(shared, server, tool, answer)
+    let owner = (&Scope::All, caller.token.as_deref());
+    tool_answer(shared, owner, (server, tool), answer)
 }
 
-/// An upstream tool's answer as the answer of a tool here: its result (or its request for
-/// the client's input), its JSON-RPC error unchanged, or a tool error that says what the
-/// proxy could not do.
+/// An upstream tool's answer as the answer of a tool here, for the client of `scope` with
+/// `token`: its result (or its request for the client's input, or the task it runs as), its
+/// JSON-RPC error unchanged, or a tool error that says what the proxy could not do.
 pub fn tool_answer(
     shared: &Shared,
-    server: &str,
-    tool: &str,
+    (scope, token): (&Scope, Option<&str>),
+    (server, tool): (&str, &str),
     answer: Result<ServerResult, CallError>,
 ) -> Result<CallToolResponse, McpError> {
     let result = match answer {
         Ok(ServerResult::CallToolResult(result)) => result,
         Ok(ServerResult::InputRequiredResult(asked)) => return Ok(asked.into()),
+        Ok(ServerResult::CreateTaskResult(mut created)) => {
+            let task = &mut created.task;
+            task.task_id = shared.tasks.adopt(scope, token, server, &task.task_id);
+            return Ok(created.into());
+        }
         Ok(other) => forward::answer_as(server, "tools/call", other)?,
         Err(CallError::Rejected(error)) => return Err(error),
         Err(error) => return Ok(call_failed(server, tool, &error).into()),

@@ -30,6 +30,7 @@ mod notifier;
 pub mod search;
 mod sessions;
 mod state;
+mod tasks;
 pub mod tools;
 mod ui;
 

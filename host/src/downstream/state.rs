@@ -12,6 +12,7 @@ use super::DownstreamOptions;
 use super::backend::Backend;
 use super::catalog::{CatalogCache, Route};
 use super::continuations::Continuations;
+use super::tasks::Tasks;
 
 pub struct Shared {
     pub backend: Arc<dyn Backend>,
@@ -21,6 +22,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Upstream calls waiting for a 2026-07-28 client's input.
     pub continuations: Continuations,
+    /// The upstreams' tasks clients made here, and whose they are.
+    pub tasks: Tasks,
     sessions: AtomicU64,
     /// Upstream subscriptions `(server, URI)` → sessions holding them. A std mutex: a map
     /// update under it, never an await.
@@ -39,6 +42,7 @@ impl Shared {
             options,
             shutdown,
             continuations: Continuations::default(),
+            tasks: Tasks::default(),
             sessions: AtomicU64::new(0),
             subscribers: Mutex::default(),
         })

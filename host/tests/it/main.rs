@@ -45,6 +45,7 @@ mod quarantine;
 mod revisions;
 mod scale_out;
 mod secrets;
+mod tasks;
 mod token_profiles;
 mod tool_pinning;
 mod upstream_http;

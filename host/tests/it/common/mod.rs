@@ -633,13 +633,32 @@ pub fn http_request(
 /// A stateless 2026-07-28 request to `url`: the JSON-RPC response (the answer as JSON, or its
 /// event in an SSE stream).
 pub fn mcp_stateless(url: &str, id: u64, method: &str, params: Value) -> Value {
+    mcp_stateless_as(
+        url,
+        id,
+        method,
+        params,
+        json!({"elicitation": {"form": {}}}),
+    )
+}
+
+/// `mcp_stateless` from a client that declares `capabilities`.
+pub fn mcp_stateless_as(
+    url: &str,
+    id: u64,
+    method: &str,
+    params: Value,
+    capabilities: Value,
+) -> Value {
     let mut params = params;
     params["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientInfo": {"name": "stateless-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
     });
-    let name = params["name"].as_str().unwrap_or_default().to_string();
+    // `Mcp-Name`: the tool's or prompt's name, or the task's id (SEP-2243).
+    let name = params["name"].as_str().or(params["taskId"].as_str());
+    let name = name.unwrap_or_default().to_string();
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
