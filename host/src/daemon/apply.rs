@@ -72,7 +72,18 @@ async fn apply(state: &DaemonState, update: ConfigUpdate) {
             );
         }
     }
+    let starts = steps
+        .iter()
+        .any(|s| matches!(s, PlanStep::Start(_) | PlanStep::Restart(_)));
     state.registry.apply(steps).await;
+    if starts {
+        // An import of a thousand servers churns as much as a start-up does.
+        let registry = state.registry.clone();
+        tokio::spawn(async move {
+            registry.wait_settled().await;
+            super::memory::give_back_free_heap().await;
+        });
+    }
 }
 
 /// The verdict on each change of `update`. The policy's reload filter judges the user's edits

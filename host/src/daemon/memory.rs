@@ -1,12 +1,14 @@
-//! Giving the start-up's free heap back. Starting a thousand servers allocates and frees a
-//! great deal in small pieces (handshakes, lists, status pages). glibc returns freed pages
-//! to the system only from the top of a heap, so the rest stays resident for nothing: about
-//! 7 MiB at 1,000 servers, a fourteenth of the daemon. Once every server has settled, the
-//! churn is over and `malloc_trim` hands those pages back.
+//! Giving the free heap back after servers start. Starting a thousand servers allocates and
+//! frees a great deal in small pieces (handshakes, lists, status pages). glibc returns freed
+//! pages to the system only from the top of a heap, so the rest stays resident for nothing:
+//! about 7 MiB at 1,000 servers, a fourteenth of the daemon. Once every server has settled
+//! (after the start-up, or a reload that started servers), the churn is over and
+//! `malloc_trim` hands those pages back.
 
-use tracing::info;
+use tracing::{debug, info};
 
-/// Returns free heap pages to the system and logs the daemon's resident size before and after.
+/// Returns free heap pages to the system and logs the daemon's resident size before and after
+/// (at info when that gave back a MiB or more).
 pub async fn give_back_free_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -15,7 +17,11 @@ pub async fn give_back_free_heap() {
         // SAFETY: malloc_trim only releases free pages; it is safe to call at any time.
         let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
         let after = resident_mib();
-        info!("free heap given back: resident {before} MiB before, {after} MiB after");
+        if before > after {
+            info!("free heap given back: resident {before} MiB before, {after} MiB after");
+        } else {
+            debug!("free heap given back: resident {before} MiB before, {after} MiB after");
+        }
     }
 }
 

@@ -170,8 +170,9 @@ fn every_kind_of_upstream_reaches_its_final_state_and_stop_leaves_no_orphans() {
     }
 }
 
-/// Once every server has settled, the daemon gives the start-up's free heap back to the
-/// system (glibc's `malloc_trim`) and says how resident it was before and after.
+/// Once every server has settled, after the start-up and again after servers are added, the
+/// daemon gives the free heap back to the system (glibc's `malloc_trim`) and says how
+/// resident it was before and after.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn once_the_servers_settle_the_free_heap_is_given_back() {
@@ -195,6 +196,18 @@ fn once_the_servers_settle_the_free_heap_is_given_back() {
     assert!(
         matches!(sizes[..], [before, after] if before > 0 && after > 0),
         "{line}"
+    );
+
+    let given_back = || daemon.main_log().matches("free heap given back").count();
+    let before = given_back();
+    let entry = json!({"command": FIXTURE, "args": ["--mode", "healthy"]});
+    let add = json!({"operation": "add", "name": "c", "server": entry});
+    call_tool_json(&daemon, "upstream_servers", add);
+    daemon.wait_state("c", "Ready", Duration::from_secs(30));
+    wait_for(
+        Duration::from_secs(30),
+        "the free heap given back again",
+        || (given_back() > before).then_some(()),
     );
 }
 
