@@ -85,13 +85,9 @@ fn startup(total: usize) -> Daemon {
         "daemon RSS             {} MiB",
         rss_kib(daemon.pid()) / 1024
     );
-    // Once settled, the daemon gives the start-up's free heap back (`daemon/memory.rs`).
-    wait_for(Duration::from_secs(10), "free heap given back", || {
-        daemon
-            .main_log()
-            .contains("free heap given back")
-            .then_some(())
-    });
+    // Once settled, the daemon gives the start-up's free heap back.
+    let given_back = || (daemon.heap_given_back() > 0).then_some(());
+    common::wait_for(Duration::from_secs(10), "free heap given back", given_back);
     println!(
         "  after giving back    {} MiB",
         rss_kib(daemon.pid()) / 1024

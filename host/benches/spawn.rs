@@ -110,12 +110,11 @@ fn python() -> std::path::PathBuf {
 
 fn race(servers: usize) {
     let python = python();
-    let script = SCRIPT;
     let entries: Vec<Value> = (0..servers)
-        .map(|i| json!({"name": format!("py-{i:04}"), "command": python, "args": [script]}))
+        .map(|i| json!({"name": format!("py-{i:04}"), "command": python, "args": [SCRIPT]}))
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let each = start_cpu(&python, script, 20);
+    let each = start_cpu(&python, SCRIPT, 20);
     let started = Instant::now();
     let daemon = Daemon::start(json!({"mcpServers": entries}), &[]);
     let addr = daemon.base_url.trim_start_matches("http://").to_string();
@@ -177,13 +176,9 @@ fn race(servers: usize) {
         "daemon RSS                      {} MiB",
         rss_kib(daemon.pid()) / 1024
     );
-    // Once settled, the daemon gives the start-up's free heap back (`daemon/memory.rs`).
-    common::wait_for(Duration::from_secs(10), "free heap given back", || {
-        daemon
-            .main_log()
-            .contains("free heap given back")
-            .then_some(())
-    });
+    // Once settled, the daemon gives the start-up's free heap back.
+    let given_back = || (daemon.heap_given_back() > 0).then_some(());
+    common::wait_for(Duration::from_secs(10), "free heap given back", given_back);
     println!(
         "  after giving back             {} MiB",
         rss_kib(daemon.pid()) / 1024

@@ -26,7 +26,19 @@ pub async fn initial_sync(state: &DaemonState, config: &Config) {
         "Starting server sync"
     );
     state.counters.synced();
+    run_steps(state, steps).await;
+}
+
+/// Hands `steps` to the supervisors; when they start servers, the free heap is given back
+/// once every server has settled (a start-up or an import churns the heap alike).
+async fn run_steps(state: &DaemonState, steps: Vec<PlanStep>) {
+    let starts = steps
+        .iter()
+        .any(|s| matches!(s, PlanStep::Start(_) | PlanStep::Restart(_)));
     state.registry.apply(steps).await;
+    if starts {
+        super::memory::give_back_once_settled(state.registry.clone());
+    }
 }
 
 /// Apply the store's updates until it goes away.
@@ -72,18 +84,7 @@ async fn apply(state: &DaemonState, update: ConfigUpdate) {
             );
         }
     }
-    let starts = steps
-        .iter()
-        .any(|s| matches!(s, PlanStep::Start(_) | PlanStep::Restart(_)));
-    state.registry.apply(steps).await;
-    if starts {
-        // An import of a thousand servers churns as much as a start-up does.
-        let registry = state.registry.clone();
-        tokio::spawn(async move {
-            registry.wait_settled().await;
-            super::memory::give_back_free_heap().await;
-        });
-    }
+    run_steps(state, steps).await;
 }
 
 /// The verdict on each change of `update`. The policy's reload filter judges the user's edits

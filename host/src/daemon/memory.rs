@@ -7,9 +7,19 @@
 
 use tracing::{debug, info};
 
+use crate::supervisor::Registry;
+
+/// Once every server of `registry` has settled, gives the free heap back.
+pub fn give_back_once_settled(registry: Registry) {
+    tokio::spawn(async move {
+        registry.wait_settled().await;
+        give_back_free_heap().await;
+    });
+}
+
 /// Returns free heap pages to the system and logs the daemon's resident size before and after
 /// (at info when that gave back a MiB or more).
-pub async fn give_back_free_heap() {
+async fn give_back_free_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let before = resident_mib();

@@ -195,11 +195,7 @@ pub async fn run(opts: DaemonOptions, shutdown: CancellationToken) -> anyhow::Re
     });
     apply::initial_sync(&state, &config).await;
     drop(config);
-    let registry = state.registry.clone();
-    tokio::spawn(async move {
-        progress::log_until_settled(registry).await;
-        memory::give_back_free_heap().await;
-    });
+    tokio::spawn(progress::log_until_settled(state.registry.clone()));
     tokio::spawn(apply::run(state.clone(), updates));
 
     let backend = Arc::new(backend::DaemonBackend::new(state.clone()));

@@ -424,9 +424,12 @@ impl ServerHandler for ProxyHandler {
         params.name = tool.to_string().into();
         let forwarded = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let answer = input::forward(&self.shared, self.session, server, forwarded, &context).await;
-        let caller = caller_of(&context.extensions);
-        let owner = (&self.scope, caller.token.as_deref());
-        meta::tool_answer(&self.shared, owner, (server, tool), answer)
+        meta::tool_answer(
+            &self.shared,
+            (&self.scope, &context),
+            (server, tool),
+            answer,
+        )
     }
 
     /// `tasks/get`: the task's state from the server that runs it, under the id shown here.

@@ -115,16 +115,16 @@ async fn call_tool(
     params.request_state = state;
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
     let answer = input::forward(shared, session, server, request, context).await;
-    let owner = (&Scope::All, caller.token.as_deref());
-    tool_answer(shared, owner, (server, tool), answer)
+    tool_answer(shared, (&Scope::All, context), (server, tool), answer)
 }
 
-/// An upstream tool's answer as the answer of a tool here, for the client of `scope` with
-/// `token`: its result (or its request for the client's input, or the task it runs as), its
-/// JSON-RPC error unchanged, or a tool error that says what the proxy could not do.
+/// An upstream tool's answer as the answer of a tool here, for the client of `context` on an
+/// endpoint of `scope`: its result (or its request for the client's input, or the task it
+/// runs as), its JSON-RPC error unchanged, or a tool error that says what the proxy could
+/// not do.
 pub fn tool_answer(
     shared: &Shared,
-    (scope, token): (&Scope, Option<&str>),
+    (scope, context): (&Scope, &RequestContext<RoleServer>),
     (server, tool): (&str, &str),
     answer: Result<ServerResult, CallError>,
 ) -> Result<CallToolResponse, McpError> {
@@ -132,8 +132,11 @@ pub fn tool_answer(
         Ok(ServerResult::CallToolResult(result)) => result,
         Ok(ServerResult::InputRequiredResult(asked)) => return Ok(asked.into()),
         Ok(ServerResult::CreateTaskResult(mut created)) => {
+            let token = caller_of(&context.extensions).token;
             let task = &mut created.task;
-            task.task_id = shared.tasks.adopt(scope, token, server, &task.task_id);
+            task.task_id = shared
+                .tasks
+                .adopt(scope, token.as_deref(), server, &task.task_id);
             return Ok(created.into());
         }
         Ok(other) => forward::answer_as(server, "tools/call", other)?,

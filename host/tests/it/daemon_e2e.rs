@@ -198,8 +198,7 @@ fn once_the_servers_settle_the_free_heap_is_given_back() {
         "{line}"
     );
 
-    let given_back = || daemon.main_log().matches("free heap given back").count();
-    let before = given_back();
+    let before = daemon.heap_given_back();
     let entry = json!({"command": FIXTURE, "args": ["--mode", "healthy"]});
     let add = json!({"operation": "add", "name": "c", "server": entry});
     call_tool_json(&daemon, "upstream_servers", add);
@@ -207,7 +206,7 @@ fn once_the_servers_settle_the_free_heap_is_given_back() {
     wait_for(
         Duration::from_secs(30),
         "the free heap given back again",
-        || (given_back() > before).then_some(()),
+        || (daemon.heap_given_back() > before).then_some(()),
     );
 }
 

@@ -187,6 +187,11 @@ impl Daemon {
         std::fs::read_to_string(self.log_dir.join("main.log")).unwrap_or_default()
     }
 
+    /// How often the daemon has given its free heap back (`daemon/memory.rs`), by its log.
+    pub fn heap_given_back(&self) -> usize {
+        self.main_log().matches("free heap given back").count()
+    }
+
     /// The admin token the daemon made in its data dir, if it did.
     pub fn token(&self) -> Option<String> {
         mcpproxy::auth::TokenStore::new(&self.data_dir).admin_token()
