@@ -7,10 +7,13 @@
 //! which pays their start twice.
 //!
 //! So a start holds a place from its spawn until its handshake ends, and the number of
-//! places (the window) follows the machine's CPU pressure (`/proc/pressure/cpu`, the share
-//! of time runnable tasks waited for a core), sampled every `TICK` while starts wait: it
-//! grows while the cores keep up, holds while they are just saturated and shrinks while
-//! tasks queue. A start whose process slept and used no CPU between two looks `IDLE_AFTER`
+//! places (the window) follows the machine's CPU load, sampled every `TICK` while starts
+//! wait: the pressure (`/proc/pressure/cpu`, the share of time runnable tasks waited for a
+//! core) and the idle share (`/proc/stat`). It grows while the cores keep up or some of
+//! them idle, holds while they are just saturated and shrinks while tasks queue. The idle
+//! share matters when the places are held by starts that wait rather than work (a server
+//! still computing its answer, or one about to be seen idle): the pressure alone, raised
+//! by short bursts, held the window at its floor while half the CPU went unused. A start whose process slept and used no CPU between two looks `IDLE_AFTER`
 //! apart (waiting on the network, on the daemon's handshake, or hanging) gives its place up,
 //! so such servers never hold the others back.
 //! Without pressure figures (an old kernel) the window only grows: every server starts at
@@ -18,7 +21,7 @@
 //!
 //! `next_window` is the decision, a pure function; the rest is bookkeeping and `/proc`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,19 +38,32 @@ const IDLE_AFTER: Duration = TICK;
 const LOW: f64 = 0.25;
 /// Above it tasks queue for the cores: the window shrinks.
 const HIGH: f64 = 0.6;
+/// Above this share of the cores idle, there is CPU to start more on: the window grows.
+const IDLE: f64 = 0.25;
 /// Places at most (processes being started that use CPU).
 const MAX_WINDOW: usize = 4096;
 
-/// The window after a tick in which `counted` starts held places and the CPU pressure was
-/// `pressure` (`None`: not known); never below `cores`.
-pub fn next_window(window: usize, counted: usize, pressure: Option<f64>, cores: usize) -> usize {
+/// The CPU load over one tick; `None`: not known (an old kernel, no `/proc`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    /// Share of the time a runnable task waited for a core.
+    pub pressure: Option<f64>,
+    /// Share of the cores' time spent idle.
+    pub idle: Option<f64>,
+}
+
+/// The window after a tick in which `counted` starts held places under `load`; never
+/// below `cores`.
+pub fn next_window(window: usize, counted: usize, load: Load, cores: usize) -> usize {
     let grown = (window + (window / 2).max(1)).min(MAX_WINDOW);
-    let next = match pressure {
+    // Only a full window grows: one the starts do not use says nothing about the cores.
+    let full = counted >= window;
+    let idle = load.idle.is_some_and(|idle| idle > IDLE);
+    let next = match load.pressure {
         Some(p) if p > HIGH => window - (window / 4).max(1).min(window),
-        // Only a full window grows: one the starts do not use says nothing about the cores.
-        Some(p) if p < LOW && counted >= window => grown,
+        Some(p) if full && (p < LOW || idle) => grown,
         Some(_) => window,
-        None if counted >= window => grown,
+        None if full => grown,
         None => window,
     };
     next.max(cores.max(1))
@@ -222,12 +238,12 @@ impl Drop for Place {
 /// While starts wait: every `TICK`, looks at the pressure and the starts' processes, sets
 /// the window and wakes the waiters.
 async fn tick(shared: Arc<Shared>) {
-    let mut pressure = Pressure::new();
+    let mut load = LoadSampler::new();
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let sample = pressure.sample();
+        let sample = load.sample();
         let mut state = shared.lock();
         if state.waiting == 0 {
             state.ticking = false;
@@ -276,25 +292,57 @@ fn activity(pid: u32) -> Option<(Duration, bool)> {
     Some((cpu, runnable))
 }
 
-/// The CPU pressure since the last sample: `/proc/pressure/cpu`'s `some` total (µs during
-/// which a runnable task waited for a core) over the time passed.
-struct Pressure {
-    last: Option<(u64, Instant)>,
+/// The load: `/proc/pressure/cpu`'s `some` total (µs during which a runnable task waited
+/// for a core) over the time passed since the last sample, and `/proc/stat`'s idle and
+/// iowait jiffies over all of the cores' jiffies during the last `IDLE_SPAN`.
+struct LoadSampler {
+    pressure: Option<(u64, Instant)>,
+    /// Samples of the last `IDLE_SPAN`, oldest first.
+    jiffies: VecDeque<(Instant, Jiffies)>,
 }
 
-impl Pressure {
-    fn new() -> Pressure {
-        Pressure {
-            last: read_pressure().map(|total| (total, Instant::now())),
+/// The idle share is read over this long: a jiffy is 10 ms, two a tick on two cores.
+const IDLE_SPAN: Duration = Duration::from_millis(50);
+
+impl LoadSampler {
+    fn new() -> LoadSampler {
+        LoadSampler {
+            pressure: read_pressure().map(|total| (total, Instant::now())),
+            jiffies: read_jiffies()
+                .map(|j| (Instant::now(), j))
+                .into_iter()
+                .collect(),
         }
     }
 
-    fn sample(&mut self) -> Option<f64> {
+    fn sample(&mut self) -> Load {
+        Load {
+            pressure: self.pressure(),
+            idle: self.idle(),
+        }
+    }
+
+    fn pressure(&mut self) -> Option<f64> {
         let total = read_pressure()?;
         let now = Instant::now();
-        let (before, at) = self.last.replace((total, now))?;
+        let (before, at) = self.pressure.replace((total, now))?;
         let passed = (now - at).as_micros().max(1) as f64;
         Some(total.saturating_sub(before) as f64 / passed)
+    }
+
+    fn idle(&mut self) -> Option<f64> {
+        let now = read_jiffies()?;
+        let at = Instant::now();
+        // The newest sample at least `IDLE_SPAN` old is the base; older ones go.
+        while self.jiffies.len() > 1 && at.duration_since(self.jiffies[1].0) >= IDLE_SPAN {
+            self.jiffies.pop_front();
+        }
+        let before = self.jiffies.front().map(|&(_, j)| j);
+        self.jiffies.push_back((at, now));
+        let before = before?;
+        let total = now.total.saturating_sub(before.total);
+        // Under a jiffy passed: nothing to tell.
+        (total > 0).then(|| now.idle.saturating_sub(before.idle) as f64 / total as f64)
     }
 }
 
@@ -307,27 +355,58 @@ fn read_pressure() -> Option<u64> {
         .ok()
 }
 
+/// The cores' time so far, in jiffies: idle (with iowait) and all.
+#[derive(Clone, Copy)]
+struct Jiffies {
+    idle: u64,
+    total: u64,
+}
+
+fn read_jiffies() -> Option<Jiffies> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = text
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is within user).
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    let total = fields.iter().take(8).sum();
+    Some(Jiffies { idle, total })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_window_follows_the_pressure() {
+    fn the_window_follows_the_load() {
+        let load = |pressure, idle| Load { pressure, idle };
+        let busy = |pressure| load(Some(pressure), Some(0.0));
         // Cores keeping up and every place used: grows by half.
-        assert_eq!(next_window(4, 4, Some(0.0), 2), 6);
-        assert_eq!(next_window(2, 2, Some(0.1), 2), 3);
+        assert_eq!(next_window(4, 4, busy(0.0), 2), 6);
+        assert_eq!(next_window(2, 2, busy(0.1), 2), 3);
         // Places unused: nothing learnt.
-        assert_eq!(next_window(8, 3, Some(0.0), 2), 8);
+        assert_eq!(next_window(8, 3, busy(0.0), 2), 8);
+        assert_eq!(next_window(8, 3, load(Some(0.0), Some(0.9)), 2), 8);
         // Just saturated: holds.
-        assert_eq!(next_window(6, 6, Some(0.5), 2), 6);
-        // Tasks queue: shrinks by a quarter, never below the cores.
-        assert_eq!(next_window(8, 8, Some(0.9), 2), 6);
-        assert_eq!(next_window(3, 3, Some(1.0), 2), 2);
-        assert_eq!(next_window(2, 2, Some(1.0), 2), 2);
+        assert_eq!(next_window(6, 6, busy(0.5), 2), 6);
+        // Some pressure, but cores idle (bursts while the starts wait): grows.
+        assert_eq!(next_window(2, 2, load(Some(0.5), Some(0.4)), 2), 3);
+        assert_eq!(next_window(2, 2, load(Some(0.5), Some(0.2)), 2), 2);
+        assert_eq!(next_window(2, 2, load(Some(0.5), None), 2), 2);
+        // Tasks queue: shrinks by a quarter, never below the cores, idle or not.
+        assert_eq!(next_window(8, 8, busy(0.9), 2), 6);
+        assert_eq!(next_window(8, 8, load(Some(0.9), Some(0.5)), 2), 6);
+        assert_eq!(next_window(3, 3, busy(1.0), 2), 2);
+        assert_eq!(next_window(2, 2, busy(1.0), 2), 2);
         // No pressure figures: a full window grows, up to the cap.
-        assert_eq!(next_window(10, 10, None, 2), 15);
-        assert_eq!(next_window(10, 4, None, 2), 10);
-        assert_eq!(next_window(MAX_WINDOW, MAX_WINDOW, None, 2), MAX_WINDOW);
+        let unknown = Load::default();
+        assert_eq!(next_window(10, 10, unknown, 2), 15);
+        assert_eq!(next_window(10, 4, unknown, 2), 10);
+        assert_eq!(next_window(MAX_WINDOW, MAX_WINDOW, unknown, 2), MAX_WINDOW);
     }
 
     /// A pacer whose window stays as it is: marked ticking, so no ticker is started.
