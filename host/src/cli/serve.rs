@@ -5,13 +5,16 @@ use std::process::ExitCode;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{GlobalArgs, ServeArgs, paths};
 use crate::daemon::{self, DaemonOptions};
+use crate::upstream;
 
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations();
+    // First, while this process has one thread and few open files.
+    let spawner = upstream::spawner::start();
     let log_dir = paths::log_dir(global);
     let _log_guard = daemon::logging::init(&global.log_level, &log_dir)?;
     let opts = DaemonOptions {
@@ -21,6 +24,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         policy: args.policy,
     };
+    if let Err(error) = spawner {
+        warn!("servers are started by the daemon itself: no spawner: {error}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

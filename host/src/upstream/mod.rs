@@ -18,6 +18,7 @@ mod pacer;
 mod process;
 mod routes;
 mod session;
+pub mod spawner;
 mod sse;
 mod stderr_tail;
 mod stdio;

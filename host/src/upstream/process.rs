@@ -5,6 +5,7 @@
 //! the reaper task is dropped (runtime shutdown), even after the leader has exited, so
 //! grandchildren die too.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -12,9 +13,11 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::net::unix::pipe;
+use tokio::process::Command;
 use tokio::sync::watch;
 
+use super::spawner;
 use super::stderr_tail::StderrTail;
 use crate::config::ServerConfig;
 use crate::contract::{Failure, FailureKind};
@@ -30,6 +33,12 @@ pub struct Exit {
 }
 
 impl Exit {
+    /// An exit whose status nobody learnt (the reaper went first).
+    pub const UNKNOWN: Exit = Exit {
+        code: None,
+        signal: None,
+    };
+
     fn from_status(status: ExitStatus) -> Exit {
         Exit {
             code: status.code(),
@@ -50,8 +59,8 @@ impl Exit {
 /// A spawned child with its pipes taken out.
 pub struct Spawned {
     pub process: Arc<ChildProcess>,
-    pub stdin: ChildStdin,
-    pub stdout: ChildStdout,
+    pub stdin: pipe::Sender,
+    pub stdout: pipe::Receiver,
 }
 
 /// Owner of a running child's process group.
@@ -62,7 +71,17 @@ pub struct ChildProcess {
     pub stderr: StderrTail,
 }
 
-/// Spawn `server.command` with its args, env and working dir in a new process group.
+/// A child just started, by the spawner or here.
+struct Started {
+    pid: u32,
+    stdin: OwnedFd,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    exit: watch::Receiver<Option<Exit>>,
+}
+
+/// Spawn `server.command` with its args, env and working dir in a new process group:
+/// through the spawner if there is one (`spawner.rs` says why), else from here.
 /// The error is a `SpawnError` failure carrying the OS message.
 pub fn spawn(
     server: &ServerConfig,
@@ -74,6 +93,67 @@ pub fn spawn(
             format!("server `{}` has no `command`", server.name),
         ));
     };
+    let started = match spawner::get() {
+        Some(spawner) => spawner
+            .spawn(&spawner::Request {
+                program: program.to_string(),
+                args: server.args.clone(),
+                env: server.env.clone().into_iter().collect(),
+                cwd: server.working_dir.clone(),
+            })
+            .map(|child| Started {
+                pid: child.pid,
+                stdin: child.stdin,
+                stdout: child.stdout,
+                stderr: child.stderr,
+                exit: child.exit,
+            }),
+        None => spawn_here(server, program),
+    };
+    let cannot_start = |error: std::io::Error| {
+        let dir = server
+            .working_dir
+            .as_ref()
+            .map(|d| format!(" in working_dir `{}`", d.display()))
+            .unwrap_or_default();
+        Failure::new(
+            FailureKind::SpawnError,
+            format!("cannot start `{program}`{dir}: {error}"),
+        )
+    };
+    let Started {
+        pid,
+        stdin,
+        stdout,
+        stderr,
+        exit,
+    } = started.map_err(cannot_start)?;
+    let pipes = (|| {
+        Ok::<_, std::io::Error>((
+            pipe::Sender::from_owned_fd(stdin)?,
+            pipe::Receiver::from_owned_fd(stdout)?,
+            pipe::Receiver::from_owned_fd(stderr)?,
+        ))
+    })();
+    let (stdin, stdout, stderr) = pipes.map_err(|error| {
+        signal_group(pid, Signal::SIGKILL);
+        cannot_start(error)
+    })?;
+    let header = format!("pid {pid}: {program} {}", server.args.join(" "));
+    let process = ChildProcess {
+        pid,
+        exit,
+        stderr: StderrTail::drain(stderr, log_file, header),
+    };
+    Ok(Spawned {
+        process: Arc::new(process),
+        stdin,
+        stdout,
+    })
+}
+
+/// Spawns from the daemon itself; a task of its own reaps the child.
+fn spawn_here(server: &ServerConfig, program: &str) -> std::io::Result<Started> {
     let mut command = Command::new(program);
     command
         .args(&server.args)
@@ -86,45 +166,28 @@ pub fn spawn(
     if let Some(dir) = &server.working_dir {
         command.current_dir(dir);
     }
-    let mut child = command.spawn().map_err(|error| {
-        let dir = server
-            .working_dir
-            .as_ref()
-            .map(|d| format!(" in working_dir `{}`", d.display()))
-            .unwrap_or_default();
-        Failure::new(
-            FailureKind::SpawnError,
-            format!("cannot start `{program}`{dir}: {error}"),
-        )
-    })?;
+    let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return Err(Failure::new(FailureKind::SpawnError, "child pipes missing"));
+        return Err(std::io::Error::other("child pipes missing"));
     };
-    let header = format!("pid {pid}: {program} {}", server.args.join(" "));
-    let stderr = StderrTail::drain(stderr, log_file, header);
     let (exit_tx, exit_rx) = watch::channel(None);
     tokio::spawn(async move {
         // Dropped with the task (runtime shutdown) before the child was reaped: kill the group.
         let mut guard = GroupKillGuard { pid, armed: true };
         let status = child.wait().await;
-        let exit = status.map(Exit::from_status).unwrap_or(Exit {
-            code: None,
-            signal: None,
-        });
+        let exit = status.map(Exit::from_status).unwrap_or(Exit::UNKNOWN);
         guard.armed = false;
         let _ = exit_tx.send(Some(exit));
     });
-    Ok(Spawned {
-        process: Arc::new(ChildProcess {
-            pid,
-            exit: exit_rx,
-            stderr,
-        }),
-        stdin,
-        stdout,
+    Ok(Started {
+        pid,
+        stdin: stdin.into_owned_fd()?,
+        stdout: stdout.into_owned_fd()?,
+        stderr: stderr.into_owned_fd()?,
+        exit: exit_rx,
     })
 }
 
@@ -168,10 +231,7 @@ impl ChildProcess {
                 return exit;
             }
             if rx.changed().await.is_err() {
-                return rx.borrow().unwrap_or(Exit {
-                    code: None,
-                    signal: None,
-                });
+                return rx.borrow().unwrap_or(Exit::UNKNOWN);
             }
         }
     }

@@ -333,6 +333,103 @@ fn sigint_stops_the_daemon_cleanly_like_sigterm() {
     );
 }
 
+/// The parent of `pid`, by `/proc`.
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the parenthesised command name: state, then the parent's pid.
+    let mut fields = stat.rsplit_once(')').unwrap().1.split_whitespace();
+    fields.nth(1).unwrap().parse().unwrap()
+}
+
+fn name_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// Servers are started by the spawner the daemon forks at start-up (a process with few
+/// open files), so when the daemon dies, even by SIGKILL, the spawner kills every server's
+/// process group: no server and no grandchild outlives it.
+#[test]
+fn a_daemon_killed_with_sigkill_leaves_no_server_behind() {
+    let mut daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("ok", "spawn-child"), fixture_server("two", "healthy")]}),
+        &[],
+    );
+    let ok = daemon.wait_state("ok", "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    let two = daemon.wait_state("two", "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    let grandchild = wait_for(Duration::from_secs(5), "ok's grandchild", || {
+        grandchild_pid(&daemon.log_dir, "ok")
+    });
+    let spawner = parent_of(ok);
+    assert_eq!(name_of(spawner), "mcpproxy-spawn");
+    assert_eq!(parent_of(spawner), daemon.pid());
+    assert_eq!(parent_of(two), spawner);
+
+    daemon.stop_with(nix::sys::signal::Signal::SIGKILL);
+    wait_for(Duration::from_secs(10), "every server to be gone", || {
+        [ok, two, grandchild, spawner]
+            .iter()
+            .all(|&pid| !pid_alive(pid))
+            .then_some(())
+    });
+}
+
+/// If the spawner itself dies, the daemon stops the servers it had started, starts them
+/// again itself, and goes on starting new ones.
+#[test]
+fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
+    let mut daemon = Daemon::start(
+        json!({"mcpServers": [fixture_server("one", "healthy")]}),
+        &[],
+    );
+    let first = daemon.wait_state("one", "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    let spawner = parent_of(first);
+    assert_eq!(name_of(spawner), "mcpproxy-spawn");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(spawner as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let again = wait_for(Duration::from_secs(30), "one restarted", || {
+        let s = daemon.server("one");
+        let pid = s["pid"].as_u64()? as u32;
+        (s["connection_state"] == "Ready" && pid != first).then_some(pid)
+    });
+    assert_eq!(parent_of(again), daemon.pid());
+    assert!(!pid_alive(first), "the spawner's server was stopped");
+    assert!(
+        daemon.main_log().contains("the spawner is gone"),
+        "{}",
+        daemon.main_log()
+    );
+    // A server added now is started by the daemon too.
+    let mut config = read_json(daemon.config_path());
+    config["mcpServers"]
+        .as_array_mut()
+        .unwrap()
+        .push(fixture_server("two", "healthy"));
+    save_atomically(daemon.config_path(), &config);
+    let two = daemon.wait_state("two", "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32;
+    assert_eq!(parent_of(two), daemon.pid());
+    let status = daemon.stop();
+    assert!(status.success(), "exit status {status}");
+    for pid in [again, two] {
+        wait_for(Duration::from_secs(5), "the servers to be gone", || {
+            (!pid_alive(pid)).then_some(())
+        });
+    }
+}
+
 /// The policy instance pool reserves address space up front. Where that is not allowed
 /// (`ulimit -v`), the daemon says so, maps policy instances per decision and still decides;
 /// otherwise the pool is in use.
