@@ -25,6 +25,9 @@ use crate::contract::Policy;
 use crate::status::{ConnectionState, Phase, ServerList, ServerStatus};
 use crate::upstream::{CallError, Connector, Origin, ServerOffer};
 
+/// `wait_settled` looks at the servers at most this often.
+const SETTLED_LOOK: Duration = Duration::from_millis(100);
+
 /// What a `Registry` needs.
 pub struct RegistryOptions {
     pub connector: Arc<dyn Connector>,
@@ -414,10 +417,13 @@ impl Registry {
         p.settled == p.total
     }
 
-    /// Wait until `settled()`.
+    /// Wait until `settled()`. A look passes over every server, and a thousand starting
+    /// change state thousands of times: looking at each change took a tenth of the
+    /// daemon's start-up CPU, so it looks at most every `SETTLED_LOOK`.
     pub async fn wait_settled(&self) {
         let mut changes = self.state_changes();
         loop {
+            let looked = tokio::time::Instant::now();
             changes.borrow_and_update();
             if self.settled() {
                 return;
@@ -425,6 +431,7 @@ impl Registry {
             if changes.changed().await.is_err() {
                 return;
             }
+            tokio::time::sleep_until(looked + SETTLED_LOOK).await;
         }
     }
 
