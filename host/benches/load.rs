@@ -466,14 +466,11 @@ fn tool_calls() {
         &[],
     );
     daemon.wait_settled(Duration::from_secs(60));
+    // Started by the daemon's spawner, not the daemon: the pid from the daemon's status.
     let upstream_named = |name: &str| {
-        children_of(daemon.pid())
-            .into_iter()
-            .find(|&pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.split('\0').any(|arg| arg == name))
-            })
-            .unwrap_or_else(|| panic!("the daemon's stdio upstream {name}"))
+        daemon.server(name)["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("the daemon's stdio upstream {name}")) as u32
     };
     let stdio_upstream = upstream_named("echo");
     let legacy_upstream = upstream_named("old");

@@ -341,13 +341,6 @@ fn parent_of(pid: u32) -> u32 {
     fields.nth(1).unwrap().parse().unwrap()
 }
 
-fn name_of(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 /// Servers are started by the spawner the daemon forks at start-up (a process with few
 /// open files), so when the daemon dies, even by SIGKILL, the spawner kills every server's
 /// process group: no server and no grandchild outlives it.
@@ -366,9 +359,8 @@ fn a_daemon_killed_with_sigkill_leaves_no_server_behind() {
     let grandchild = wait_for(Duration::from_secs(5), "ok's grandchild", || {
         grandchild_pid(&daemon.log_dir, "ok")
     });
-    let spawner = parent_of(ok);
-    assert_eq!(name_of(spawner), "mcpproxy-spawn");
-    assert_eq!(parent_of(spawner), daemon.pid());
+    let spawner = daemon.spawner_pid().expect("the daemon's spawner");
+    assert_eq!(parent_of(ok), spawner);
     assert_eq!(parent_of(two), spawner);
 
     daemon.stop_with(nix::sys::signal::Signal::SIGKILL);
@@ -391,8 +383,8 @@ fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
     let first = daemon.wait_state("one", "Ready", Duration::from_secs(30))["pid"]
         .as_u64()
         .unwrap() as u32;
-    let spawner = parent_of(first);
-    assert_eq!(name_of(spawner), "mcpproxy-spawn");
+    let spawner = daemon.spawner_pid().expect("the daemon's spawner");
+    assert_eq!(parent_of(first), spawner);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(spawner as i32),
         nix::sys::signal::Signal::SIGKILL,

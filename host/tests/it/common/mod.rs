@@ -183,6 +183,23 @@ impl Daemon {
         self.child.as_ref().unwrap().id()
     }
 
+    /// The daemon's spawner (`mcpproxy-spawn`, the parent of its stdio servers), if it runs.
+    pub fn spawner_pid(&self) -> Option<u32> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
+        tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+            .flat_map(|list| {
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "mcpproxy-spawn")
+            })
+    }
+
     pub fn main_log(&self) -> String {
         std::fs::read_to_string(self.log_dir.join("main.log")).unwrap_or_default()
     }
