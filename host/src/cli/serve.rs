@@ -14,7 +14,7 @@ use crate::upstream;
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations();
     // First, while this process has one thread and few open files.
-    let spawner = upstream::spawner::start();
+    let spawner = upstream::start_spawner();
     let log_dir = paths::log_dir(global);
     let _log_guard = daemon::logging::init(&global.log_level, &log_dir)?;
     let opts = DaemonOptions {

@@ -10,6 +10,7 @@ mod client;
 mod close_signal;
 mod dialer;
 mod eras;
+mod exit;
 mod http;
 mod modern;
 mod notice;
@@ -18,7 +19,7 @@ mod pacer;
 mod process;
 mod routes;
 mod session;
-pub mod spawner;
+mod spawner;
 mod sse;
 mod stderr_tail;
 mod stdio;
@@ -43,6 +44,7 @@ pub use modern::is_modern;
 pub use notice::{Notice, NoticeSender};
 pub use offer::{CacheHint, ListHints, Offer, ServerOffer};
 pub use routes::Origin;
+pub use spawner::start as start_spawner;
 pub use stderr_tail::{SERVER_LOG_BYTES, SERVER_LOG_FILES, log_file_path};
 
 /// Opens sessions to upstream servers.

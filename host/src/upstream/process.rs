@@ -6,8 +6,7 @@
 //! grandchildren die too.
 
 use std::os::fd::OwnedFd;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use tokio::net::unix::pipe;
 use tokio::process::Command;
 use tokio::sync::watch;
 
+pub use super::exit::Exit;
 use super::spawner;
 use super::stderr_tail::StderrTail;
 use crate::config::ServerConfig;
@@ -24,37 +24,6 @@ use crate::contract::{Failure, FailureKind};
 
 /// How long a process group gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_millis(1500);
-
-/// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exit {
-    pub code: Option<i32>,
-    pub signal: Option<i32>,
-}
-
-impl Exit {
-    /// An exit whose status nobody learnt (the reaper went first).
-    pub const UNKNOWN: Exit = Exit {
-        code: None,
-        signal: None,
-    };
-
-    fn from_status(status: ExitStatus) -> Exit {
-        Exit {
-            code: status.code(),
-            signal: status.signal(),
-        }
-    }
-
-    /// "exit code 3" / "killed by signal 9".
-    pub fn describe(&self) -> String {
-        match (self.code, self.signal) {
-            (Some(code), _) => format!("exit code {code}"),
-            (None, Some(signal)) => format!("killed by signal {signal}"),
-            (None, None) => "exited".to_string(),
-        }
-    }
-}
 
 /// A spawned child with its pipes taken out.
 pub struct Spawned {
@@ -178,7 +147,7 @@ fn spawn_here(server: &ServerConfig, program: &str) -> std::io::Result<Started> 
         // Dropped with the task (runtime shutdown) before the child was reaped: kill the group.
         let mut guard = GroupKillGuard { pid, armed: true };
         let status = child.wait().await;
-        let exit = status.map(Exit::from_status).unwrap_or(Exit::UNKNOWN);
+        let exit = status.map(Exit::from).unwrap_or(Exit::UNKNOWN);
         guard.armed = false;
         let _ = exit_tx.send(Some(exit));
     });

@@ -37,7 +37,7 @@ use nix::unistd::{ForkResult, Pid, fork, pipe2, setpgid};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::process::Exit;
+use super::exit::Exit;
 
 /// A request larger than this is refused: a socket's datagram must fit its send buffer.
 const MAX_MESSAGE: usize = 128 * 1024;
@@ -63,8 +63,7 @@ enum Reply {
 #[derive(Debug, Serialize, Deserialize)]
 struct Exited {
     pid: u32,
-    code: Option<i32>,
-    signal: Option<i32>,
+    exit: Exit,
 }
 
 /// A child the spawner started: its pid, the daemon's ends of its pipes, and its exit.
@@ -218,10 +217,9 @@ fn read_exits(socket: OwnedFd, exits: &Mutex<Exits>) {
             Ok((0, _)) | Err(_) => break,
             Ok((len, _)) => serde_json::from_slice::<Exited>(&buffer[..len]),
         };
-        let Ok(Exited { pid, code, signal }) = report else {
+        let Ok(Exited { pid, exit }) = report else {
             continue;
         };
-        let exit = Exit { code, signal };
         let mut exits = exits.lock().unwrap_or_else(PoisonError::into_inner);
         match exits.watching.remove(&pid) {
             Some(tx) => {
@@ -425,11 +423,6 @@ fn reap(children: &(Mutex<Children>, Condvar), exits: &OwnedFd) {
         let pid = pid.as_raw() as u32;
         let mut running = lock.lock().unwrap_or_else(PoisonError::into_inner);
         running.running.remove(&pid);
-        let report = Exited {
-            pid,
-            code: exit.code,
-            signal: exit.signal,
-        };
-        let _ = send_json(exits.as_raw_fd(), &report);
+        let _ = send_json(exits.as_raw_fd(), &Exited { pid, exit });
     }
 }
