@@ -5,7 +5,6 @@
 //! the reaper task is dropped (runtime shutdown), even after the leader has exited, so
 //! grandchildren die too.
 
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 pub use super::exit::Exit;
-use super::spawner;
+use super::spawner::{self, Started};
 use super::stderr_tail::StderrTail;
 use crate::config::ServerConfig;
 use crate::contract::{Failure, FailureKind};
@@ -40,15 +39,6 @@ pub struct ChildProcess {
     pub stderr: StderrTail,
 }
 
-/// A child just started, by the spawner or here.
-struct Started {
-    pid: u32,
-    stdin: OwnedFd,
-    stdout: OwnedFd,
-    stderr: OwnedFd,
-    exit: watch::Receiver<Option<Exit>>,
-}
-
 /// Spawn `server.command` with its args, env and working dir in a new process group:
 /// through the spawner if there is one (`spawner.rs` says why), else from here.
 /// The error is a `SpawnError` failure carrying the OS message.
@@ -63,20 +53,12 @@ pub fn spawn(
         ));
     };
     let started = match spawner::get() {
-        Some(spawner) => spawner
-            .spawn(&spawner::Request {
-                program: program.to_string(),
-                args: server.args.clone(),
-                env: server.env.clone().into_iter().collect(),
-                cwd: server.working_dir.clone(),
-            })
-            .map(|child| Started {
-                pid: child.pid,
-                stdin: child.stdin,
-                stdout: child.stdout,
-                stderr: child.stderr,
-                exit: child.exit,
-            }),
+        Some(spawner) => spawner.spawn(&spawner::Request {
+            program: program.to_string(),
+            args: server.args.clone(),
+            env: server.env.clone().into_iter().collect(),
+            cwd: server.working_dir.clone(),
+        }),
         None => spawn_here(server, program),
     };
     let cannot_start = |error: std::io::Error| {

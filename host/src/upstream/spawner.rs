@@ -66,8 +66,9 @@ struct Exited {
     exit: Exit,
 }
 
-/// A child the spawner started: its pid, the daemon's ends of its pipes, and its exit.
-pub struct Child {
+/// A child just started (by the spawner, or by the daemon without one): its pid, the
+/// daemon's ends of its pipes, and its exit once reaped.
+pub struct Started {
     pub pid: u32,
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
@@ -150,7 +151,7 @@ impl Spawner {
 
     /// Starts `request` in a process group of its own, with new pipes as its stdin, stdout
     /// and stderr. The error is the one the spawn itself gave (a missing program: ENOENT).
-    pub fn spawn(&self, request: &Request) -> io::Result<Child> {
+    pub fn spawn(&self, request: &Request) -> io::Result<Started> {
         let message = serde_json::to_vec(request)?;
         if message.len() > MAX_MESSAGE {
             return Err(io::Error::other(format!(
@@ -180,7 +181,7 @@ impl Spawner {
         // The child's ends live on in the child only.
         drop((stdin_far, stdout_far, stderr_far));
         match reply {
-            Reply::Started { pid } => Ok(Child {
+            Reply::Started { pid } => Ok(Started {
                 pid,
                 stdin,
                 stdout,
