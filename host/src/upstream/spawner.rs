@@ -27,7 +27,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, killpg, sigaction};
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
     sendmsg, socketpair,
@@ -127,7 +127,7 @@ pub fn start() -> io::Result<()> {
             drop(exits);
             serve(requests_far, exits_far)
         }
-        ForkResult::Parent { .. } => {
+        ForkResult::Parent { child } => {
             drop(requests_far);
             drop(exits_far);
             let spawner = Spawner {
@@ -137,7 +137,11 @@ pub fn start() -> io::Result<()> {
             let reported = spawner.exits.clone();
             std::thread::Builder::new()
                 .name("spawner-exits".into())
-                .spawn(move || read_exits(exits, &reported))?;
+                .spawn(move || {
+                    read_exits(exits, &reported);
+                    // Gone: reaped here, or it would stay a zombie until the daemon exits.
+                    let _ = waitpid(child, None);
+                })?;
             let _ = SPAWNER.set(spawner);
             Ok(())
         }
@@ -315,6 +319,19 @@ fn serve(requests: OwnedFd, exits: OwnedFd) -> ! {
     // which stops the servers through this process.
     let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
     let _ = nix::sys::prctl::set_name(c"mcpproxy-spawn");
+    // Its command line is the daemon's, so `pkill -f 'mcpproxy serve'` reaches it too: it
+    // outlives such signals and ends with the daemon. Caught, not ignored: a caught
+    // signal is reset at `exec`, an ignored one would be ignored by every server too.
+    extern "C" fn outlive(_: nix::libc::c_int) {}
+    let action = SigAction::new(
+        SigHandler::Handler(outlive),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        // SAFETY: the handler does nothing, which is async-signal-safe.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
     let children = Arc::new((Mutex::new(Children::default()), Condvar::new()));
     let exits = Arc::new(exits);
     {

@@ -372,8 +372,22 @@ fn a_daemon_killed_with_sigkill_leaves_no_server_behind() {
     });
 }
 
-/// If the spawner itself dies, the daemon stops the servers it had started, starts them
-/// again itself, and goes on starting new ones.
+/// Adds a healthy fixture server `name` to the daemon's config; its pid once Ready.
+fn add_server(daemon: &Daemon, name: &str) -> u32 {
+    let mut config = read_json(daemon.config_path());
+    config["mcpServers"]
+        .as_array_mut()
+        .unwrap()
+        .push(fixture_server(name, "healthy"));
+    save_atomically(daemon.config_path(), &config);
+    daemon.wait_state(name, "Ready", Duration::from_secs(30))["pid"]
+        .as_u64()
+        .unwrap() as u32
+}
+
+/// The spawner outlives SIGTERM (its command line is the daemon's, so `pkill -f` reaches
+/// it too). If it dies all the same, the daemon reaps it, stops the servers it had
+/// started, starts them again itself, and goes on starting new ones.
 #[test]
 fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
     let mut daemon = Daemon::start(
@@ -387,6 +401,14 @@ fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
     assert_eq!(parent_of(first), spawner);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(spawner as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    // Still there and still starting servers.
+    assert_eq!(parent_of(add_server(&daemon, "after-term")), spawner);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(spawner as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -397,21 +419,16 @@ fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
     });
     assert_eq!(parent_of(again), daemon.pid());
     assert!(!pid_alive(first), "the spawner's server was stopped");
+    wait_for(Duration::from_secs(5), "the spawner reaped", || {
+        (!std::path::Path::new(&format!("/proc/{spawner}")).exists()).then_some(())
+    });
     assert!(
         daemon.main_log().contains("the spawner is gone"),
         "{}",
         daemon.main_log()
     );
     // A server added now is started by the daemon too.
-    let mut config = read_json(daemon.config_path());
-    config["mcpServers"]
-        .as_array_mut()
-        .unwrap()
-        .push(fixture_server("two", "healthy"));
-    save_atomically(daemon.config_path(), &config);
-    let two = daemon.wait_state("two", "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32;
+    let two = add_server(&daemon, "two");
     assert_eq!(parent_of(two), daemon.pid());
     let status = daemon.stop();
     assert!(status.success(), "exit status {status}");
