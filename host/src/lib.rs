@@ -13,6 +13,8 @@
 //! - `downstream`: the MCP server clients talk to (`/mcp`, `/mcp/all`, stdio bridge, health)
 //!   and the tool index behind `retrieve_tools` (an edge);
 //! - `duration`: how durations are written in mcpproxy's files (a leaf);
+//! - `legacy_tasks`: the 2025-11-25 tasks rmcp does not model, and how they travel through
+//!   its types (a leaf);
 //! - `import`: other MCP clients' configs read into `mcpServers` entries, and the plan of
 //!   merging them (`mcpproxy import`);
 //! - `status`: snapshot types for `upstream list` and `status`;
@@ -32,6 +34,7 @@ pub mod daemon;
 pub mod downstream;
 pub mod duration;
 pub mod import;
+pub mod legacy_tasks;
 pub mod policy;
 pub mod status;
 pub mod supervisor;

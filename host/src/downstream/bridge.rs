@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::RoleServer;
+use rmcp::transport::async_rw::TransportAdapterAsyncRW;
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, Transport};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -19,6 +21,9 @@ use tokio::task::JoinSet;
 type Delivery = BoxFuture<'static, Result<(), String>>;
 
 use super::client::{healthz_url, mcp_endpoint, transport_config};
+use super::legacy_wire::BridgeRenamer;
+use crate::legacy_tasks::{self, RewrittenReader, RewrittenWriter, StowingClient, Unstow};
+use reqwest::header::{HeaderName, HeaderValue};
 
 /// How long the bridge waits for the daemon to answer its first check.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,23 +35,42 @@ pub async fn run_stdio(base_url: &str, token: Option<&str>) -> anyhow::Result<()
     run_bridge(base_url, token, rmcp::transport::stdio_pipes()).await
 }
 
-/// Serves MCP on `transport` (stdio, or a pipe in tests), forwarding to the daemon at
-/// `base_url` with `token`, until either side closes.
-pub async fn run_bridge<T, E, A>(
+/// Serves MCP on `client` (stdin and stdout, or a pipe's halves in tests), forwarding to the
+/// daemon at `base_url` with `token`, until either side closes.
+///
+/// rmcp reads and writes typed messages on both sides, so the 2025-11-25 task parts it does
+/// not model are carried as the daemon's own endpoint carries them: the client's task requests
+/// renamed (`BridgeRenamer`), the daemon's answers stowed (`StowingClient`) and put back for
+/// the client (`Unstow`).
+pub async fn run_bridge<R, W>(
     base_url: &str,
     token: Option<&str>,
-    transport: T,
+    (reader, writer): (R, W),
 ) -> anyhow::Result<()>
 where
-    T: IntoTransport<RoleServer, E, A>,
-    E: std::error::Error + Send + Sync + 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
 {
     let url = mcp_endpoint(base_url);
     // The daemon is only dialled with the client's first message: check it is there now,
     // so that a client without a daemon hears so at once rather than at its handshake.
     reach(base_url, token).await?;
-    let mut client = transport.into_transport();
-    let mut daemon = StreamableHttpClientTransport::from_config(transport_config(&url, token));
+    let reader = RewrittenReader::new(reader, BridgeRenamer::default());
+    let writer = RewrittenWriter::new(writer, Unstow);
+    let mut client =
+        IntoTransport::<RoleServer, std::io::Error, TransportAdapterAsyncRW>::into_transport((
+            reader, writer,
+        ));
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let stowed = [(
+        HeaderName::from_static(legacy_tasks::STOWED_HEADER),
+        HeaderValue::from_static("1"),
+    )];
+    let config = transport_config(&url, token).custom_headers(stowed.into_iter().collect());
+    let mut daemon = StreamableHttpClientTransport::with_client(StowingClient(http), config);
     // Sends to the daemon run as tasks, as rmcp's own service runs them: each waits for its
     // POST, and nothing else may wait meanwhile. Sends to the client are written one after
     // the other, in the order they came: a call's progress before its answer.

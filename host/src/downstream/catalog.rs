@@ -33,6 +33,7 @@ use super::backend::{Backend, ToolEntry};
 use super::names::{direct_name, parse_proxy_uri, proxy_uri, template_matches};
 use super::search::ToolIndex;
 use crate::auth::{self, Profile};
+use crate::legacy_tasks;
 use crate::upstream::{CacheHint, ListHints, ServerOffer};
 
 /// Which upstreams an endpoint shows, and how it names their tools and prompts.
@@ -228,7 +229,15 @@ impl Catalog {
         &self.servers
     }
 
-    /// The tools as this endpoint names them, every field as the server gave it.
+    /// Whether a tool shown here runs as a 2025-11-25 task (`execution.taskSupport`).
+    pub fn runs_tasks(&self) -> bool {
+        self.direct
+            .values()
+            .any(|p| legacy_tasks::runs_as_task(&self.entries[*p].tool))
+    }
+
+    /// The tools as this endpoint names them, every field as the server gave it that rmcp
+    /// models (a 2025-11-25 client's list adds `execution`: `handler::legacy_requests`).
     pub fn direct_tools(&self) -> Vec<Tool> {
         let mut tools: Vec<(&String, &usize)> = self.direct.iter().collect();
         tools.sort_by_key(|(_, position)| **position);
@@ -237,6 +246,7 @@ impl Catalog {
             .filter_map(|(name, position)| {
                 let mut tool = self.entries.get(*position)?.tool.clone();
                 tool.name = name.clone().into();
+                legacy_tasks::strip(&mut tool);
                 Some(tool)
             })
             .collect()

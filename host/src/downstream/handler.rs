@@ -21,14 +21,14 @@ use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
     CacheScope, CallToolRequest, CallToolRequestParams, CallToolResponse, ClientNotification,
-    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, DiscoverResult,
-    Extensions, GetPromptRequest, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequest,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
-    ResourceContents, RootsListChangedNotification, ServerConfig, ServerResult, SetLevelRequest,
-    SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, SubscriptionFilter, Tool,
-    UnsubscribeRequest, UnsubscribeRequestParams,
+    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, CustomRequest,
+    CustomResult, DiscoverResult, Extensions, GetPromptRequest, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, InitializeRequestParams, InitializeResult, JsonObject,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Reference, ResourceContents, RootsListChangedNotification, ServerConfig,
+    ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequest, UnsubscribeRequestParams,
 };
 use rmcp::model::{
     CancelTaskParams, CancelTaskRequest, GetTaskParams, GetTaskRequest, GetTaskResult,
@@ -49,7 +49,10 @@ use super::notifier::{self, Outlet, SessionWants};
 use super::state::Shared;
 use super::tools::search_tools;
 use crate::auth::Profile;
+use crate::legacy_tasks;
 use crate::upstream::{CacheHint, Origin};
+
+mod legacy_requests;
 
 /// Items per page of every list.
 pub const PAGE_SIZE: usize = 1000;
@@ -295,6 +298,13 @@ macro_rules! hinted {
 const SEARCH_TOOLS_TTL_MS: u64 = 3_600_000;
 
 /// The page of a list that `request`'s cursor asks for, `PAGE_SIZE` items long.
+/// The `tasks` capability of 2025-11-25: tasks listed, cancelled, and made by `tools/call`.
+fn legacy_tasks_capability() -> JsonObject {
+    let capability =
+        serde_json::json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}});
+    capability.as_object().cloned().unwrap_or_default()
+}
+
 fn paged<T: Clone>(
     items: &[T],
     request: &Option<PaginatedRequestParams>,
@@ -350,6 +360,7 @@ impl ServerHandler for ProxyHandler {
         let catalog = self.shared.catalog.get(&self.session_view());
         let mut tool = catalog.direct_tool(name)?.clone();
         tool.name = name.to_string().into();
+        legacy_tasks::strip(&mut tool);
         Some(tool)
     }
 
@@ -359,9 +370,27 @@ impl ServerHandler for ProxyHandler {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
-        self.view(&context.extensions);
+        let catalog = self.catalog(&context);
         context.peer.set_peer_info(request.clone());
-        self.negotiate_initialize(&request)
+        let mut answer = self.negotiate_initialize(&request)?;
+        // 2025-11-25 tasks, where a tool shown here runs as one (`legacy_wire` moves it).
+        if self.endpoint != Endpoint::Search && catalog.runs_tasks() {
+            let experimental = answer.capabilities.experimental.get_or_insert_default();
+            experimental.insert(
+                legacy_tasks::CAPABILITY.to_string(),
+                legacy_tasks_capability(),
+            );
+        }
+        Ok(answer)
+    }
+
+    /// The 2025-11-25 task requests, renamed on their way in (`legacy_wire`).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        self.legacy_request(request, context).await
     }
 
     /// The default, with what the asking token sees.
@@ -660,6 +689,7 @@ impl ServerHandler for ProxyHandler {
         self.view(&context.extensions);
         notifier::spawn(notifier::Notifier {
             shared: self.shared.clone(),
+            session: self.session,
             view: self.session_view(),
             lists: self.endpoint.lists(),
             changes: self.changes.clone(),
@@ -733,6 +763,7 @@ impl ServerHandler for ProxyHandler {
         });
         let notifier = notifier::Notifier {
             shared: self.shared.clone(),
+            session: self.session,
             view,
             lists,
             changes: self.changes.clone(),

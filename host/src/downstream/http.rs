@@ -27,6 +27,7 @@ use super::backend::Backend;
 use super::catalog::{Scope, View};
 use super::guard::{self, Guard};
 use super::handler::{Endpoint, ProxyHandler};
+use super::legacy_wire;
 use super::sessions::{CappedSessions, MAX_SESSIONS};
 use super::state::Shared;
 use super::{json_reply, jsonrpc_check};
@@ -138,6 +139,7 @@ fn router(shared: Arc<Shared>, config: StreamableHttpServerConfig) -> Router {
         .route("/mcp/server/{name}", any(one_server).with_state(one))
         .layer(middleware::from_fn(delete_answers_no_content))
         .layer(middleware::from_fn(json_reply::prefer_json))
+        .layer(middleware::from_fn(legacy_wire::rename))
         .layer(middleware::from_fn(jsonrpc_check::check));
     Router::new()
         .merge(mcp)

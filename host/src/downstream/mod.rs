@@ -22,6 +22,7 @@ mod http;
 mod input;
 mod json_reply;
 mod jsonrpc_check;
+mod legacy_wire;
 mod list_changed;
 mod listener;
 mod meta;

