@@ -1,24 +1,29 @@
 //! The HTTP client of a streamable-HTTP upstream (rmcp's, on reqwest) with every event of the
 //! server's streams passed through `legacy_tasks::stow` before rmcp reads it.
 //!
-//! An answer a server sends as one JSON body (rather than as an event stream) is read by rmcp
-//! before anything can see it, so there the 2025-11-25 task parts rmcp does not model are
-//! lost; servers answer with a stream by default (the TypeScript and Python SDKs both do).
+//! An answer a server sends as one JSON body (rather than as an event stream) is read by rmcp's
+//! client before anything can see it. So the requests whose answers `stow` changes (the tool
+//! list, a task's state) are posted here, and their answer stowed whether it is a body or a
+//! stream; an answer of any other kind (an error status, an auth challenge) is left to rmcp's
+//! client, which posts the request again and reads it as it does any other.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_client::{
     SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
     StreamableHttpResponseLimits,
 };
-use sse_stream::Sse;
+use sse_stream::{Sse, SseStream};
 
 use super as legacy_tasks;
+
+/// The session header of streamable HTTP.
+const SESSION_HEADER: &str = "mcp-session-id";
 
 type Events = BoxStream<'static, Result<Sse, SseError>>;
 type Outcome<T> = Result<T, StreamableHttpError<reqwest::Error>>;
@@ -47,6 +52,81 @@ fn stowed_answer(answer: StreamableHttpPostResponse) -> StreamableHttpPostRespon
             StreamableHttpPostResponse::Sse(stowed(events), session)
         }
         other => other,
+    }
+}
+
+/// Whether `message` is a request whose answer `stow` changes.
+fn answer_is_stowed(message: &ClientJsonRpcMessage) -> bool {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return false;
+    };
+    matches!(
+        request.request.method(),
+        "tools/list" | "tasks/get" | "tasks/cancel"
+    )
+}
+
+/// Where and how one request is posted.
+struct Post {
+    uri: Arc<str>,
+    session_id: Option<Arc<str>>,
+    auth_header: Option<String>,
+    custom_headers: HashMap<HeaderName, HeaderValue>,
+}
+
+impl StowingClient {
+    /// Posts `message` and reads a successful answer, stowed; `None` for any other answer.
+    async fn post_stowed(
+        &self,
+        post: Post,
+        message: &ClientJsonRpcMessage,
+        limits: &StreamableHttpResponseLimits,
+    ) -> Option<Outcome<StreamableHttpPostResponse>> {
+        let mut request = self
+            .0
+            .post(post.uri.as_ref())
+            .header(ACCEPT, "text/event-stream, application/json")
+            .json(message);
+        if let Some(token) = post.auth_header {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in post.custom_headers {
+            request = request.header(name, value);
+        }
+        if let Some(session) = &post.session_id {
+            request = request.header(SESSION_HEADER, session.as_ref());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return Some(Err(StreamableHttpError::Client(error))),
+        };
+        if response.status() != reqwest::StatusCode::OK {
+            return None;
+        }
+        let header = |name| {
+            let value = response.headers().get(name)?;
+            value.to_str().ok().map(str::to_string)
+        };
+        let session = header(SESSION_HEADER);
+        let content_type = header(CONTENT_TYPE.as_str()).unwrap_or_default();
+        if content_type.starts_with("text/event-stream") {
+            let events = SseStream::from_bytes_stream(response.bytes_stream()).boxed();
+            return Some(Ok(StreamableHttpPostResponse::Sse(stowed(events), session)));
+        }
+        if !content_type.starts_with("application/json") {
+            return None;
+        }
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(error) => return Some(Err(StreamableHttpError::Client(error))),
+        };
+        if body.len() > limits.max_json_response_size {
+            let max_size = limits.max_json_response_size;
+            return Some(Err(StreamableHttpError::ResponseBodyTooLarge { max_size }));
+        }
+        let body = legacy_tasks::stow(&body).unwrap_or_else(|| body.to_vec());
+        let answer = serde_json::from_slice(&body).map_err(StreamableHttpError::Deserialize);
+        Some(answer.map(|message| StreamableHttpPostResponse::Json(message, session)))
     }
 }
 
@@ -98,6 +178,17 @@ impl StreamableHttpClient for StowingClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Outcome<StreamableHttpPostResponse> {
+        if answer_is_stowed(&message) {
+            let post = Post {
+                uri: uri.clone(),
+                session_id: session_id.clone(),
+                auth_header: auth_header.clone(),
+                custom_headers: custom_headers.clone(),
+            };
+            if let Some(answer) = self.post_stowed(post, &message, &limits).await {
+                return answer;
+            }
+        }
         self.0
             .post_message_with_response_limits(
                 uri,

