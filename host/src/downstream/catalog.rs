@@ -236,8 +236,8 @@ impl Catalog {
             .any(|p| legacy_tasks::runs_as_task(&self.entries[*p].tool))
     }
 
-    /// The tools as this endpoint names them, every field as the server gave it that rmcp
-    /// models (a 2025-11-25 client's list adds `execution`: `handler::legacy_requests`).
+    /// The tools as this endpoint names them, every field as the server gave it (`execution`
+    /// kept in `_meta`, where `legacy_wire` takes it from).
     pub fn direct_tools(&self) -> Vec<Tool> {
         let mut tools: Vec<(&String, &usize)> = self.direct.iter().collect();
         tools.sort_by_key(|(_, position)| **position);
@@ -246,7 +246,6 @@ impl Catalog {
             .filter_map(|(name, position)| {
                 let mut tool = self.entries.get(*position)?.tool.clone();
                 tool.name = name.clone().into();
-                legacy_tasks::strip(&mut tool);
                 Some(tool)
             })
             .collect()

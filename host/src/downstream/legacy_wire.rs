@@ -6,10 +6,13 @@
 //! bridge, which reads answers with rmcp, gets them stowed instead (`STOWED_HEADER`).
 //!
 //! Renamed, for a client of 2025-11-25 (a request whose `MCP-Protocol-Version` is older than
-//! 2026-07-28, or has none): `tools/list` (for each tool's `execution`), `tools/call` with a
-//! `task`, and `tasks/get`, `tasks/result`, `tasks/list`, `tasks/cancel`. A 2026-07-28 request
-//! is left alone: its tasks are rmcp's. Two substring searches decide for every other body,
-//! so a forwarded call costs no parse here. The stdio bridge renames the same requests on its
+//! 2026-07-28, or has none): `tools/call` with a `task`, and `tasks/get`, `tasks/result`,
+//! `tasks/list`, `tasks/cancel`. A 2026-07-28 request is left alone: its tasks are rmcp's.
+//! Substring searches decide for every other body, so a forwarded call costs no parse here.
+//!
+//! A tool list goes out as rmcp writes it, with each tool's `execution` kept in its `_meta`
+//! (`legacy_tasks::EXECUTION`), and is rewritten here: `execution` back in place for a
+//! 2025-11-25 client, dropped for a 2026-07-28 one (`legacy_tasks::lift_tools`). The stdio bridge renames the same requests on its
 //! client's stream (`BridgeRenamer`), since rmcp reads them there too.
 
 use axum::body::{Body, Bytes};
@@ -31,30 +34,49 @@ const MODERN: &str = "2026-07-28";
 
 /// The middleware.
 pub async fn rename(request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || is_modern(&request) {
+    if request.method() != Method::POST {
         return next.run(request).await;
+    }
+    let stowed = request.headers().contains_key(legacy_tasks::STOWED_HEADER);
+    if is_modern(&request) {
+        // A 2026-07-28 request names its method in a header: no body to read for a call.
+        let method = request.headers().get("mcp-method");
+        let lists_tools = method.is_some_and(|m| m.as_bytes() == b"tools/list");
+        let response = next.run(request).await;
+        return match lists_tools && !stowed {
+            true => rewritten(response, |body| legacy_tasks::lift_tools(body, false)).await,
+            false => response,
+        };
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let initialize = memmem::find(&bytes, b"\"initialize\"").is_some();
-    let stowed = parts.headers.contains_key(legacy_tasks::STOWED_HEADER);
+    let lists_tools = memmem::find(&bytes, b"\"tools/list\"").is_some();
     let renamed = renamed(&bytes);
     // The stdio bridge renames its client's requests itself.
-    let answered =
-        renamed.is_some() || initialize || memmem::find(&bytes, RENAMED.as_bytes()).is_some();
+    let task = renamed.is_some() || memmem::find(&bytes, RENAMED.as_bytes()).is_some();
     let bytes = renamed.map_or(bytes, Bytes::from);
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    match (answered, stowed) {
-        (false, _) => response,
-        // The stdio bridge reads the answer with rmcp: as from any server, stowed.
-        (true, true) => rewritten(response, legacy_tasks::stow).await,
-        // The capability the handler put under `experimental`, where the client looks.
-        (true, false) => rewritten(response, legacy_tasks::unstow).await,
+    if stowed {
+        // The stdio bridge reads the answer with rmcp: as from any server, stowed (a tool
+        // list is so already).
+        return match task || initialize {
+            true => rewritten(response, legacy_tasks::stow).await,
+            false => response,
+        };
     }
+    if initialize {
+        // The capability the handler put under `experimental`, where the client looks.
+        return rewritten(response, legacy_tasks::unstow).await;
+    }
+    if lists_tools {
+        return rewritten(response, |body| legacy_tasks::lift_tools(body, true)).await;
+    }
+    response
 }
 
 fn is_modern(request: &Request) -> bool {
@@ -66,7 +88,7 @@ fn is_modern(request: &Request) -> bool {
 
 /// Whether `body` may be one of the requests above.
 fn may_rename(body: &[u8]) -> bool {
-    memmem::find(body, b"\"task").is_some() || memmem::find(body, b"tools/list").is_some()
+    memmem::find(body, b"\"task").is_some()
 }
 
 /// `body` with its method renamed, when it is one of the requests above.
@@ -77,7 +99,7 @@ pub fn renamed(body: &[u8]) -> Option<Vec<u8>> {
     let mut message: Value = serde_json::from_slice(body).ok()?;
     let method = message.get("method")?.as_str()?;
     let rename = match method {
-        "tools/list" | "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" => true,
+        "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" => true,
         "tools/call" => message
             .pointer("/params/task")
             .is_some_and(Value::is_object),
@@ -119,7 +141,7 @@ impl Rewrite for BridgeRenamer {
 
 /// A JSON answer passed through `rewrite` (a whole body: `json_reply` sends an answer that is
 /// the only message as plain JSON); any other answer is left as it is.
-async fn rewritten(response: Response, rewrite: fn(&[u8]) -> Option<Vec<u8>>) -> Response {
+async fn rewritten(response: Response, rewrite: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -158,7 +180,7 @@ mod tests {
     fn task_requests_and_the_tool_list_are_renamed_and_nothing_else() {
         let request = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let cases = [
-            (request("tools/list", json!({})), "mcpproxy/tools/list"),
+            (request("tools/list", json!({})), "tools/list"),
             (
                 request("tools/call", json!({"name": "a", "task": {"ttl": 1000}})),
                 "mcpproxy/tools/call",
@@ -189,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_bridge_renames_once_its_client_has_initialized() {
-        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tasks/list"}).to_string();
         let mut renamer = BridgeRenamer::default();
         assert_eq!(renamer.rewrite(list.as_bytes()), None);
         let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",

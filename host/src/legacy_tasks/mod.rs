@@ -97,6 +97,82 @@ pub fn unstow(message: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&value).ok()
 }
 
+/// `body` (an answer whose tools rmcp serialized with their kept `execution` in `_meta`) with
+/// each tool's `execution` back where 2025-11-25 has it (`keep`), or dropped (2026-07-28 has
+/// none). A rewrite of the bytes, not a parse of the answer: a merged tool list is tens of
+/// kilobytes, and parsing and writing it again would cost more than the list itself. Only the
+/// kept values are parsed (to find their ends); `None` when there is nothing to change.
+pub fn lift_tools(body: &[u8], keep: bool) -> Option<Vec<u8>> {
+    let key = memmem::Finder::new(b"\"mcpproxy/execution\":");
+    key.find(body)?;
+    match lift_tools_in_place(body, keep, &key) {
+        Some(lifted) => Some(lifted),
+        // A shape rmcp does not write (say, our key not last in `_meta`): the slow way.
+        None => lift_tools_parsed(body, keep),
+    }
+}
+
+fn lift_tools_in_place(body: &[u8], keep: bool, key: &memmem::Finder<'_>) -> Option<Vec<u8>> {
+    const ALONE: &[u8] = b"\"_meta\":{";
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = key.find(rest) {
+        let after = &rest[at + key.needle().len()..];
+        let mut values =
+            serde_json::Deserializer::from_slice(after).into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        let end = values.byte_offset();
+        // Our key is the last in `_meta` (it is added last): a `}` closes `_meta` after it.
+        if after.get(end) != Some(&b'}') {
+            return None;
+        }
+        let value = &after[..end];
+        let before = &rest[..at];
+        let mut next = end + 1;
+        if let Some(head) = before.strip_suffix(ALONE) {
+            // `"_meta":{KEY X}` → `"execution":X`, or nothing (with a comma beside it).
+            match (keep, head.strip_suffix(b",")) {
+                (false, Some(head)) => out.extend_from_slice(head),
+                (false, None) if after.get(next) == Some(&b',') => {
+                    out.extend_from_slice(head);
+                    next += 1;
+                }
+                (false, None) => return None,
+                (true, _) => {
+                    out.extend_from_slice(head);
+                    out.extend_from_slice(b"\"execution\":");
+                    out.extend_from_slice(value);
+                }
+            }
+        } else if let Some(head) = before.strip_suffix(b",") {
+            // `"_meta":{…,KEY X}` → `"_meta":{…},"execution":X`, or `"_meta":{…}`.
+            out.extend_from_slice(head);
+            out.push(b'}');
+            if keep {
+                out.extend_from_slice(b",\"execution\":");
+                out.extend_from_slice(value);
+            }
+        } else {
+            return None;
+        }
+        rest = &after[next..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
+fn lift_tools_parsed(body: &[u8], keep: bool) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(body).ok()?;
+    let tools = value.pointer_mut("/result/tools")?.as_array_mut()?;
+    for tool in tools.iter_mut() {
+        lift(tool);
+        if !keep && let Some(tool) = tool.as_object_mut() {
+            tool.remove("execution");
+        }
+    }
+    serde_json::to_vec(&value).ok()
+}
+
 /// `unstow` on a stream of lines (the stdio bridge's client side).
 pub struct Unstow;
 
@@ -106,7 +182,7 @@ impl Rewrite for Unstow {
     }
 
     fn rewrite(&mut self, message: &[u8]) -> Option<Vec<u8>> {
-        unstow(message)
+        lift_tools(message, true).or_else(|| unstow(message))
     }
 }
 
@@ -232,6 +308,30 @@ mod tests {
             ServerJsonRpcMessage::Response(response) => unwrap(response.result),
             other => panic!("not a response: {other:?}"),
         }
+    }
+
+    #[test]
+    fn lifting_tools_in_place_matches_lifting_them_parsed() {
+        let exec = json!({"taskSupport": "optional"});
+        let tools = json!([
+            {"name": "a", "inputSchema": {}, "_meta": {EXECUTION: exec}},
+            {"name": "b", "inputSchema": {}, "_meta": {"x/y": 1, EXECUTION: exec}},
+            {"name": "c", "inputSchema": {}},
+            {"_meta": {EXECUTION: exec}, "name": "d", "description": "\"_meta\":{\"mcpproxy/execution\":"},
+        ]);
+        let body = json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": tools}}).to_string();
+        let key = memmem::Finder::new(b"\"mcpproxy/execution\":");
+        for keep in [true, false] {
+            let fast = lift_tools_in_place(body.as_bytes(), keep, &key).unwrap();
+            let fast: Value = serde_json::from_slice(&fast).unwrap();
+            let slow: Value =
+                serde_json::from_slice(&lift_tools_parsed(body.as_bytes(), keep).unwrap()).unwrap();
+            assert_eq!(fast, slow, "keep {keep}");
+            assert_eq!(fast["result"]["tools"][1]["_meta"], json!({"x/y": 1}));
+            let lifted = fast["result"]["tools"][0].get("execution");
+            assert_eq!(lifted, keep.then_some(&exec));
+        }
+        assert_eq!(lift_tools(b"{\"result\":{\"tools\":[]}}", true), None);
     }
 
     #[test]

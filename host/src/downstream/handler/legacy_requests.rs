@@ -1,14 +1,12 @@
-//! The requests `legacy_wire` renamed for a 2025-11-25 client: its tool list with each tool's
-//! `execution`, a `tools/call` with a `task`, and `tasks/get`, `tasks/result`, `tasks/list` and
-//! `tasks/cancel` (SEP-1686). Each goes to the server that runs the tool or the task with the
+//! The requests `legacy_wire` renamed for a 2025-11-25 client: a `tools/call` with a `task`,
+//! and `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel` (SEP-1686). Each goes to the server that runs the tool or the task with the
 //! task's own id there, and its answer comes back as the server gave it, under the id this
 //! endpoint shows (`tasks::shown`). A task is the token's that made it (`Tasks`); its status
 //! notifications go to the session that made it.
 
 use rmcp::RoleServer;
 use rmcp::model::{
-    CallToolRequestParams, ClientRequest, CustomRequest, CustomResult, ErrorCode,
-    PaginatedRequestParams, ServerResult,
+    CallToolRequestParams, ClientRequest, CustomRequest, CustomResult, ErrorCode, ServerResult,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, ServerHandler};
@@ -49,7 +47,6 @@ impl ProxyHandler {
             Some(_) => return Err(McpError::invalid_params("params must be an object", None)),
         };
         let answer = match method {
-            "tools/list" => self.tool_list(params, context).await?,
             "tools/call" => self.task_call(params, context).await?,
             "tasks/list" => self.task_list(&context).await,
             "tasks/get" | "tasks/result" | "tasks/cancel" => {
@@ -64,31 +61,6 @@ impl ProxyHandler {
             }
         };
         Ok(CustomResult(answer))
-    }
-
-    /// `tools/list` with each tool's `execution` where its server gave one.
-    async fn tool_list(
-        &self,
-        params: Map<String, Value>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<Value, McpError> {
-        let request: Option<PaginatedRequestParams> =
-            serde_json::from_value(Value::Object(params)).ok();
-        let catalog = self.catalog(&context);
-        let list = self.list_tools(request, context).await?;
-        let mut answer = serde_json::to_value(list).unwrap_or_default();
-        if self.endpoint == Endpoint::Search {
-            return Ok(answer);
-        }
-        let tools = answer.get_mut("tools").and_then(Value::as_array_mut);
-        for tool in tools.into_iter().flatten() {
-            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
-            let execution = catalog.direct_tool(name).and_then(legacy_tasks::execution);
-            if let (Some(execution), Some(tool)) = (execution.cloned(), tool.as_object_mut()) {
-                tool.insert("execution".to_string(), execution);
-            }
-        }
-        Ok(answer)
     }
 
     /// `tools/call` with a `task`: the server's task under the id shown here, or the tool's
