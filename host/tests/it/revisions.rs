@@ -60,15 +60,7 @@ fn client(url: &str, revision: &str, capabilities: bool) -> Value {
     if !capabilities {
         command.arg("--no-capabilities");
     }
-    let out = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "revisions client {url} {revision}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("revisions client printed no JSON ({e}): {stdout}"))
+    client_record(command, &format!("revisions client {url} {revision}"))
 }
 
 fn result_text(call: &Value) -> String {

@@ -511,7 +511,6 @@ pub struct HttpFixture {
 
 impl HttpFixture {
     pub fn start(transport: &str, mode: &str) -> HttpFixture {
-        use std::io::BufRead;
         let mut child = Command::new(FIXTURE)
             .args([
                 "--transport",
@@ -527,12 +526,8 @@ impl HttpFixture {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let addr = line
-            .trim()
             .strip_prefix("LISTENING ")
             .unwrap_or_else(|| panic!("fixture said {line:?}"))
             .to_string();
@@ -707,4 +702,29 @@ pub fn mcp_stateless_as(
         .filter_map(|json| serde_json::from_str::<Value>(json).ok())
         .find(|message| message["id"] == json!(id));
     answer.unwrap_or_else(|| panic!("no answer to {method} in {text:?}"))
+}
+
+/// Runs a client `command` that prints its record as JSON on its last line (the clients of
+/// `tests/clients`): the record. `what` names the run in a failure.
+pub fn client_record(mut command: Command, what: &str) -> Value {
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{what}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}): {stdout}"))
+}
+
+/// The first line `child` writes on its (piped) stdout, without its newline: where a test
+/// server says it listens.
+pub fn first_line(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_string()
 }
