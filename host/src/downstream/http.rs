@@ -1,9 +1,10 @@
 //! The HTTP face of the daemon: the axum router with the MCP endpoints (`/mcp`, `/mcp/all`,
 //! `/mcp/server/<name>`: rmcp's streamable HTTP server behind a JSON-RPC body check, with
-//! capped sessions, answers as plain JSON where nothing else is streamed), the dashboard (`/ui`, see `ui`) and the health endpoints (`/healthz`,
-//! `/readyz`, `/status`, `/metrics`),
-//! served by `listener` until the shutdown token fires. Every request passes `guard` (Host,
-//! Origin), then `auth` (the bearer token), before any route.
+//! capped sessions, answers as plain JSON where nothing else is streamed, and the 2025-11-25
+//! tasks rmcp does not model (`legacy_wire`)), the dashboard (`/ui`, see `ui`) and the health
+//! endpoints (`/healthz`, `/readyz`, `/status`, `/metrics`), served by `listener` until the
+//! shutdown token fires. Every request passes `guard` (Host, Origin), then `auth` (the bearer
+//! token), before any route.
 
 use std::collections::HashMap;
 use std::io;

@@ -9,11 +9,12 @@
 //! 2026-07-28, or has none): `tools/call` with a `task`, and `tasks/get`, `tasks/result`,
 //! `tasks/list`, `tasks/cancel`. A 2026-07-28 request is left alone: its tasks are rmcp's.
 //! Substring searches decide for every other body, so a forwarded call costs no parse here.
+//! The stdio bridge renames the same requests on its client's stream (`BridgeRenamer`), since
+//! rmcp reads them there too.
 //!
 //! A tool list goes out as rmcp writes it, with each tool's `execution` kept in its `_meta`
 //! (`legacy_tasks::EXECUTION`), and is rewritten here: `execution` back in place for a
-//! 2025-11-25 client, dropped for a 2026-07-28 one (`legacy_tasks::lift_tools`). The stdio bridge renames the same requests on its
-//! client's stream (`BridgeRenamer`), since rmcp reads them there too.
+//! 2025-11-25 client, dropped for a 2026-07-28 one (`legacy_tasks::lift_tools`).
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;

@@ -13,8 +13,8 @@
 //! them idle, holds while they are just saturated and shrinks while tasks queue. The idle
 //! share matters when the places are held by starts that wait rather than work (a server
 //! still computing its answer, or one about to be seen idle): the pressure alone, raised
-//! by short bursts, held the window at its floor while half the CPU went unused. A start whose process slept and used no CPU between two looks `IDLE_AFTER`
-//! apart (waiting on the network, on the daemon's handshake, or hanging) gives its place up,
+//! by short bursts, held the window at its floor while half the CPU went unused. A start
+//! whose process slept and used no CPU between two looks `IDLE_AFTER` apart (waiting on the network, on the daemon's handshake, or hanging) gives its place up,
 //! so such servers never hold the others back.
 //! Without pressure figures (an old kernel) the window only grows: every server starts at
 //! once, as before pacing.

@@ -1,8 +1,9 @@
 //! The requests `legacy_wire` renamed for a 2025-11-25 client: a `tools/call` with a `task`,
-//! and `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel` (SEP-1686). Each goes to the server that runs the tool or the task with the
-//! task's own id there, and its answer comes back as the server gave it, under the id this
-//! endpoint shows (`tasks::shown`). A task is the token's that made it (`Tasks`); its status
-//! notifications go to the session that made it.
+//! and `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel` (SEP-1686). Each goes to
+//! the server that runs the tool or the task, with the task's own id there, and its answer
+//! comes back as the server gave it, under the id this endpoint shows (`tasks::shown`). A task
+//! is the token's that made it (`Tasks`); its status notifications go to the session that
+//! made it.
 
 use rmcp::RoleServer;
 use rmcp::model::{
