@@ -5,6 +5,7 @@
 //
 // Usage: node tasks.mjs [--prefix P] stdio COMMAND [ARG...]
 //        node tasks.mjs [--prefix P] http URL
+//        node tasks.mjs [--prefix P] sse URL      (the legacy HTTP+SSE transport)
 // MCP_SDK: the SDK's `dist/esm` folder (the test tools' install has it).
 
 const argv = process.argv.slice(2);
@@ -18,12 +19,15 @@ const sdk = process.env.MCP_SDK;
 const { Client } = await import(`${sdk}/client/index.js`);
 const { StdioClientTransport } = await import(`${sdk}/client/stdio.js`);
 const { StreamableHTTPClientTransport } = await import(`${sdk}/client/streamableHttp.js`);
+const { SSEClientTransport } = await import(`${sdk}/client/sse.js`);
 const types = await import(`${sdk}/types.js`);
 
 const transport =
   mode === "stdio"
     ? new StdioClientTransport({ command: target, args, env: process.env, stderr: "ignore" })
-    : new StreamableHTTPClientTransport(new URL(target));
+    : mode === "sse"
+      ? new SSEClientTransport(new URL(target))
+      : new StreamableHTTPClientTransport(new URL(target));
 const client = new Client({ name: "tasks-fidelity", version: "1.0.0" }, { capabilities: {} });
 const notified = [];
 client.setNotificationHandler(types.TaskStatusNotificationSchema, (n) => {

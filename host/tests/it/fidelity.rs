@@ -105,10 +105,20 @@ fn assert_same(direct: &Value, proxied: &Value, special: &[&str]) {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// A test server's process, killed when dropped (a failed assertion included).
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// server-everything over streamable HTTP, answering in plain JSON bodies or (`stream`) in
-/// event streams (`tests/clients/everything_http.mjs`); killed when dropped.
+/// event streams (`tests/clients/everything_http.mjs`).
 struct HttpEverything {
-    child: std::process::Child,
+    _child: KilledOnDrop,
     url: String,
 }
 
@@ -134,14 +144,10 @@ impl HttpEverything {
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{}/mcp", first_line(&mut child));
-        HttpEverything { child, url }
-    }
-}
-
-impl Drop for HttpEverything {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        HttpEverything {
+            _child: KilledOnDrop(child),
+            url,
+        }
     }
 }
 
@@ -220,6 +226,43 @@ fn tasks_of_an_http_upstream_match_the_server_directly() {
         let proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
         assert_same_tasks(&direct, &proxied);
     }
+}
+
+/// The same through a legacy HTTP+SSE upstream (server-everything's own `sse` mode), whose
+/// events mcpproxy's SSE transport reads.
+#[test]
+fn tasks_of_a_legacy_sse_upstream_match_the_server_directly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(everything_server())
+        .arg("sse")
+        .env("PATH", node_path())
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = KilledOnDrop(server);
+    wait_for(
+        Duration::from_secs(30),
+        "server-everything to listen",
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+    let url = format!("http://127.0.0.1:{port}/sse");
+    let direct = observe_tasks(&["sse", &url]);
+    let config = json!({"mcpServers": [{"name": "everything", "protocol": "sse", "url": url}]});
+    let daemon = Daemon::start(config, &[]);
+    daemon.wait_state("everything", "Ready", Duration::from_secs(60));
+    let all = format!("{}/mcp/all", daemon.base_url);
+    let proxied = observe_tasks(&["--prefix", "everything__", "http", &all]);
+    assert_eq!(
+        direct["tool"]["execution"],
+        json!({"taskSupport": "required"})
+    );
+    assert_same_tasks(&direct, &proxied);
 }
 
 #[test]
