@@ -93,7 +93,7 @@ fn may_rename(body: &[u8]) -> bool {
 }
 
 /// `body` with its method renamed, when it is one of the requests above.
-pub fn renamed(body: &[u8]) -> Option<Vec<u8>> {
+fn renamed(body: &[u8]) -> Option<Vec<u8>> {
     if !may_rename(body) {
         return None;
     }

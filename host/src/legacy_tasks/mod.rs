@@ -248,7 +248,7 @@ pub fn unwrap(result: ServerResult) -> Value {
 }
 
 /// The `execution` its server gave `tool`.
-pub fn execution(tool: &Tool) -> Option<&Value> {
+fn execution(tool: &Tool) -> Option<&Value> {
     tool.meta.as_ref()?.get(EXECUTION)
 }
 

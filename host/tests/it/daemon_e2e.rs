@@ -318,9 +318,7 @@ fn sigint_stops_the_daemon_cleanly_like_sigterm() {
         json!({"mcpServers": [fixture_server("one", "healthy")]}),
         &[],
     );
-    let pid = daemon.wait_state("one", "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32;
+    let pid = daemon.ready_pid("one");
     let status = daemon.stop_with(nix::sys::signal::Signal::SIGINT);
     assert!(status.success(), "exit status {status}");
     wait_for(Duration::from_secs(5), "the upstream to be gone", || {
@@ -350,12 +348,8 @@ fn a_daemon_killed_with_sigkill_leaves_no_server_behind() {
         json!({"mcpServers": [fixture_server("ok", "spawn-child"), fixture_server("two", "healthy")]}),
         &[],
     );
-    let ok = daemon.wait_state("ok", "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32;
-    let two = daemon.wait_state("two", "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32;
+    let ok = daemon.ready_pid("ok");
+    let two = daemon.ready_pid("two");
     let grandchild = wait_for(Duration::from_secs(5), "ok's grandchild", || {
         grandchild_pid(&daemon.log_dir, "ok")
     });
@@ -380,9 +374,7 @@ fn add_server(daemon: &Daemon, name: &str) -> u32 {
         .unwrap()
         .push(fixture_server(name, "healthy"));
     save_atomically(daemon.config_path(), &config);
-    daemon.wait_state(name, "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32
+    daemon.ready_pid(name)
 }
 
 /// The spawner outlives SIGTERM (its command line is the daemon's, so `pkill -f` reaches
@@ -394,9 +386,7 @@ fn when_the_spawner_dies_the_daemon_restarts_its_servers_itself() {
         json!({"mcpServers": [fixture_server("one", "healthy")]}),
         &[],
     );
-    let first = daemon.wait_state("one", "Ready", Duration::from_secs(30))["pid"]
-        .as_u64()
-        .unwrap() as u32;
+    let first = daemon.ready_pid("one");
     let spawner = daemon.spawner_pid().expect("the daemon's spawner");
     assert_eq!(parent_of(first), spawner);
     nix::sys::signal::kill(

@@ -296,6 +296,14 @@ impl Daemon {
         })
     }
 
+    /// Waits (up to 30 s) for `name` to be Ready; its process id.
+    pub fn ready_pid(&self, name: &str) -> u32 {
+        let ready = self.wait_state(name, "Ready", Duration::from_secs(30));
+        ready["pid"]
+            .as_u64()
+            .expect("a Ready stdio server has a pid") as u32
+    }
+
     pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Value {
         wait_for(timeout, &format!("{name} to be {state}"), || {
             let s = self.server(name);
